@@ -1,0 +1,3 @@
+module github.com/gliner-go/gliner
+
+go 1.26.8
