@@ -1,0 +1,95 @@
+package losses
+
+import (
+	"fmt"
+	"math"
+)
+
+// CEOptions configure DecoderCrossEntropy.
+type CEOptions struct {
+	// Reduction: sum (the reference), mean over counted targets, or none
+	// (one loss per target row, 0 for ignored rows).
+	Reduction Reduction
+	// IgnorePadding also ignores targets equal to PadID. The reference does
+	// not (§10.2.3: its masked_fill for padding is not in place, so padding
+	// tokens are cross-entropy targets); leave it false to match it.
+	IgnorePadding bool
+	// PadID is the padding token id (GPT-2: <|endoftext|>), used with
+	// IgnorePadding.
+	PadID int64
+}
+
+// DecoderCrossEntropy is the labels-decoder loss (§5.6): token-level softmax
+// cross-entropy of logits (rows, vocab) against targets (rows), ignoring
+// targets equal to -100 (and PadID with IgnorePadding), with label smoothing
+// 0. A target outside [0, vocab) that is not ignored is an error naming its
+// row. ReductionMean divides by the number of counted targets (0 when none).
+func DecoderCrossEntropy(logits []float32, targets []int64, rows, vocab int, o CEOptions) (*Result, error) {
+	return crossEntropy(to64(logits), targets, rows, vocab, o, true)
+}
+
+func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOptions, round32 bool) (*Result, error) {
+	if rows < 0 || vocab <= 0 {
+		return nil, fmt.Errorf("decoder cross-entropy: bad shape (%d, %d)", rows, vocab)
+	}
+	if err := checkLen("decoder cross-entropy: logits (rows,vocab)", len(logits), rows*vocab); err != nil {
+		return nil, err
+	}
+	if err := checkLen("decoder cross-entropy: targets (rows)", len(targets), rows); err != nil {
+		return nil, err
+	}
+	if o.Reduction < ReductionSum || o.Reduction > ReductionNone {
+		return nil, fmt.Errorf("decoder cross-entropy: invalid reduction %v", o.Reduction)
+	}
+	local := make([]float64, rows*vocab)
+	var per []float64
+	if o.Reduction == ReductionNone {
+		per = make([]float64, rows)
+	}
+	sum, count := 0.0, 0.0
+	for r := 0; r < rows; r++ {
+		t := targets[r]
+		if t == IgnoreIndex || (o.IgnorePadding && t == o.PadID) {
+			continue
+		}
+		if t < 0 || t >= int64(vocab) {
+			return nil, fmt.Errorf("decoder cross-entropy: row %d: target %d outside the vocabulary [0, %d)", r, t, vocab)
+		}
+		row := logits[r*vocab : (r+1)*vocab]
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, v)
+		}
+		z := 0.0
+		for _, v := range row {
+			z += math.Exp(v - mx)
+		}
+		lz := math.Log(z) + mx
+		l := lz - row[t]
+		if round32 {
+			l = float64(float32(l))
+		}
+		sum += l
+		count++
+		if per != nil {
+			per[r] = l
+		}
+		g := local[r*vocab : (r+1)*vocab]
+		for v := range row {
+			g[v] = math.Exp(row[v] - lz)
+		}
+		g[t]--
+	}
+	loss := sum
+	if o.Reduction == ReductionMean {
+		if count == 0 {
+			loss = 0
+		} else {
+			loss = sum / count
+			for i := range local {
+				local[i] /= count
+			}
+		}
+	}
+	return toResult(loss, per, local, o.Reduction, vocab), nil
+}
