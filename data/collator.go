@@ -1,0 +1,576 @@
+package data
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/gliner-go/gliner/data/tokenizer"
+)
+
+// Architecture is the GLiNER model family a batch is collated for; it
+// decides the prompt, which tensors exist and the label layout.
+type Architecture int
+
+// The architectures, named after the reference classes (§4).
+const (
+	UniEncoderSpan Architecture = iota
+	UniEncoderToken
+	BiEncoderSpan
+	BiEncoderToken
+	UniEncoderSpanDecoder
+	UniEncoderSpanRelex
+)
+
+var architectureNames = []string{
+	UniEncoderSpan:        "gliner_uni_encoder_span",
+	UniEncoderToken:       "gliner_uni_encoder_token",
+	BiEncoderSpan:         "gliner_bi_encoder_span",
+	BiEncoderToken:        "gliner_bi_encoder_token",
+	UniEncoderSpanDecoder: "gliner_uni_encoder_span_decoder",
+	UniEncoderSpanRelex:   "gliner_uni_encoder_span_relex",
+}
+
+// String is the reference's model_type string.
+func (a Architecture) String() string {
+	if a >= 0 && int(a) < len(architectureNames) {
+		return architectureNames[a]
+	}
+	return fmt.Sprintf("Architecture(%d)", int(a))
+}
+
+// ParseArchitecture parses a model_type string.
+func ParseArchitecture(s string) (Architecture, error) {
+	for i, n := range architectureNames {
+		if n == s {
+			return Architecture(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown architecture %q (valid: %s)", s, strings.Join(architectureNames, ", "))
+}
+
+// TokenLevel reports whether the model scores tokens (span_mode token_level).
+func (a Architecture) TokenLevel() bool { return a == UniEncoderToken || a == BiEncoderToken }
+
+// BiEncoder reports whether labels are encoded by a separate labels encoder.
+func (a Architecture) BiEncoder() bool { return a == BiEncoderSpan || a == BiEncoderToken }
+
+// Relex reports whether the model also extracts relations.
+func (a Architecture) Relex() bool { return a == UniEncoderSpanRelex }
+
+// Decoder reports whether the model has a labels decoder.
+func (a Architecture) Decoder() bool { return a == UniEncoderSpanDecoder }
+
+// TruncationPolicy says what the collator does with a text longer than
+// max_len words or model_max_length sub-tokens.
+type TruncationPolicy int
+
+const (
+	// TruncateError (the default) returns an error naming the example:
+	// split long texts into windows before collating.
+	TruncateError TruncationPolicy = iota
+	// TruncateCompat cuts as the reference does (to max_len words, then
+	// to model_max_length sub-tokens keeping the special tokens) and
+	// records each cut in Batch.Stats.
+	TruncateCompat
+)
+
+// CollatorConfig holds the collator's settings under the reference's
+// config names.
+type CollatorConfig struct {
+	// Architecture selects prompt, tensors and label layout.
+	Architecture Architecture `json:"-"`
+	// MaxWidth is K, the longest span in words.
+	MaxWidth int `json:"max_width"`
+	// MaxTypes caps the classes per example in training (per batch ×B
+	// for bi-encoders); 0 means no cap.
+	MaxTypes int `json:"max_types"`
+	// MaxLen is the most text words per example.
+	MaxLen int `json:"max_len"`
+	// MaxNegTypeRatio bounds the per-example negative-type multiplier r.
+	MaxNegTypeRatio int `json:"max_neg_type_ratio"`
+	// EntToken, SepToken and RelToken are the prompt markers.
+	EntToken string `json:"ent_token"`
+	SepToken string `json:"sep_token"`
+	RelToken string `json:"rel_token"`
+	// ModelMaxLength is the tokenizer's sub-token limit (the reference
+	// tokenizes with truncation=True at tokenizer_config.json's
+	// model_max_length); 0 means no limit.
+	ModelMaxLength int `json:"model_max_length"`
+	// Truncation is the policy for over-long texts.
+	Truncation TruncationPolicy `json:"-"`
+}
+
+// DefaultCollatorConfig returns the reference's defaults for arch:
+// max_width 12, max_types 25, max_len 384, max_neg_type_ratio 1 and the
+// <<ENT>>/<<SEP>>/<<REL>> markers.
+func DefaultCollatorConfig(arch Architecture) CollatorConfig {
+	return CollatorConfig{
+		Architecture:    arch,
+		MaxWidth:        12,
+		MaxTypes:        25,
+		MaxLen:          384,
+		MaxNegTypeRatio: 1,
+		EntToken:        "<<ENT>>",
+		SepToken:        "<<SEP>>",
+		RelToken:        "<<REL>>",
+	}
+}
+
+// Validate checks the settings.
+func (c *CollatorConfig) Validate() error {
+	if c.Architecture < 0 || int(c.Architecture) >= len(architectureNames) {
+		return fmt.Errorf("collator config: unknown architecture %d", int(c.Architecture))
+	}
+	if c.MaxWidth < 1 {
+		return fmt.Errorf("collator config: max_width %d < 1", c.MaxWidth)
+	}
+	if c.MaxLen < 1 {
+		return fmt.Errorf("collator config: max_len %d < 1", c.MaxLen)
+	}
+	if c.MaxTypes < 0 || c.MaxNegTypeRatio < 0 || c.ModelMaxLength < 0 {
+		return fmt.Errorf("collator config: negative max_types %d, max_neg_type_ratio %d or model_max_length %d",
+			c.MaxTypes, c.MaxNegTypeRatio, c.ModelMaxLength)
+	}
+	if c.Truncation != TruncateError && c.Truncation != TruncateCompat {
+		return fmt.Errorf("collator config: unknown truncation policy %d", int(c.Truncation))
+	}
+	if !c.Architecture.BiEncoder() && (c.EntToken == "" || c.SepToken == "") {
+		return fmt.Errorf("collator config: empty ent_token or sep_token")
+	}
+	if c.Architecture.Relex() && c.RelToken == "" {
+		return fmt.Errorf("collator config: relex needs rel_token")
+	}
+	return nil
+}
+
+// Collator turns examples into Batches exactly as the reference collator
+// does. All random draws (negative types, shuffles) come from one seeded PCG
+// generator whose state can be saved and restored, so a run's batches are
+// reproducible and resumable. A Collator is not safe for concurrent use.
+type Collator struct {
+	cfg       CollatorConfig
+	tok       tokenizer.Tokenizer
+	labelsTok tokenizer.Tokenizer
+	src       *rand.PCG
+	rng       *rand.Rand
+}
+
+// NewCollator returns a collator tokenizing texts with tok; labelsTok
+// tokenizes the label strings of bi-encoders (nil otherwise). The prompt
+// markers must already be tokens of tok (see Tokenizer.AddSpecialTokens).
+func NewCollator(cfg CollatorConfig, tok, labelsTok tokenizer.Tokenizer, seed uint64) (*Collator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, fmt.Errorf("new collator: nil tokenizer")
+	}
+	if cfg.Architecture.BiEncoder() {
+		if labelsTok == nil {
+			return nil, fmt.Errorf("new collator: %s needs a labels tokenizer", cfg.Architecture)
+		}
+	} else {
+		markers := []string{cfg.EntToken, cfg.SepToken}
+		if cfg.Architecture.Relex() {
+			markers = append(markers, cfg.RelToken)
+		}
+		for _, m := range markers {
+			if _, ok := tok.TokenToID(m); !ok {
+				return nil, fmt.Errorf("new collator: tokenizer has no token %q (add the prompt markers with AddSpecialTokens)", m)
+			}
+		}
+	}
+	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+	return &Collator{cfg: cfg, tok: tok, labelsTok: labelsTok, src: src, rng: rand.New(src)}, nil
+}
+
+// Config returns the collator's settings.
+func (c *Collator) Config() CollatorConfig { return c.cfg }
+
+// RNGState serialises the random generator's state (for checkpoints).
+func (c *Collator) RNGState() ([]byte, error) { return c.src.MarshalBinary() }
+
+// SetRNGState restores a state saved by RNGState.
+func (c *Collator) SetRNGState(state []byte) error {
+	if err := c.src.UnmarshalBinary(state); err != nil {
+		return fmt.Errorf("collator: restore rng state: %w", err)
+	}
+	return nil
+}
+
+// CollateOptions choose how a batch's classes are set.
+type CollateOptions struct {
+	// Labels fixes the entity types instead of sampling them: one list
+	// shared by every example, or one list per example. Each list is
+	// deduplicated preserving order and gets ids 1..C. Nil samples the
+	// types per §2.8 (training).
+	Labels [][]string
+	// RelLabels is the same for relation types (relex).
+	RelLabels [][]string
+	// Targets builds Batch.Labels from the examples' gold entities.
+	Targets bool
+}
+
+// Train collates a training batch: class lists are sampled (§2.8) and the
+// targets are built.
+func (c *Collator) Train(examples []Example) (*Batch, error) {
+	return c.Collate(examples, CollateOptions{Targets: true})
+}
+
+// Inference collates a batch for prediction with the caller's entity types
+// shared by all examples (relTypes only for relex), without targets.
+func (c *Collator) Inference(examples []Example, types []string, relTypes []string) (*Batch, error) {
+	opts := CollateOptions{Labels: [][]string{types}}
+	if relTypes != nil {
+		opts.RelLabels = [][]string{relTypes}
+	}
+	return c.Collate(examples, opts)
+}
+
+// Collate builds the batch for examples under opts.
+func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, error) {
+	if len(examples) == 0 {
+		return nil, fmt.Errorf("collate: empty batch")
+	}
+	arch := c.cfg.Architecture
+	exs := make([]Example, len(examples))
+	copy(exs, examples)
+	for i := range exs {
+		if err := c.checkExample(&exs[i], i); err != nil {
+			return nil, fmt.Errorf("collate: %w", err)
+		}
+	}
+
+	// Class lists.
+	var ents, rels [][]string
+	var err error
+	if opts.Labels == nil {
+		if ents, rels, err = c.sampleLabelSets(exs); err != nil {
+			return nil, fmt.Errorf("collate: %w", err)
+		}
+	} else {
+		if ents, err = expandLabels(opts.Labels, len(exs), "entity"); err != nil {
+			return nil, fmt.Errorf("collate: %w", err)
+		}
+		if arch.Relex() {
+			if rels, err = expandLabels(opts.RelLabels, len(exs), "relation"); err != nil {
+				return nil, fmt.Errorf("collate: %w", err)
+			}
+		}
+	}
+	if arch.BiEncoder() {
+		for i := 1; i < len(ents); i++ {
+			if !equalStrings(ents[i], ents[0]) {
+				return nil, fmt.Errorf("collate: %s: bi-encoder batches share one label list, got different lists for examples 0 and %d", arch, i)
+			}
+		}
+	}
+
+	b := &Batch{
+		Architecture: arch,
+		MaxWidth:     c.cfg.MaxWidth,
+		IDToClass:    ents,
+		RelIDToClass: rels,
+		Words:        make([][]string, len(exs)),
+		Sources:      make([]string, len(exs)),
+	}
+	if opts.Targets {
+		b.Entities = make([][]Entity, len(exs))
+	}
+
+	// Tokenize prompt + words.
+	ids := make([][]int, len(exs))
+	wordIDs := make([][]int, len(exs))
+	b.PromptLengths = make([]int, len(exs))
+	for i := range exs {
+		ex := &exs[i]
+		b.Sources[i] = collateName(ex, i)
+		words := ex.Words
+		if len(words) > c.cfg.MaxLen {
+			if c.cfg.Truncation != TruncateCompat {
+				return nil, fmt.Errorf("collate: %s: %d words exceed max_len %d (split the text into windows, or use TruncateCompat)",
+					b.Sources[i], len(words), c.cfg.MaxLen)
+			}
+			words = words[:c.cfg.MaxLen]
+			b.Stats.TruncatedWords = append(b.Stats.TruncatedWords, i)
+		}
+		b.Words[i] = words
+		var relList [][]string
+		if rels != nil {
+			relList = [][]string{rels[i]}
+		}
+		prompt := c.prompt(ents[i], relList)
+		b.PromptLengths[i] = len(prompt)
+		seq := append(prompt, words...)
+		id, wid, err := c.tok.EncodeWords(seq)
+		if err != nil {
+			return nil, fmt.Errorf("collate: %s: tokenize: %w", b.Sources[i], err)
+		}
+		if len(id) != len(wid) {
+			return nil, fmt.Errorf("collate: %s: tokenizer returned %d ids but %d word ids", b.Sources[i], len(id), len(wid))
+		}
+		if m := c.cfg.ModelMaxLength; m > 0 && len(id) > m {
+			if c.cfg.Truncation != TruncateCompat {
+				return nil, fmt.Errorf("collate: %s: %d sub-tokens (prompt of %d words + %d text words) exceed model_max_length %d (split the text into windows, or use TruncateCompat)",
+					b.Sources[i], len(id), len(prompt), len(words), m)
+			}
+			id, wid = truncateTokens(id, wid, m)
+			b.Stats.TruncatedTokens = append(b.Stats.TruncatedTokens, i)
+		}
+		ids[i], wordIDs[i] = id, wid
+	}
+
+	// (B,T) tensors.
+	bs := len(exs)
+	t := 0
+	for _, id := range ids {
+		t = max(t, len(id))
+	}
+	pad := int64(c.tok.SpecialIDs().Pad)
+	b.InputIDs = NewTensor[int64](bs, t)
+	b.AttentionMask = NewTensor[int64](bs, t)
+	b.TokenTypeIDs = NewTensor[int64](bs, t)
+	b.WordsMask = NewTensor[int64](bs, t)
+	b.TextLengths = NewTensor[int64](bs, 1)
+	b.TokenLengths = make([]int, bs)
+	for i := range bs {
+		if len(ids[i]) < t && pad < 0 {
+			return nil, fmt.Errorf("collate: %s: tokenizer has no pad token to pad %d to %d sub-tokens", b.Sources[i], len(ids[i]), t)
+		}
+		row := i * t
+		prev := -2
+		pl := b.PromptLengths[i]
+		for j := range t {
+			if j >= len(ids[i]) {
+				b.InputIDs.Data[row+j] = pad
+				continue
+			}
+			b.InputIDs.Data[row+j] = int64(ids[i][j])
+			b.AttentionMask.Data[row+j] = 1
+			w := wordIDs[i][j]
+			if w >= pl && w != prev {
+				b.WordsMask.Data[row+j] = int64(w - pl + 1)
+			}
+			prev = w
+		}
+		b.TokenLengths[i] = len(ids[i])
+		b.TextLengths.Data[i] = int64(len(b.Words[i]))
+	}
+
+	// Words, classes.
+	w := 0
+	for _, ws := range b.Words {
+		w = max(w, len(ws))
+	}
+	nc := 0
+	for _, e := range ents {
+		nc = max(nc, len(e))
+	}
+	b.NumWords, b.NumClasses = w, nc
+	k := c.cfg.MaxWidth
+
+	if !arch.TokenLevel() {
+		b.SpanIdx = NewTensor[int64](bs, w*k, 2)
+		b.SpanMask = NewTensor[bool](bs, w*k)
+		for i := range bs {
+			fillSpans(b.SpanIdx.Data[i*w*k*2:(i+1)*w*k*2], b.SpanMask.Data[i*w*k:(i+1)*w*k], len(b.Words[i]), k)
+		}
+	}
+	if opts.Targets {
+		c.buildTargets(b, exs)
+	}
+	if arch.BiEncoder() {
+		if err := c.encodeLabels(b, ents[0]); err != nil {
+			return nil, fmt.Errorf("collate: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// checkExample validates words and entity indices; an empty text becomes
+// ["[PAD]"] as in the reference.
+func (c *Collator) checkExample(ex *Example, i int) error {
+	if len(ex.Words) == 0 {
+		ex.Words = []string{"[PAD]"}
+	}
+	for j, e := range ex.Entities {
+		if e.Start < 0 || e.End < e.Start || e.End >= len(ex.Words) {
+			return fmt.Errorf("%s: entity %d [%d, %d, %q] outside the %d words (indices are inclusive word indices)",
+				collateName(ex, i), j, e.Start, e.End, e.Label, len(ex.Words))
+		}
+	}
+	for j, r := range ex.Relations {
+		if r.Head < 0 || r.Head >= len(ex.Entities) || r.Tail < 0 || r.Tail >= len(ex.Entities) {
+			return fmt.Errorf("%s: relation %d [%d, %d, %q] refers to a missing entity (%d entities)",
+				collateName(ex, i), j, r.Head, r.Tail, r.Label, len(ex.Entities))
+		}
+	}
+	return nil
+}
+
+// prompt is the word-level prompt of §2.4 (empty for bi-encoders).
+func (c *Collator) prompt(ents []string, rels [][]string) []string {
+	if c.cfg.Architecture.BiEncoder() {
+		return nil
+	}
+	p := make([]string, 0, 2*len(ents)+2)
+	for _, e := range ents {
+		p = append(p, c.cfg.EntToken, e)
+	}
+	p = append(p, c.cfg.SepToken)
+	if c.cfg.Architecture.Relex() && len(rels) == 1 {
+		for _, r := range rels[0] {
+			p = append(p, c.cfg.RelToken, r)
+		}
+		p = append(p, c.cfg.SepToken)
+	}
+	return p
+}
+
+// truncateTokens cuts a tokenized sequence to m ids as the Hugging Face
+// tokenizer's truncation does: the trailing content tokens go, the special
+// tokens before and after the content stay.
+func truncateTokens(ids, wids []int, m int) ([]int, []int) {
+	pre := 0
+	for pre < len(wids) && wids[pre] < 0 {
+		pre++
+	}
+	post := 0
+	for post < len(wids)-pre && wids[len(wids)-1-post] < 0 {
+		post++
+	}
+	keep := max(m-pre-post, 0)
+	outIDs := append(append([]int(nil), ids[:pre+keep]...), ids[len(ids)-post:]...)
+	outW := append(append([]int(nil), wids[:pre+keep]...), wids[len(wids)-post:]...)
+	return outIDs, outW
+}
+
+// expandLabels turns a shared list or per-example lists into one deduplicated
+// list per example.
+func expandLabels(ls [][]string, n int, what string) ([][]string, error) {
+	switch len(ls) {
+	case 1:
+		d, err := DedupLabels(ls[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s labels: %w", what, err)
+		}
+		out := make([][]string, n)
+		for i := range out {
+			out[i] = d
+		}
+		return out, nil
+	case n:
+		out := make([][]string, n)
+		for i, l := range ls {
+			d, err := DedupLabels(l)
+			if err != nil {
+				return nil, fmt.Errorf("%s labels of example %d: %w", what, i, err)
+			}
+			out[i] = d
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("%d %s label lists for %d examples (give one shared list or one per example)", len(ls), what, n)
+	}
+}
+
+// buildTargets fills Batch.Labels (§2.7) and Entities.
+func (c *Collator) buildTargets(b *Batch, exs []Example) {
+	bs, w, nc, k := b.B(), b.NumWords, b.NumClasses, c.cfg.MaxWidth
+	token := c.cfg.Architecture.TokenLevel()
+	if token {
+		b.Labels = NewTensor[float32](bs, w, nc, 3)
+	} else {
+		b.Labels = NewTensor[float32](bs, w*k, nc)
+	}
+	for i := range bs {
+		classID := make(map[string]int, len(b.IDToClass[i]))
+		for j, l := range b.IDToClass[i] {
+			classID[l] = j
+		}
+		n := len(b.Words[i])
+		b.Entities[i] = exs[i].Entities
+		for _, e := range exs[i].Entities {
+			if e.End >= n {
+				b.Stats.EntitiesOutside++
+				continue
+			}
+			cl, ok := classID[e.Label]
+			if !ok {
+				b.Stats.UnlabeledClass++
+				continue
+			}
+			if token {
+				base := i * w * nc * 3
+				b.Labels.Data[base+(e.Start*nc+cl)*3] = 1
+				b.Labels.Data[base+(e.End*nc+cl)*3+1] = 1
+				for ww := e.Start; ww <= e.End; ww++ {
+					b.Labels.Data[base+(ww*nc+cl)*3+2] = 1
+				}
+				continue
+			}
+			if e.End-e.Start >= k {
+				b.Stats.TooWide++
+				continue
+			}
+			b.Labels.Data[(i*w*k+SpanIndex(e.Start, e.End, k))*nc+cl] = 1
+		}
+	}
+}
+
+// encodeLabels tokenizes the bi-encoder's label strings, one sequence each
+// with special tokens, padded to the longest.
+func (c *Collator) encodeLabels(b *Batch, labels []string) error {
+	rows := make([][]int, len(labels))
+	tl := 0
+	for i, l := range labels {
+		id, _, err := c.labelsTok.EncodeWords([]string{l})
+		if err != nil {
+			return fmt.Errorf("tokenize label %q: %w", l, err)
+		}
+		rows[i] = id
+		tl = max(tl, len(id))
+	}
+	pad := int64(c.labelsTok.SpecialIDs().Pad)
+	b.LabelsInputIDs = NewTensor[int64](len(labels), tl)
+	b.LabelsAttentionMask = NewTensor[int64](len(labels), tl)
+	for i, r := range rows {
+		if len(r) < tl && pad < 0 {
+			return fmt.Errorf("labels tokenizer has no pad token to pad label %q", labels[i])
+		}
+		for j := range tl {
+			if j < len(r) {
+				b.LabelsInputIDs.Data[i*tl+j] = int64(r[j])
+				b.LabelsAttentionMask.Data[i*tl+j] = 1
+			} else {
+				b.LabelsInputIDs.Data[i*tl+j] = pad
+			}
+		}
+	}
+	return nil
+}
+
+// rngStateJSON is how the RNG state travels inside JSON checkpoints.
+type rngStateJSON struct {
+	PCG []byte `json:"pcg"`
+}
+
+// MarshalRNG returns the RNG state as JSON ({"pcg": base64}).
+func (c *Collator) MarshalRNG() ([]byte, error) {
+	s, err := c.RNGState()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(rngStateJSON{PCG: s})
+}
+
+// UnmarshalRNG restores a state written by MarshalRNG.
+func (c *Collator) UnmarshalRNG(b []byte) error {
+	var s rngStateJSON
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("collator: decode rng state: %w", err)
+	}
+	return c.SetRNGState(s.PCG)
+}
