@@ -25,24 +25,27 @@ type CEOptions struct {
 // 0. A target outside [0, vocab) that is not ignored is an error naming its
 // row. ReductionMean divides by the number of counted targets (0 when none).
 func DecoderCrossEntropy(logits []float32, targets []int64, rows, vocab int, o CEOptions) (*Result, error) {
-	return crossEntropy(to64(logits), targets, rows, vocab, o, true)
+	loss, per, local, err := crossEntropy(to64(logits), targets, rows, vocab, o, true)
+	if err != nil {
+		return nil, err
+	}
+	return toResult(loss, per, local, o.Reduction, vocab), nil
 }
 
-func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOptions, round32 bool) (*Result, error) {
+func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOptions, round32 bool) (loss float64, per, local []float64, err error) {
 	if rows < 0 || vocab <= 0 {
-		return nil, fmt.Errorf("decoder cross-entropy: bad shape (%d, %d)", rows, vocab)
+		return 0, nil, nil, fmt.Errorf("decoder cross-entropy: bad shape (%d, %d)", rows, vocab)
 	}
 	if err := checkLen("decoder cross-entropy: logits (rows,vocab)", len(logits), rows*vocab); err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
 	if err := checkLen("decoder cross-entropy: targets (rows)", len(targets), rows); err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
 	if o.Reduction < ReductionSum || o.Reduction > ReductionNone {
-		return nil, fmt.Errorf("decoder cross-entropy: invalid reduction %v", o.Reduction)
+		return 0, nil, nil, fmt.Errorf("decoder cross-entropy: invalid reduction %v", o.Reduction)
 	}
-	local := make([]float64, rows*vocab)
-	var per []float64
+	local = make([]float64, rows*vocab)
 	if o.Reduction == ReductionNone {
 		per = make([]float64, rows)
 	}
@@ -53,7 +56,7 @@ func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOption
 			continue
 		}
 		if t < 0 || t >= int64(vocab) {
-			return nil, fmt.Errorf("decoder cross-entropy: row %d: target %d outside the vocabulary [0, %d)", r, t, vocab)
+			return 0, nil, nil, fmt.Errorf("decoder cross-entropy: row %d: target %d outside the vocabulary [0, %d)", r, t, vocab)
 		}
 		row := logits[r*vocab : (r+1)*vocab]
 		mx := math.Inf(-1)
@@ -80,7 +83,10 @@ func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOption
 		}
 		g[t]--
 	}
-	loss := sum
+	loss = sum
+	if round32 {
+		loss = float64(float32(sum))
+	}
 	if o.Reduction == ReductionMean {
 		if count == 0 {
 			loss = 0
@@ -91,5 +97,5 @@ func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOption
 			}
 		}
 	}
-	return toResult(loss, per, local, o.Reduction, vocab), nil
+	return loss, per, local, nil
 }
