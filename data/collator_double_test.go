@@ -148,7 +148,7 @@ func (d *wpDouble) Tokens(ids []int) []string {
 }
 
 func (d *wpDouble) TokenToID(tok string) (int, bool) { id, ok := d.vocab[tok]; return id, ok }
-func (d *wpDouble) VocabSize() int                    { return len(d.inv) }
+func (d *wpDouble) VocabSize() int                   { return len(d.inv) }
 func (d *wpDouble) AddSpecialTokens(tokens ...string) []int {
 	out := make([]int, len(tokens))
 	for i, t := range tokens {
