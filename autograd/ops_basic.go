@@ -1,0 +1,265 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/gliner-go/gliner/autograd/kern"
+)
+
+// ---- Linear ----------------------------------------------------------------
+
+type linearK struct{ hasBias bool }
+
+func (k *linearK) Name() string { return "linear" }
+func (k *linearK) OutShape(in [][]int) ([]int, error) {
+	x, w := in[0], in[1]
+	if len(w) != 2 || len(x) < 1 || x[len(x)-1] != w[1] {
+		return nil, fmt.Errorf("input %v does not fit weight %v", x, w)
+	}
+	if k.hasBias && (len(in[2]) != 1 || in[2][0] != w[0]) {
+		return nil, fmt.Errorf("bias %v does not fit weight %v", in[2], w)
+	}
+	out := cloneShape(x)
+	out[len(out)-1] = w[0]
+	return out, nil
+}
+func (k *linearK) Forward(in []Value, out Value) error {
+	x, w := in[0], in[1]
+	o, i := w.Shape[0], w.Shape[1]
+	rows := x.Size() / i
+	kern.Sgemm(false, true, rows, o, i, 1, x.F, i, w.F, i, 0, out.F, o)
+	if k.hasBias {
+		b := in[2].F
+		for r := 0; r < rows; r++ {
+			row := out.F[r*o : (r+1)*o]
+			for j := range row {
+				row[j] += b[j]
+			}
+		}
+	}
+	return nil
+}
+func (k *linearK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
+	x, w := in[0], in[1]
+	o, i := w.Shape[0], w.Shape[1]
+	rows := x.Size() / i
+	if grads[0].F != nil {
+		kern.Sgemm(false, false, rows, i, o, 1, dout.F, o, w.F, i, 0, grads[0].F, i)
+	}
+	if grads[1].F != nil {
+		kern.Sgemm(true, false, o, i, rows, 1, dout.F, o, x.F, i, 0, grads[1].F, i)
+	}
+	if k.hasBias && grads[2].F != nil {
+		db := grads[2].F
+		clear(db)
+		for r := 0; r < rows; r++ {
+			row := dout.F[r*o : (r+1)*o]
+			for j := range db {
+				db[j] += row[j]
+			}
+		}
+	}
+	return nil
+}
+
+// Linear computes x·Wᵀ + b over the last axis: x (..., in), w (out, in),
+// b (out) or nil → (..., out), as torch.nn.Linear.
+func Linear(x, w, b *Node) *Node {
+	if b == nil {
+		return x.g.Apply(&linearK{}, x, w)
+	}
+	return x.g.Apply(&linearK{hasBias: true}, x, w, b)
+}
+
+// ---- elementwise -----------------------------------------------------------
+
+type addK struct{}
+
+func (addK) Name() string { return "add" }
+func (addK) OutShape(in [][]int) ([]int, error) {
+	if !sameShape(in[0], in[1]) {
+		return nil, fmt.Errorf("shapes %v and %v differ", in[0], in[1])
+	}
+	return cloneShape(in[0]), nil
+}
+func (addK) Forward(in []Value, out Value) error {
+	addInto(out.F, in[0].F, in[1].F)
+	return nil
+}
+func (addK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
+	for _, g := range grads {
+		if g.F != nil {
+			copy(g.F, dout.F)
+		}
+	}
+	return nil
+}
+
+// Add is the elementwise sum of two nodes of equal shape.
+func Add(a, b *Node) *Node { return a.g.Apply(addK{}, a, b) }
+
+type reluK struct{}
+
+func (reluK) Name() string                       { return "relu" }
+func (reluK) OutShape(in [][]int) ([]int, error) { return cloneShape(in[0]), nil }
+func (reluK) Forward(in []Value, out Value) error {
+	for i, v := range in[0].F {
+		if v > 0 {
+			out.F[i] = v
+		} else {
+			out.F[i] = 0
+		}
+	}
+	return nil
+}
+func (reluK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
+	if grads[0].F == nil {
+		return nil
+	}
+	for i, v := range in[0].F {
+		if v > 0 {
+			grads[0].F[i] = dout.F[i]
+		} else {
+			grads[0].F[i] = 0
+		}
+	}
+	return nil
+}
+
+// ReLU is max(x, 0) (gradient 0 at 0, as PyTorch).
+func ReLU(x *Node) *Node { return x.g.Apply(reluK{}, x) }
+
+// ---- shape -----------------------------------------------------------------
+
+type reshapeK struct{ to []int }
+
+func (k *reshapeK) Name() string { return fmt.Sprintf("reshape%v", k.to) }
+func (k *reshapeK) OutShape(in [][]int) ([]int, error) {
+	if Numel(in[0]) != Numel(k.to) {
+		return nil, fmt.Errorf("cannot reshape %v to %v", in[0], k.to)
+	}
+	return cloneShape(k.to), nil
+}
+func (k *reshapeK) Alias() bool                                   { return true }
+func (k *reshapeK) Forward([]Value, Value) error                  { return nil }
+func (k *reshapeK) Backward([]Value, Value, Value, []Value) error { return nil }
+
+// Reshape views x with another shape of the same size (no copy).
+func Reshape(x *Node, shape ...int) *Node { return x.g.Apply(&reshapeK{to: cloneShape(shape)}, x) }
+
+type concatK struct{}
+
+func (concatK) Name() string { return "concat_last" }
+func (concatK) OutShape(in [][]int) ([]int, error) {
+	lead := in[0][:len(in[0])-1]
+	last := 0
+	for _, s := range in {
+		if len(s) != len(in[0]) || !sameShape(s[:len(s)-1], lead) {
+			return nil, fmt.Errorf("shapes %v do not concatenate on the last axis", in)
+		}
+		last += s[len(s)-1]
+	}
+	return append(cloneShape(lead), last), nil
+}
+func (concatK) Forward(in []Value, out Value) error {
+	w := out.Shape[len(out.Shape)-1]
+	rows := out.Size() / w
+	off := 0
+	for _, v := range in {
+		c := v.Shape[len(v.Shape)-1]
+		for r := 0; r < rows; r++ {
+			copy(out.F[r*w+off:r*w+off+c], v.F[r*c:(r+1)*c])
+		}
+		off += c
+	}
+	return nil
+}
+func (concatK) Backward(in []Value, out Value, dout Value, grads []Value) error {
+	w := out.Shape[len(out.Shape)-1]
+	rows := out.Size() / w
+	off := 0
+	for i, v := range in {
+		c := v.Shape[len(v.Shape)-1]
+		if grads[i].F != nil {
+			for r := 0; r < rows; r++ {
+				copy(grads[i].F[r*c:(r+1)*c], dout.F[r*w+off:r*w+off+c])
+			}
+		}
+		off += c
+	}
+	return nil
+}
+
+// Concat joins nodes along their last axis.
+func Concat(xs ...*Node) *Node { return xs[0].g.Apply(concatK{}, xs...) }
+
+// ---- batched products ------------------------------------------------------
+
+type bmmTK struct{}
+
+func (bmmTK) Name() string { return "bmm_nt" }
+func (bmmTK) OutShape(in [][]int) ([]int, error) {
+	a, b := in[0], in[1]
+	if len(a) != 3 || len(b) != 3 || a[0] != b[0] || a[2] != b[2] {
+		return nil, fmt.Errorf("shapes %v and %v do not fit (B,M,K)·(B,N,K)ᵀ", a, b)
+	}
+	return []int{a[0], a[1], b[1]}, nil
+}
+func (bmmTK) Forward(in []Value, out Value) error {
+	a, b := in[0], in[1]
+	B, M, K, N := a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1]
+	for i := 0; i < B; i++ {
+		kern.Sgemm(false, true, M, N, K, 1, a.F[i*M*K:], K, b.F[i*N*K:], K, 0, out.F[i*M*N:], N)
+	}
+	return nil
+}
+func (bmmTK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
+	a, b := in[0], in[1]
+	B, M, K, N := a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1]
+	for i := 0; i < B; i++ {
+		d := dout.F[i*M*N:]
+		if grads[0].F != nil {
+			kern.Sgemm(false, false, M, K, N, 1, d, N, b.F[i*N*K:], K, 0, grads[0].F[i*M*K:], K)
+		}
+		if grads[1].F != nil {
+			kern.Sgemm(true, false, N, K, M, 1, d, N, a.F[i*M*K:], K, 0, grads[1].F[i*N*K:], K)
+		}
+	}
+	return nil
+}
+
+// BatchMatMulNT computes out[b] = a[b]·b[b]ᵀ: a (B,M,K), b (B,N,K) → (B,M,N).
+// It is GLiNER's scoring einsum "BLKD,BCD->BLKC" once spans are flattened.
+func BatchMatMulNT(a, b *Node) *Node { return a.g.Apply(bmmTK{}, a, b) }
+
+// ---- reductions used by tests and losses ---------------------------------
+
+type dotConstK struct{ w []float32 }
+
+func (k *dotConstK) Name() string { return "dot_const" }
+func (k *dotConstK) OutShape(in [][]int) ([]int, error) {
+	if Numel(in[0]) != len(k.w) {
+		return nil, fmt.Errorf("input %v has %d elements, weights %d", in[0], Numel(in[0]), len(k.w))
+	}
+	return []int{}, nil
+}
+func (k *dotConstK) Forward(in []Value, out Value) error {
+	var s float64
+	for i, v := range in[0].F {
+		s += float64(v) * float64(k.w[i])
+	}
+	out.F[0] = float32(s)
+	return nil
+}
+func (k *dotConstK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
+	if grads[0].F != nil {
+		for i := range grads[0].F {
+			grads[0].F[i] = dout.F[0] * k.w[i]
+		}
+	}
+	return nil
+}
+
+// DotConst is Σ x⊙w for a fixed weight vector w: a scalar that gives every
+// element of x its own gradient, used to test backward passes.
+func DotConst(x *Node, w []float32) *Node { return x.g.Apply(&dotConstK{w: w}, x) }

@@ -1,0 +1,49 @@
+package autograd
+
+import "fmt"
+
+// Value is a dense row-major tensor: float32 data in F, or int64 data in I
+// (index inputs). Exactly one of F and I is non-nil for a bound value.
+type Value struct {
+	Shape []int
+	F     []float32
+	I     []int64
+}
+
+// Numel is the number of elements of a shape (1 for a scalar).
+func Numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Size is the number of elements of v.
+func (v Value) Size() int { return Numel(v.Shape) }
+
+// Dim returns dimension i, counting from the end when i < 0.
+func (v Value) Dim(i int) int {
+	if i < 0 {
+		i += len(v.Shape)
+	}
+	return v.Shape[i]
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func cloneShape(s []int) []int { return append([]int(nil), s...) }
+
+func shapeErr(op string, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", op, fmt.Sprintf(format, args...))
+}
