@@ -12,21 +12,21 @@ func TestActivationKnownValues(t *testing.T) {
 	// Exact GELU: x·Φ(x); Φ(1) = 0.841344746068543, Φ(3) = 0.998650101968370,
 	// Φ(0.5) = 0.691462461274013 (standard normal tables).
 	GELUForward(y, x)
-	assertClose(t, "gelu", y, []float64{
+	expectClose(t, "gelu", y, []float64{
 		-3 * (1 - 0.998650101968370), -(1 - 0.841344746068543), -0.5 * (1 - 0.691462461274013),
 		0, 0.5 * 0.691462461274013, 0.841344746068543, 3 * 0.998650101968370}, 1e-7, 1e-9)
 	// gelu_new at 1: ½(1 + tanh(√(2/π)·1.044715)).
 	GELUNewForward(y, x)
-	assertClose(t, "gelu_new(1)", y[5:6], []float64{0.5 * (1 + math.Tanh(math.Sqrt(2/math.Pi)*1.044715))}, 1e-7, 0)
-	assertClose(t, "gelu_new(0)", y[3:4], []float64{0}, 0, 0)
+	expectClose(t, "gelu_new(1)", y[5:6], []float64{0.5 * (1 + math.Tanh(math.Sqrt(2/math.Pi)*1.044715))}, 1e-7, 0)
+	expectClose(t, "gelu_new(0)", y[3:4], []float64{0}, 0, 0)
 	ReLUForward(y, x)
-	assertClose(t, "relu", y, []float64{0, 0, 0, 0, 0.5, 1, 3}, 0, 0)
+	expectClose(t, "relu", y, []float64{0, 0, 0, 0, 0.5, 1, 3}, 0, 0)
 	TanhForward(y, x)
-	assertClose(t, "tanh", y, []float64{-0.995054753686730, -0.761594155955765, -0.462117157260010, 0, 0.462117157260010, 0.761594155955765, 0.995054753686730}, 1e-7, 0)
+	expectClose(t, "tanh", y, []float64{-0.995054753686730, -0.761594155955765, -0.462117157260010, 0, 0.462117157260010, 0.761594155955765, 0.995054753686730}, 1e-7, 0)
 	SigmoidForward(y, x)
-	assertClose(t, "sigmoid", y, []float64{0.047425873177567, 0.268941421369995, 0.377540668798145, 0.5, 0.622459331201855, 0.731058578630005, 0.952574126822433}, 1e-7, 0)
+	expectClose(t, "sigmoid", y, []float64{0.047425873177567, 0.268941421369995, 0.377540668798145, 0.5, 0.622459331201855, 0.731058578630005, 0.952574126822433}, 1e-7, 0)
 	SigmoidForward(y[:2], []float32{-200, 200})
-	assertClose(t, "sigmoid extremes", y[:2], []float64{0, 1}, 0, 0)
+	expectClose(t, "sigmoid extremes", y[:2], []float64{0, 1}, 0, 0)
 }
 
 func TestActivationGradients(t *testing.T) {
@@ -48,7 +48,7 @@ func TestActivationGradients(t *testing.T) {
 		{"tanh", TanhForward, TanhBackward, true},
 		{"sigmoid", SigmoidForward, SigmoidBackward, true},
 	} {
-		f := func() float64 { a.fwd(y, x); return dot64(w, y) }
+		f := func() float64 { a.fwd(y, x); return lossDot(w, y) }
 		f()
 		saved := x
 		if a.usesOut {

@@ -48,7 +48,7 @@ func CheckGrad(t Reporter, name string, f func() float64, x []float32, analytic 
 
 // dot64 is Σ w[i]·y[i] in float64: the scalar loss used by gradient checks
 // (its gradient with respect to y is w).
-func dot64(w []float64, y []float32) float64 {
+func lossDot(w []float64, y []float32) float64 {
 	var s float64
 	for i := range y {
 		s += w[i] * float64(y[i])
@@ -82,7 +82,7 @@ func randW(r *rand.Rand, n int) []float64 {
 	return out
 }
 
-func assertClose(t *testing.T, name string, got []float32, want []float64, rtol, atol float64) {
+func expectClose(t *testing.T, name string, got []float32, want []float64, rtol, atol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: len %d, want %d", name, len(got), len(want))

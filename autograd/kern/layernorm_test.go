@@ -33,13 +33,13 @@ func TestLayerNormHandComputed(t *testing.T) {
 	mean, rstd := make([]float32, 1), make([]float32, 1)
 	LayerNormForward(y, mean, rstd, x, []float32{1, 2, 1, 1}, []float32{0, 0, 0, 1}, 1, 4, EpsBERT)
 	s := math.Sqrt(1.25)
-	assertClose(t, "y", y, []float64{-1.5 / s, 2 * -0.5 / s, 0.5 / s, 1.5/s + 1}, 1e-7, 1e-7)
-	assertClose(t, "mean", mean, []float64{2.5}, 0, 0)
-	assertClose(t, "rstd", rstd, []float64{1 / s}, 1e-7, 0)
+	expectClose(t, "y", y, []float64{-1.5 / s, 2 * -0.5 / s, 0.5 / s, 1.5/s + 1}, 1e-7, 1e-7)
+	expectClose(t, "mean", mean, []float64{2.5}, 0, 0)
+	expectClose(t, "rstd", rstd, []float64{1 / s}, 1e-7, 0)
 	// A constant row normalises to beta exactly and eps decides rstd.
 	LayerNormForward(y, mean, rstd, []float32{3, 3, 3, 3}, nil, []float32{0.5, 0.5, 0.5, 0.5}, 1, 4, EpsGPT2)
-	assertClose(t, "const y", y, []float64{0.5, 0.5, 0.5, 0.5}, 0, 0)
-	assertClose(t, "const rstd", rstd, []float64{1 / math.Sqrt(1e-5)}, 1e-7, 0)
+	expectClose(t, "const y", y, []float64{0.5, 0.5, 0.5, 0.5}, 0, 0)
+	expectClose(t, "const rstd", rstd, []float64{1 / math.Sqrt(1e-5)}, 1e-7, 0)
 }
 
 func TestLayerNormMatchesReference(t *testing.T) {
@@ -53,7 +53,7 @@ func TestLayerNormMatchesReference(t *testing.T) {
 	for _, eps := range []float64{EpsBERT, EpsDeBERTa, EpsGPT2} {
 		y := make([]float32, rows*cols)
 		LayerNormForward(y, make([]float32, rows), make([]float32, rows), x, gamma, beta, rows, cols, float32(eps))
-		assertClose(t, "y", y, refLayerNorm(x, gamma, beta, rows, cols, float64(float32(eps))), 1e-6, 1e-6)
+		expectClose(t, "y", y, refLayerNorm(x, gamma, beta, rows, cols, float64(float32(eps))), 1e-6, 1e-6)
 	}
 }
 
@@ -67,7 +67,7 @@ func TestLayerNormGradients(t *testing.T) {
 	mean, rstd := make([]float32, rows), make([]float32, rows)
 	f := func() float64 {
 		LayerNormForward(y, mean, rstd, x, gamma, beta, rows, cols, EpsDeBERTa)
-		return dot64(w, y)
+		return lossDot(w, y)
 	}
 	f()
 	dx := make([]float32, rows*cols)
@@ -83,7 +83,7 @@ func TestLayerNormGradients(t *testing.T) {
 	// nil gamma/beta and nil gradients.
 	f2 := func() float64 {
 		LayerNormForward(y, mean, rstd, x, nil, nil, rows, cols, EpsBERT)
-		return dot64(w, y)
+		return lossDot(w, y)
 	}
 	f2()
 	LayerNormBackward(dx, nil, nil, toF32(w), x, mean, rstd, nil, rows, cols)
@@ -100,15 +100,15 @@ func TestAddLayerNormGradients(t *testing.T) {
 	mean, rstd := make([]float32, rows), make([]float32, rows)
 	f := func() float64 {
 		AddLayerNormForward(y, s, mean, rstd, x, res, gamma, beta, rows, cols, EpsGPT2)
-		return dot64(w, y)
+		return lossDot(w, y)
 	}
 	f()
 	sum := make([]float32, rows*cols)
 	for i := range sum {
 		sum[i] = x[i] + res[i]
 	}
-	assertClose(t, "s", s, toF64(sum), 0, 0)
-	assertClose(t, "y", y, refLayerNorm(sum, gamma, beta, rows, cols, float64(float32(EpsGPT2))), 1e-6, 1e-6)
+	expectClose(t, "s", s, toF64(sum), 0, 0)
+	expectClose(t, "y", y, refLayerNorm(sum, gamma, beta, rows, cols, float64(float32(EpsGPT2))), 1e-6, 1e-6)
 	dx := make([]float32, rows*cols)
 	LayerNormBackward(dx, nil, nil, toF32(w), s, mean, rstd, gamma, rows, cols)
 	CheckGrad(t, "dx", f, x, dx, 1e-2, 2e-3)
@@ -131,8 +131,8 @@ func TestLayerNormBackwardDeterministicAcrossWorkers(t *testing.T) {
 	}
 	dx1, dg1 := run(1)
 	dx3, dg3 := run(3)
-	assertClose(t, "dx", dx3, toF64(dx1), 0, 0)
-	assertClose(t, "dgamma", dg3, toF64(dg1), 0, 0)
+	expectClose(t, "dx", dx3, toF64(dx1), 0, 0)
+	expectClose(t, "dgamma", dg3, toF64(dg1), 0, 0)
 }
 
 func toF64(x []float32) []float64 {
