@@ -1,0 +1,387 @@
+package data
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/internal/testutil"
+)
+
+func handCollator(t *testing.T, arch Architecture, seed uint64, edit func(*CollatorConfig)) *Collator {
+	t.Helper()
+	tok := fixtureTokenizer(t, filepath.Join(testutil.Fixture(t, "uni_span_bert"), "tokenizer"))
+	cfg := DefaultCollatorConfig(arch)
+	if edit != nil {
+		edit(&cfg)
+	}
+	if arch.Relex() {
+		tok.AddSpecialTokens(cfg.RelToken)
+	}
+	var lt = tok
+	if !arch.BiEncoder() {
+		lt = nil
+	}
+	c, err := NewCollator(cfg, tok, lt, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// handBatch has 6 examples over 9 gold types.
+func handBatch() []Example {
+	types := []string{"person", "organization", "location", "date", "event", "product", "law", "money", "language"}
+	var exs []Example
+	for i := range 6 {
+		ex := Example{Words: strings.Fields("alice brown joined microsoft in london yesterday ."), Source: fmt.Sprintf("hand:%d", i)}
+		for j := range 3 {
+			ex.Entities = append(ex.Entities, Entity{Start: j, End: j, Label: types[(i+2*j)%len(types)]})
+		}
+		exs = append(exs, ex)
+	}
+	return exs
+}
+
+func goldSet(ex Example) map[string]bool {
+	m := map[string]bool{}
+	for _, e := range ex.Entities {
+		m[e.Label] = true
+	}
+	return m
+}
+
+// TestCollateExactSmall checks a hand-computed batch: a two-sub-token word,
+// spans and span and token targets.
+func TestCollateExactSmall(t *testing.T) {
+	ex := []Example{{Words: []string{"alice", "works at", "brown"}, Entities: []Entity{{0, 1, "person"}, {0, 2, "person"}}}}
+	c := handCollator(t, UniEncoderSpan, 1, func(c *CollatorConfig) { c.MaxWidth = 2 })
+	b, err := c.Collate(ex, CollateOptions{Labels: [][]string{{"person"}}, Targets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("input_ids", b.InputIDs.Data, []int64{2, 321, 149, 322, 67, 124, 11, 66, 3})
+	check("words_mask", b.WordsMask.Data, []int64{0, 0, 0, 0, 1, 2, 0, 3, 0})
+	check("span_idx", b.SpanIdx.Data, []int64{0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3})
+	check("span_mask", b.SpanMask.Data, []bool{true, true, true, true, true, false})
+	check("labels", b.Labels.Data, []float32{0, 1, 0, 0, 0, 0})
+	check("labels shape", b.Labels.Shape, []int{1, 6, 1})
+	check("stats.TooWide", b.Stats.TooWide, 1)
+
+	ct := handCollator(t, UniEncoderToken, 1, func(c *CollatorConfig) { c.MaxWidth = 2 })
+	bt, err := ct.Collate(ex[:1], CollateOptions{Labels: [][]string{{"person"}}, Targets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (1,3,1,3): entity 0..1 and 0..2: starts at 0, ends at 1 and 2, inside 0..2.
+	check("token labels", bt.Labels.Data, []float32{1, 0, 1, 0, 1, 1, 0, 1, 1})
+	check("token span_idx", bt.SpanIdx.Shape, []int(nil))
+}
+
+func TestCollateSameSeedSameBatches(t *testing.T) {
+	run := func(seed uint64) [][][]string {
+		c := handCollator(t, UniEncoderSpan, seed, func(c *CollatorConfig) { c.MaxNegTypeRatio = 3 })
+		var out [][][]string
+		for range 4 {
+			b, err := c.Train(handBatch())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b.IDToClass)
+		}
+		return out
+	}
+	a, b := run(7), run(7)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("same seed, different label sets:\n%v\n%v", a, b)
+	}
+	if reflect.DeepEqual(a, run(8)) {
+		t.Fatalf("seeds 7 and 8 gave identical label sets over 4 batches")
+	}
+}
+
+func TestCollateRNGStateResume(t *testing.T) {
+	c := handCollator(t, UniEncoderSpan, 3, func(c *CollatorConfig) { c.MaxNegTypeRatio = 2 })
+	if _, err := c.Train(handBatch()); err != nil {
+		t.Fatal(err)
+	}
+	state, err := c.MarshalRNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Train(handBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := handCollator(t, UniEncoderSpan, 99, func(c *CollatorConfig) { c.MaxNegTypeRatio = 2 })
+	if err := c2.UnmarshalRNG(state); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c2.Train(handBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.IDToClass, want.IDToClass) || !reflect.DeepEqual(got.Labels.Data, want.Labels.Data) ||
+		!reflect.DeepEqual(got.InputIDs.Data, want.InputIDs.Data) {
+		t.Fatalf("resumed batch differs:\n%v\n%v", got.IDToClass, want.IDToClass)
+	}
+	if err := c2.UnmarshalRNG([]byte(`{"pcg":"AAAA"}`)); err == nil {
+		t.Fatalf("bad rng state accepted")
+	}
+}
+
+// TestCollateNegativeSampling: with ratio 0 an example's classes are exactly
+// its gold types; with a ratio the extra types come from the batch's gold
+// types, and across batches some example does receive negatives.
+func TestCollateNegativeSampling(t *testing.T) {
+	c0 := handCollator(t, UniEncoderSpan, 5, func(c *CollatorConfig) { c.MaxNegTypeRatio = 0 })
+	b, err := c0.Train(handBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ex := range handBatch() {
+		got := map[string]bool{}
+		for _, l := range b.IDToClass[i] {
+			got[l] = true
+		}
+		if !reflect.DeepEqual(got, goldSet(ex)) {
+			t.Errorf("ratio 0, example %d: classes %v, want gold %v", i, b.IDToClass[i], goldSet(ex))
+		}
+	}
+
+	c := handCollator(t, UniEncoderSpan, 5, func(c *CollatorConfig) { c.MaxNegTypeRatio = 2 })
+	exs := handBatch()
+	union := map[string]bool{}
+	for _, ex := range exs {
+		for l := range goldSet(ex) {
+			union[l] = true
+		}
+	}
+	sawNeg := false
+	for range 20 {
+		b, err := c.Train(exs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ex := range exs {
+			gold := goldSet(ex)
+			seen := map[string]bool{}
+			for _, l := range b.IDToClass[i] {
+				if !union[l] {
+					t.Fatalf("example %d: class %q not among the batch's gold types", i, l)
+				}
+				if seen[l] {
+					t.Fatalf("example %d: class %q twice", i, l)
+				}
+				seen[l] = true
+				if !gold[l] {
+					sawNeg = true
+				}
+			}
+			for l := range gold {
+				if !seen[l] {
+					t.Fatalf("example %d: gold type %q missing from %v (below max_types)", i, l, b.IDToClass[i])
+				}
+			}
+			if n := len(b.IDToClass[i]); n > len(gold)+2*len(ex.Entities) {
+				t.Fatalf("example %d: %d classes exceed gold + ratio·len(ner)", i, n)
+			}
+		}
+	}
+	if !sawNeg {
+		t.Fatalf("20 batches with max_neg_type_ratio 2 drew no negative type")
+	}
+}
+
+func TestCollateMaxTypes(t *testing.T) {
+	c := handCollator(t, UniEncoderSpan, 11, func(c *CollatorConfig) { c.MaxTypes = 2; c.MaxNegTypeRatio = 3 })
+	exs := handBatch()
+	for range 5 {
+		b, err := c.Train(exs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.C() > 2 {
+			t.Fatalf("C = %d > max_types 2", b.C())
+		}
+		lost := 0
+		for i, ex := range exs {
+			if len(b.IDToClass[i]) != 2 {
+				t.Fatalf("example %d: %d classes, want max_types 2 (it has 3 gold types)", i, len(b.IDToClass[i]))
+			}
+			in := map[string]bool{}
+			for _, l := range b.IDToClass[i] {
+				in[l] = true
+			}
+			for _, e := range ex.Entities {
+				if !in[e.Label] {
+					lost++
+				}
+			}
+		}
+		if b.Stats.UnlabeledClass != lost || lost == 0 {
+			t.Fatalf("UnlabeledClass = %d, want %d (> 0)", b.Stats.UnlabeledClass, lost)
+		}
+		var ones float32
+		for _, v := range b.Labels.Data {
+			ones += v
+		}
+		if int(ones) != 6*3-lost {
+			t.Fatalf("labels hold %v ones, want %d", ones, 6*3-lost)
+		}
+	}
+}
+
+func TestCollateFixedNegativesAndLabelSets(t *testing.T) {
+	c := handCollator(t, UniEncoderSpan, 2, func(c *CollatorConfig) { c.MaxNegTypeRatio = 5 })
+	exs := handBatch()
+	exs[0].NegativeTypes = []string{"zebra", "yacht"}
+	exs[1].LabelSet = []string{"money", "person", "money", "city"}
+	for range 5 {
+		b, err := c.Train(exs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]string(nil), b.IDToClass[0]...)
+		sort.Strings(got)
+		var want []string
+		for l := range goldSet(exs[0]) {
+			want = append(want, l)
+		}
+		want = append(want, "yacht", "zebra")
+		sort.Strings(want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ner_negatives: classes %v, want %v", got, want)
+		}
+		if !reflect.DeepEqual(b.IDToClass[1], []string{"money", "person", "city"}) {
+			t.Fatalf("ner_labels: classes %v, want [money person city]", b.IDToClass[1])
+		}
+	}
+}
+
+func TestCollateInferenceLabels(t *testing.T) {
+	c := handCollator(t, UniEncoderSpan, 1, nil)
+	exs := handBatch()[:2]
+	b, err := c.Inference(exs, []string{"date", "person", "date", "location"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range exs {
+		if !reflect.DeepEqual(b.IDToClass[i], []string{"date", "person", "location"}) {
+			t.Fatalf("example %d: %v", i, b.IDToClass[i])
+		}
+	}
+	if b.Labels.Shape != nil || b.Entities != nil {
+		t.Fatalf("inference batch has targets")
+	}
+	b, err = c.Collate(exs, CollateOptions{Labels: [][]string{{"a"}, {"b", "c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.C() != 2 || b.PromptLengths[0] != 3 || b.PromptLengths[1] != 5 {
+		t.Fatalf("per-example labels: C=%d prompt lengths %v", b.C(), b.PromptLengths)
+	}
+	for _, bad := range [][][]string{{{"a"}, {"b"}, {"c"}}, {{"a", " "}}} {
+		if _, err := c.Collate(exs, CollateOptions{Labels: bad}); err == nil {
+			t.Errorf("labels %q accepted", bad)
+		}
+	}
+}
+
+func TestCollateBiEncoderSharedMap(t *testing.T) {
+	c := handCollator(t, BiEncoderSpan, 4, func(c *CollatorConfig) { c.MaxTypes = 1 })
+	exs := handBatch()[:3]
+	b, err := c.Train(exs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.IDToClass[0]) != 3 { // max_types·B = 3 of the 6 gold types
+		t.Fatalf("bi-encoder classes %v, want 3", b.IDToClass[0])
+	}
+	for i := range exs {
+		if !reflect.DeepEqual(b.IDToClass[i], b.IDToClass[0]) {
+			t.Fatalf("bi-encoder maps differ between examples")
+		}
+	}
+	if b.LabelsInputIDs.Shape[0] != 3 || b.WordsMask.Data[1] != 1 {
+		t.Fatalf("labels_input_ids %v, words_mask %v", b.LabelsInputIDs.Shape, b.WordsMask.Data[:4])
+	}
+	if _, err := c.Collate(exs, CollateOptions{Labels: [][]string{{"a"}, {"b"}, {"a"}}}); err == nil {
+		t.Fatalf("bi-encoder accepted different per-example label lists")
+	}
+}
+
+func TestCollateTruncationPolicy(t *testing.T) {
+	long := Example{Words: strings.Fields("alice brown joined microsoft in london yesterday ."), Source: "train.jsonl:7",
+		Entities: []Entity{{0, 1, "person"}, {5, 5, "location"}}}
+	c := handCollator(t, UniEncoderSpan, 1, func(c *CollatorConfig) { c.MaxLen = 4 })
+	_, err := c.Train([]Example{long})
+	if err == nil || !strings.Contains(err.Error(), "train.jsonl:7") || !strings.Contains(err.Error(), "max_len") {
+		t.Fatalf("max_len overflow: err = %v", err)
+	}
+	c = handCollator(t, UniEncoderSpan, 1, func(c *CollatorConfig) { c.MaxLen = 4; c.Truncation = TruncateCompat })
+	b, err := c.Collate([]Example{long}, CollateOptions{Labels: [][]string{{"person", "location"}}, Targets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.TextLengths.Data[0] != 4 || !reflect.DeepEqual(b.Stats.TruncatedWords, []int{0}) || b.Stats.EntitiesOutside != 1 {
+		t.Fatalf("compat: text_lengths %v stats %+v", b.TextLengths.Data, b.Stats)
+	}
+
+	// Sub-token limit: prompt 5 words + 8 text words + 2 specials = 15.
+	c = handCollator(t, UniEncoderSpan, 1, func(c *CollatorConfig) { c.ModelMaxLength = 12 })
+	if _, err := c.Inference([]Example{long}, []string{"person", "location"}, nil); err == nil ||
+		!strings.Contains(err.Error(), "model_max_length") {
+		t.Fatalf("model_max_length overflow: err = %v", err)
+	}
+	c = handCollator(t, UniEncoderSpan, 1, func(c *CollatorConfig) { c.ModelMaxLength = 12; c.Truncation = TruncateCompat })
+	b, err = c.Inference([]Example{long}, []string{"person", "location"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{2, 321, 149, 321, 151, 322, 67, 66, 131, 102, 9, 3}
+	if !reflect.DeepEqual(b.InputIDs.Data, want) || b.TextLengths.Data[0] != 8 || b.WordsMask.Data[10] != 5 {
+		t.Fatalf("compat token cut: ids %v (want %v), text_lengths %v, words_mask %v", b.InputIDs.Data, want, b.TextLengths.Data, b.WordsMask.Data)
+	}
+}
+
+func TestCollateBadInput(t *testing.T) {
+	c := handCollator(t, UniEncoderSpan, 1, nil)
+	bad := Example{Words: []string{"a", "b"}, Entities: []Entity{{1, 2, "x"}}, Source: "dev.jsonl:3"}
+	if _, err := c.Train([]Example{bad}); err == nil || !strings.Contains(err.Error(), "dev.jsonl:3") {
+		t.Fatalf("entity past the text: err = %v", err)
+	}
+	if _, err := c.Train(nil); err == nil {
+		t.Fatalf("empty batch accepted")
+	}
+	// An empty text becomes ["[PAD]"], as in the reference.
+	b, err := c.Inference([]Example{{}}, []string{"x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.TextLengths.Data[0] != 1 || b.Words[0][0] != "[PAD]" {
+		t.Fatalf("empty text: %v %v", b.TextLengths.Data, b.Words)
+	}
+	cfg := DefaultCollatorConfig(UniEncoderSpan)
+	cfg.EntToken = "<<NOPE>>"
+	if _, err := NewCollator(cfg, fixtureTokenizer(t, filepath.Join(testutil.Fixture(t, "uni_span_bert"), "tokenizer")), nil, 1); err == nil {
+		t.Fatalf("missing marker token accepted")
+	}
+	if _, err := ParseArchitecture("gliner_uni_encoder_spam"); err == nil {
+		t.Fatalf("bad architecture parsed")
+	}
+	for a := UniEncoderSpan; a <= UniEncoderSpanRelex; a++ {
+		if got, err := ParseArchitecture(a.String()); err != nil || got != a {
+			t.Fatalf("round trip %v: %v %v", a, got, err)
+		}
+	}
+}
