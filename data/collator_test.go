@@ -62,10 +62,10 @@ func (f *fixtureBatch) examples(t *testing.T) []Example {
 	return out
 }
 
-// fixtureTokenizer loads a fixture's tokenizer folder.
+// fixtureTokenizer loads a fixture's tokenizer folder with tokenizer.Load.
 func fixtureTokenizer(t *testing.T, dir string) tokenizer.Tokenizer {
 	t.Helper()
-	tok, err := loadWPDouble(dir)
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		t.Fatalf("load tokenizer %s: %v", dir, err)
 	}
