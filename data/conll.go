@@ -100,7 +100,7 @@ func parseTag(tag string) (byte, string, error) {
 	if tag == "O" {
 		return 'O', "", nil
 	}
-	if len(tag) >= 3 && (tag[0] == 'B' || tag[0] == 'I') && tag[1] == '-' {
+	if len(tag) >= 2 && (tag[0] == 'B' || tag[0] == 'I') && tag[1] == '-' {
 		if strings.TrimSpace(tag[2:]) == "" {
 			return 0, "", fmt.Errorf("malformed tag %q: empty label", tag)
 		}

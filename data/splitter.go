@@ -6,8 +6,11 @@ import (
 )
 
 // wordRE is the reference's default "whitespace" splitter, \w+(?:[-_]\w+)*|\S,
-// with Python's Unicode \w spelled out (Go's \w is ASCII-only).
-var wordRE = regexp.MustCompile(`[\p{L}\p{N}_]+(?:[-_][\p{L}\p{N}_]+)*|\S`)
+// with Python's Unicode classes spelled out: Go's \w and \s are ASCII-only,
+// while Python's \S excludes every str.isspace() rune (\t-\r, \x1c-\x1f,
+// U+0085 and the Unicode separators \p{Z}), so a no-break space separates
+// words in both.
+var wordRE = regexp.MustCompile(`[\p{L}\p{N}_]+(?:[-_][\p{L}\p{N}_]+)*|[^\t\n\v\f\r\x{1c}-\x{1f}\x{85}\p{Z}]`)
 
 // Word is one word of a text with its code-point offsets: it covers runes
 // [Start, End) of the text (End exclusive), as the reference's start_map and

@@ -1,0 +1,5 @@
+package data
+
+import "io"
+
+func errEOF() error { return io.EOF }
