@@ -251,6 +251,8 @@ func roundUp(sizes []int, n int) (int, error) {
 			return 0, fmt.Errorf("bucket sizes %v not ascending and positive", sizes)
 		}
 		prev = s
+	}
+	for _, s := range sizes {
 		if n <= s {
 			return s, nil
 		}

@@ -1,0 +1,200 @@
+package data
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/gliner-go/gliner/data/tokenizer"
+	"github.com/gliner-go/gliner/internal/testutil"
+)
+
+// syntheticLengths draws n sub-token lengths from a long-tailed
+// distribution like real NER sentences (8..400 tokens).
+func syntheticLengths(n int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	out := make([]int, n)
+	for i := range out {
+		l := 8 + int(rng.ExpFloat64()*40)
+		out[i] = min(l, 400)
+	}
+	return out
+}
+
+func TestLengthSamplerEpochCoversAll(t *testing.T) {
+	lengths := syntheticLengths(103, 1)
+	s, err := NewLengthSampler(lengths, 8, 4, 42, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.NumBatches() != 13 {
+		t.Fatalf("NumBatches = %d, want 13", s.NumBatches())
+	}
+	for epoch := range 3 {
+		bs := s.EpochBatches(epoch)
+		var all []int
+		short := 0
+		for _, b := range bs {
+			all = append(all, b...)
+			if len(b) < 8 {
+				short++
+			}
+		}
+		sort.Ints(all)
+		for i, v := range all {
+			if v != i {
+				t.Fatalf("epoch %d: examples not each used once: %v", epoch, all)
+			}
+		}
+		if len(bs) != 13 || short != 1 {
+			t.Fatalf("epoch %d: %d batches, %d short", epoch, len(bs), short)
+		}
+	}
+	if !reflect.DeepEqual(s.EpochBatches(1), s.EpochBatches(1)) {
+		t.Fatalf("epoch batches not deterministic")
+	}
+	if reflect.DeepEqual(s.EpochBatches(1), s.EpochBatches(2)) {
+		t.Fatalf("epochs 1 and 2 identical")
+	}
+	s2, _ := NewLengthSampler(lengths, 8, 4, 43, false)
+	if reflect.DeepEqual(s.EpochBatches(1), s2.EpochBatches(1)) {
+		t.Fatalf("seeds 42 and 43 identical")
+	}
+
+	d, err := NewLengthSampler(lengths, 8, 4, 42, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bs := d.EpochBatches(0); len(bs) != 12 || d.NumBatches() != 12 {
+		t.Fatalf("dropLast: %d batches", len(bs))
+	}
+	for _, bad := range []struct{ n, bs, mb int }{{0, 8, 1}, {5, 0, 1}, {5, 2, 0}} {
+		if _, err := NewLengthSampler(make([]int, bad.n), bad.bs, bad.mb, 1, false); err == nil {
+			t.Errorf("NewLengthSampler(%d examples, batch %d, mega %d) accepted", bad.n, bad.bs, bad.mb)
+		}
+	}
+}
+
+// TestLengthSamplerResume: an iterator restarted from a saved (JSON)
+// position yields exactly the batches the uninterrupted one does, across
+// an epoch boundary.
+func TestLengthSamplerResume(t *testing.T) {
+	s, err := NewLengthSampler(syntheticLengths(50, 2), 8, 3, 7, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, _ := s.Iterator(SamplerPosition{})
+	var ref [][]int
+	var saved []byte
+	for i := range 20 { // 7 batches per epoch: crosses two boundaries
+		if i == 5 {
+			saved, _ = json.Marshal(it.Position())
+		}
+		ref = append(ref, it.Next())
+	}
+	if got := it.Position(); got != (SamplerPosition{Epoch: 2, Step: 6}) {
+		t.Fatalf("position after 20 batches = %+v", got)
+	}
+	var pos SamplerPosition
+	if err := json.Unmarshal(saved, &pos); err != nil {
+		t.Fatal(err)
+	}
+	it2, err := s.Iterator(pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 20; i++ {
+		if b := it2.Next(); !reflect.DeepEqual(b, ref[i]) {
+			t.Fatalf("resumed batch %d = %v, want %v", i, b, ref[i])
+		}
+	}
+	if !reflect.DeepEqual(ref[7], s.EpochBatches(1)[0]) {
+		t.Fatalf("iterator's epoch 1 does not start with EpochBatches(1)[0]")
+	}
+	if _, err := s.Iterator(SamplerPosition{Step: 8}); err == nil {
+		t.Fatalf("step past the epoch accepted")
+	}
+}
+
+func TestLengthSamplerReducesPadding(t *testing.T) {
+	lengths := syntheticLengths(2000, 3)
+	bucketed, _ := NewLengthSampler(lengths, 8, 50, 1, false)
+	random, _ := NewLengthSampler(lengths, 8, 1, 1, false)
+	pb := PaddingFraction(lengths, bucketed.EpochBatches(0))
+	pr := PaddingFraction(lengths, random.EpochBatches(0))
+	if !(pb < 0.1 && pr > 0.3) {
+		t.Fatalf("padding fraction bucketed %.3f (want < 0.1), random %.3f (want > 0.3)", pb, pr)
+	}
+	// Batches {2,4} and {4}: 10 real tokens in 12 slots.
+	if got, want := PaddingFraction([]int{2, 4, 4}, [][]int{{0, 1}, {2}}), 1-10.0/12; math.Abs(got-want) > 1e-15 {
+		t.Fatalf("PaddingFraction = %v, want %v", got, want)
+	}
+}
+
+// sampleLengths returns the sub-token lengths of testdata/sample/train.jsonl
+// tokenized with the fixtures' WordPiece tokenizer, or synthetic lengths
+// when the sample is not there.
+func sampleLengths(b *testing.B) ([]int, string) {
+	path := filepath.Join(testutil.RepoRoot(b), "testdata", "sample", "train.jsonl")
+	f, err := os.Open(path)
+	if err != nil {
+		return syntheticLengths(5000, 4), "synthetic"
+	}
+	defer f.Close()
+	var exs []Example
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for line := 1; sc.Scan(); line++ {
+		var rec struct {
+			Words []string `json:"tokenized_text"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			b.Fatalf("%s:%d: %v", path, line, err)
+		}
+		exs = append(exs, Example{Words: rec.Words})
+	}
+	if err := sc.Err(); err != nil {
+		b.Fatalf("%s: %v", path, err)
+	}
+	tok, err := loadTokenizerForBench(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lengths, err := TokenLengths(tok, exs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return lengths, "sample"
+}
+
+// BenchmarkLengthBucketing reports the padded-token fraction of one epoch
+// with length-bucketed batching (mega-batches of 50 batches) and with random
+// batching, batch size 8.
+func BenchmarkLengthBucketing(b *testing.B) {
+	lengths, src := sampleLengths(b)
+	b.Logf("%d examples (%s lengths)", len(lengths), src)
+	bucketed, err := NewLengthSampler(lengths, 8, 50, 1, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	random, _ := NewLengthSampler(lengths, 8, 1, 1, false)
+	var pb, pr float64
+	for i := 0; b.Loop(); i++ {
+		pb = PaddingFraction(lengths, bucketed.EpochBatches(i))
+		pr = PaddingFraction(lengths, random.EpochBatches(i))
+	}
+	b.ReportMetric(pb, "pad_frac_bucketed")
+	b.ReportMetric(pr, "pad_frac_random")
+}
+
+// loadTokenizerForBench loads the fixtures' full bert-base-uncased WordPiece
+// tokenizer.
+func loadTokenizerForBench(b *testing.B) (tokenizer.Tokenizer, error) {
+	return tokenizer.Load(filepath.Join(testutil.FixturesDir(b), "tokenizers", "wordpiece_bert_uncased"))
+}
