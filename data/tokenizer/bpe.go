@@ -304,12 +304,16 @@ func NewBPE(vocab map[string]int, merges [][2]string) (*BPE, error) {
 }
 
 // Decode turns ids back into text (byte-level decoding; added tokens as
-// their content).
+// their content). Unknown ids are skipped.
 func (t *BPE) Decode(ids []int) string {
 	var b []byte
-	for _, tok := range t.Tokens(ids) {
-		if _, ok := t.added.ID(tok); ok {
-			b = append(b, tok...)
+	for _, id := range ids {
+		if at, ok := t.added.Token(id); ok {
+			b = append(b, at.Content...)
+			continue
+		}
+		tok, ok := t.m.token(id)
+		if !ok {
 			continue
 		}
 		for _, r := range tok {
