@@ -65,6 +65,9 @@ func isBertPunct(r rune) bool {
 // Normalize applies the normalizer to s. Invalid UTF-8 bytes decode to
 // U+FFFD, which clean_text removes.
 func (n *BertNormalizer) Normalize(s string) string {
+	if out, ok := n.normalizeASCII(s); ok {
+		return out
+	}
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for _, r := range s {
@@ -92,6 +95,33 @@ func (n *BertNormalizer) Normalize(s string) string {
 		out = lowerChars(out)
 	}
 	return out
+}
+
+// normalizeASCII is Normalize's fast path for ASCII text (no CJK, no
+// accents; lowercasing and cleaning are byte maps).
+func (n *BertNormalizer) normalizeASCII(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if n.CleanText {
+			switch {
+			case c == '\t' || c == '\n' || c == '\r':
+				c = ' '
+			case c < 0x20 || c == 0x7f:
+				continue
+			}
+		}
+		if n.Lowercase && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b), true
 }
 
 func stripMn(s string) string {
