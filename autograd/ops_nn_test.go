@@ -87,3 +87,18 @@ func TestAttentionGradients(t *testing.T) {
 		})
 	}
 }
+
+func TestAddLeadingRowsMaskRowsGradients(t *testing.T) {
+	s := NewStore()
+	randParam(t, s, "x", 2, 3, 4)
+	randParam(t, s, "table", 5, 4)
+	s.Initialize(21)
+	g := NewGraph(s, true)
+	mask := g.IntInput("mask", 2, 3)
+	y := MaskRows(AddLeadingRows(g.Param("x"), g.Param("table")), mask)
+	compileCheck(t, g, y, func(m *Machine) {
+		if err := m.SetInts("mask", []int64{1, 1, 0, 1, 0, 1}, 2, 3); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
