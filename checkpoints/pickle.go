@@ -859,6 +859,9 @@ func rebuildTensor(storageV, offsetV, sizeV, strideV any) (*pyTensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if int64(n) > st.numel && n > maxExpanded {
+		return nil, fmt.Errorf("tensor of size %v expands a storage of %d elements to %d elements (more than %d)", size, st.numel, n, maxExpanded)
+	}
 	if n > 0 {
 		// Highest element index reached must lie inside the storage.
 		last := off
@@ -878,6 +881,10 @@ func rebuildTensor(storageV, offsetV, sizeV, strideV any) (*pyTensor, error) {
 	}
 	return &pyTensor{storage: st, offset: off, shape: shape, stride: stride}, nil
 }
+
+// maxExpanded bounds a broadcast view (stride 0) larger than its storage, so
+// a tiny file cannot make the reader allocate without limit.
+const maxExpanded = 1 << 22
 
 func mulCheck(a, b int64) (overflow bool, v int64) {
 	if a == 0 || b == 0 {

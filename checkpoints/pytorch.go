@@ -111,8 +111,13 @@ func parseTorchZip(b []byte) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
-	return stateFromObject(obj)
+	return stateFromObject(obj, materializeBudget(len(b)))
 }
+
+// materializeBudget bounds the elements of all converted tensors of a file
+// of n bytes: tensors may share storages (tied weights) or broadcast them,
+// but a small file must not make the reader allocate without limit.
+func materializeBudget(n int) int64 { return 2*int64(n) + 1<<22 }
 
 // readZipFile reads one zip record, refusing more than limit bytes.
 func readZipFile(f *zip.File, archiveSize int, limit int64) ([]byte, error) {
@@ -274,11 +279,12 @@ func parseTorchLegacy(b []byte) (*State, error) {
 			return nil, fmt.Errorf("legacy format: storage %q is used but not stored", k)
 		}
 	}
-	return stateFromObject(obj)
+	return stateFromObject(obj, materializeBudget(len(b)))
 }
 
-// stateFromObject turns the unpickled dict of tensors into a State.
-func stateFromObject(obj any) (*State, error) {
+// stateFromObject turns the unpickled dict of tensors into a State, refusing
+// to convert more than budget bytes in all.
+func stateFromObject(obj any, budget int64) (*State, error) {
 	d, ok := obj.(*pyDict)
 	if !ok {
 		return nil, fmt.Errorf("top-level object is %s, want a dict of tensors (a state dict)", typeName(obj))
@@ -292,6 +298,11 @@ func stateFromObject(obj any) (*State, error) {
 		t, ok := d.vals[i].(*pyTensor)
 		if !ok {
 			return nil, fmt.Errorf("state dict entry %q is %s, not a tensor", name, typeName(d.vals[i]))
+		}
+		n, _ := numel(t.shape, maxElements)
+		budget -= int64(n)
+		if budget < 0 {
+			return nil, fmt.Errorf("state dict entry %q: tensors total more elements than a file of this size can justify (shared or broadcast storages?)", name)
 		}
 		st, err := materialize(name, t)
 		if err != nil {
@@ -327,13 +338,21 @@ func materialize(name string, t *pyTensor) (*StateTensor, error) {
 		if contiguous {
 			copy(raw, st.data[t.offset*int64(es):])
 		} else {
-			idx := make([]int, len(t.shape))
-			for k := 0; k < n; k++ {
+			// Walk the outer indices; copy the last axis with its stride.
+			r := len(t.shape)
+			inner, istride := t.shape[r-1], t.stride[r-1]*int64(es)
+			idx := make([]int, r-1)
+			for k := 0; k < n; k += inner {
 				off := t.offset
 				for d, i := range idx {
 					off += int64(i) * t.stride[d]
 				}
-				copy(raw[k*es:(k+1)*es], st.data[off*int64(es):])
+				src := off * int64(es)
+				dst := raw[k*es : (k+inner)*es]
+				for j := 0; j < inner; j++ {
+					copy(dst[j*es:(j+1)*es], st.data[src:])
+					src += istride
+				}
 				for d := len(idx) - 1; d >= 0; d-- {
 					idx[d]++
 					if idx[d] < t.shape[d] {

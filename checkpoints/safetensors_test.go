@@ -173,7 +173,7 @@ func TestFloat32ToHalfRounding(t *testing.T) {
 		{65519, 0x7bff},                // below the tie
 		{float32(math.Pow(2, -25)), 0}, // tie with 0: even (0)
 		{float32(math.Pow(2, -25)) * 1.0001, 0x0001},
-		{float32(math.Pow(2, -24)) * 1.5, 0x0002}, // tie between 1 and 2 subnormal units: even
+		{float32(math.Pow(2, -24)) * 1.5, 0x0002},            // tie between 1 and 2 subnormal units: even
 		{float32(math.Pow(2, -14)) * (1 - 1.0/2048), 0x0400}, // rounds up into the normal range
 		{-2, 0xc000},
 		{float32(math.Inf(-1)), 0xfc00},
