@@ -38,7 +38,9 @@ type Segment struct {
 // [CLS] and tokens added later such as <<ENT>>) and splits raw text on them
 // the way the Hugging Face fast tokenizers do: leftmost-longest,
 // case-sensitive matching, honouring single_word, lstrip and rstrip.
-// The zero value is not usable; call NewAddedVocab.
+// The zero value is not usable; call NewAddedVocab. Split may be called
+// from several goroutines at once; Insert and AddTokens may not run
+// concurrently with anything else.
 type AddedVocab struct {
 	byContent map[string]int // content -> index in tokens
 	byID      map[int]int    // id -> index in tokens
@@ -69,6 +71,7 @@ func (a *AddedVocab) Insert(tok AddedToken) error {
 		}
 		a.tokens[i] = tok
 		a.dirty = true
+		a.rebuild()
 		return nil
 	}
 	if i, ok := a.byID[tok.ID]; ok {
@@ -78,6 +81,7 @@ func (a *AddedVocab) Insert(tok AddedToken) error {
 	a.byID[tok.ID] = len(a.tokens)
 	a.tokens = append(a.tokens, tok)
 	a.dirty = true
+	a.rebuild()
 	return nil
 }
 
@@ -99,6 +103,7 @@ func (a *AddedVocab) AddTokens(modelID func(string) (int, bool), modelSize int, 
 				a.tokens[i].Special = true
 				a.tokens[i].Normalized = false
 				a.dirty = true
+				a.rebuild()
 			}
 			ids[k] = a.tokens[i].ID
 			continue

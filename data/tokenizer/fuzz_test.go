@@ -1,8 +1,10 @@
 package tokenizer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"unicode/utf8"
 
@@ -140,6 +142,39 @@ func BenchmarkEncodeWordsWordPiece(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := tok.EncodeWords(words); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestConcurrentEncode: Encode may be called from several goroutines
+// (run with -race); every call gives the same ids.
+func TestConcurrentEncode(t *testing.T) {
+	for _, tok := range []Tokenizer{loadGPT2(t), loadBertJSON(t)} {
+		tok.AddSpecialTokens("<<ENT>>")
+		want, err := tok.Encode(benchText + " <<ENT>>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 4)
+		for g := 0; g < 4; g++ {
+			go func() {
+				for i := 0; i < 50; i++ {
+					got, err := tok.Encode(benchText + " <<ENT>>")
+					if err == nil && !slices.Equal(got, want) {
+						err = fmt.Errorf("concurrent Encode gave %v, want %v", got, want)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for g := 0; g < 4; g++ {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
