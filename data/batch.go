@@ -62,6 +62,30 @@ type Batch struct {
 	LabelsInputIDs      Tensor[int64]
 	LabelsAttentionMask Tensor[int64]
 
+	// Decoder tensors (UniEncoderSpanDecoder, decoder_mode "span"):
+	// DecoderInputIDs, DecoderAttentionMask and DecoderWordsMask are
+	// (B,Td) over the prompt and text tokenized by the decoder's
+	// tokenizer; DecoderWordsMask marks every sub-token of text word w
+	// with w+1. DecoderLabelsIDs, DecoderLabelsMask and DecoderLabels
+	// (a copy of the ids: padding is not -100, as in the reference) are
+	// (M,Tlab): the gold label string of each positive span, batch-major
+	// in flat span order (training only).
+	DecoderInputIDs      Tensor[int64]
+	DecoderAttentionMask Tensor[int64]
+	DecoderWordsMask     Tensor[int64]
+	DecoderLabelsIDs     Tensor[int64]
+	DecoderLabelsMask    Tensor[int64]
+	DecoderLabels        Tensor[int64]
+	// Blank reports the span decoder's blank draw (one class "entity").
+	Blank bool
+
+	// Relex targets: AdjMatrix (B,E,E) marks every sampled entity pair
+	// (gold and negative), RelMatrix (B,P,R) the gold relation types of
+	// each pair in sorted pair order. Entities are indexed in (start, end)
+	// order (Entities holds them so sorted for relex).
+	AdjMatrix Tensor[float32]
+	RelMatrix Tensor[float32]
+
 	// IDToClass[b][i] is the class name of id i+1 for example b (the
 	// reference's id_to_classes, whose ids start at 1).
 	IDToClass [][]string
@@ -80,6 +104,8 @@ type Batch struct {
 
 	// Sources name each example (Example.Source, or "example i").
 	Sources []string
+
+	decoderSpans []decoderSpan
 
 	// Stats counts what the collator had to leave out, so nothing is lost
 	// silently.
@@ -102,6 +128,12 @@ type CollateStats struct {
 	TruncatedTokens []int
 	// EntitiesOutside counts gold entities lost to truncation.
 	EntitiesOutside int
+	// ExtraSpanLabels counts further labels of an already labelled span
+	// (the span decoder keeps only the first label per span).
+	ExtraSpanLabels int
+	// UnlabeledRelClass counts gold relations whose type is not in the
+	// example's relation class map.
+	UnlabeledRelClass int
 }
 
 // B is the batch size.

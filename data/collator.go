@@ -98,6 +98,11 @@ type CollatorConfig struct {
 	// tokenizes with truncation=True at tokenizer_config.json's
 	// model_max_length); 0 means no limit.
 	ModelMaxLength int `json:"model_max_length"`
+	// BlankEntityProb is the span decoder's per-batch probability of the
+	// blank draw in training: the prompt becomes "<<ENT>> entity <<SEP>>"
+	// and every gold span gets class 1 (the decoder still learns the true
+	// label). Only "span" decoder_mode is supported.
+	BlankEntityProb float64 `json:"blank_entity_prob"`
 	// Truncation is the policy for over-long texts.
 	Truncation TruncationPolicy `json:"-"`
 }
@@ -115,7 +120,15 @@ func DefaultCollatorConfig(arch Architecture) CollatorConfig {
 		EntToken:        "<<ENT>>",
 		SepToken:        "<<SEP>>",
 		RelToken:        "<<REL>>",
+		BlankEntityProb: blankDefault(arch),
 	}
+}
+
+func blankDefault(arch Architecture) float64 {
+	if arch.Decoder() {
+		return 0.1
+	}
+	return 0
 }
 
 // Validate checks the settings.
@@ -139,6 +152,9 @@ func (c *CollatorConfig) Validate() error {
 	if !c.Architecture.BiEncoder() && (c.EntToken == "" || c.SepToken == "") {
 		return fmt.Errorf("collator config: empty ent_token or sep_token")
 	}
+	if c.BlankEntityProb < 0 || c.BlankEntityProb > 1 {
+		return fmt.Errorf("collator config: blank_entity_prob %v outside [0, 1]", c.BlankEntityProb)
+	}
 	if c.Architecture.Relex() && c.RelToken == "" {
 		return fmt.Errorf("collator config: relex needs rel_token")
 	}
@@ -152,26 +168,29 @@ func (c *CollatorConfig) Validate() error {
 type Collator struct {
 	cfg       CollatorConfig
 	tok       tokenizer.Tokenizer
-	labelsTok tokenizer.Tokenizer
+	auxTok tokenizer.Tokenizer
 	src       *rand.PCG
 	rng       *rand.Rand
 }
 
-// NewCollator returns a collator tokenizing texts with tok; labelsTok
-// tokenizes the label strings of bi-encoders (nil otherwise). The prompt
-// markers must already be tokens of tok (see Tokenizer.AddSpecialTokens).
-func NewCollator(cfg CollatorConfig, tok, labelsTok tokenizer.Tokenizer, seed uint64) (*Collator, error) {
+// NewCollator returns a collator tokenizing texts with tok. auxTok is the
+// second tokenizer some architectures need: the labels encoder's for
+// bi-encoders, the labels decoder's for UniEncoderSpanDecoder (nil
+// otherwise). The prompt markers must already be tokens of tok (see
+// Tokenizer.AddSpecialTokens).
+func NewCollator(cfg CollatorConfig, tok, auxTok tokenizer.Tokenizer, seed uint64) (*Collator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if tok == nil {
 		return nil, fmt.Errorf("new collator: nil tokenizer")
 	}
-	if cfg.Architecture.BiEncoder() {
-		if labelsTok == nil {
-			return nil, fmt.Errorf("new collator: %s needs a labels tokenizer", cfg.Architecture)
+	if cfg.Architecture.BiEncoder() || cfg.Architecture.Decoder() {
+		if auxTok == nil {
+			return nil, fmt.Errorf("new collator: %s needs a second (labels encoder or decoder) tokenizer", cfg.Architecture)
 		}
-	} else {
+	}
+	if !cfg.Architecture.BiEncoder() {
 		markers := []string{cfg.EntToken, cfg.SepToken}
 		if cfg.Architecture.Relex() {
 			markers = append(markers, cfg.RelToken)
@@ -183,7 +202,7 @@ func NewCollator(cfg CollatorConfig, tok, labelsTok tokenizer.Tokenizer, seed ui
 		}
 	}
 	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
-	return &Collator{cfg: cfg, tok: tok, labelsTok: labelsTok, src: src, rng: rand.New(src)}, nil
+	return &Collator{cfg: cfg, tok: tok, auxTok: auxTok, src: src, rng: rand.New(src)}, nil
 }
 
 // Config returns the collator's settings.
@@ -246,9 +265,16 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 	// Class lists.
 	var ents, rels [][]string
 	var err error
+	blank := false
 	if opts.Labels == nil {
 		if ents, rels, err = c.sampleLabelSets(exs); err != nil {
 			return nil, fmt.Errorf("collate: %w", err)
+		}
+		if arch.Decoder() && c.cfg.BlankEntityProb > 0 && c.rng.Float64() < c.cfg.BlankEntityProb {
+			blank = true
+			for i := range ents {
+				ents[i] = []string{blankEntity}
+			}
 		}
 	} else {
 		if ents, err = expandLabels(opts.Labels, len(exs), "entity"); err != nil {
@@ -275,6 +301,7 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 		RelIDToClass: rels,
 		Words:        make([][]string, len(exs)),
 		Sources:      make([]string, len(exs)),
+		Blank:        blank,
 	}
 	if opts.Targets {
 		b.Entities = make([][]Entity, len(exs))
@@ -379,10 +406,25 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 		}
 	}
 	if opts.Targets {
+		if arch.Relex() {
+			// The relex processor sorts entities by (start, end) and
+			// remaps relations before building any target.
+			for i := range exs {
+				exs[i].Entities, exs[i].Relations = sortRelexEntities(exs[i].Entities, exs[i].Relations)
+			}
+		}
 		c.buildTargets(b, exs)
+		if arch.Relex() {
+			c.buildRelexTargets(b, exs)
+		}
 	}
 	if arch.BiEncoder() {
 		if err := c.encodeLabels(b, ents[0]); err != nil {
+			return nil, fmt.Errorf("collate: %w", err)
+		}
+	}
+	if arch.Decoder() {
+		if err := c.buildDecoderInputs(b, ents, opts.Targets); err != nil {
 			return nil, fmt.Errorf("collate: %w", err)
 		}
 	}
@@ -480,6 +522,7 @@ func expandLabels(ls [][]string, n int, what string) ([][]string, error) {
 func (c *Collator) buildTargets(b *Batch, exs []Example) {
 	bs, w, nc, k := b.B(), b.NumWords, b.NumClasses, c.cfg.MaxWidth
 	token := c.cfg.Architecture.TokenLevel()
+	decoder := c.cfg.Architecture.Decoder()
 	if token {
 		b.Labels = NewTensor[float32](bs, w, nc, 3)
 	} else {
@@ -498,6 +541,9 @@ func (c *Collator) buildTargets(b *Batch, exs []Example) {
 				continue
 			}
 			cl, ok := classID[e.Label]
+			if b.Blank {
+				cl, ok = 0, true
+			}
 			if !ok {
 				b.Stats.UnlabeledClass++
 				continue
@@ -515,7 +561,20 @@ func (c *Collator) buildTargets(b *Batch, exs []Example) {
 				b.Stats.TooWide++
 				continue
 			}
-			b.Labels.Data[(i*w*k+SpanIndex(e.Start, e.End, k))*nc+cl] = 1
+			row := b.Labels.Data[(i*w*k+SpanIndex(e.Start, e.End, k))*nc:][:nc]
+			if decoder {
+				// The decoder processor keeps one label per span: the first.
+				taken := false
+				for _, v := range row {
+					taken = taken || v != 0
+				}
+				if taken {
+					b.Stats.ExtraSpanLabels++
+					continue
+				}
+				b.decoderSpans = append(b.decoderSpans, decoderSpan{i, SpanIndex(e.Start, e.End, k), e.Label})
+			}
+			row[cl] = 1
 		}
 	}
 }
@@ -526,14 +585,14 @@ func (c *Collator) encodeLabels(b *Batch, labels []string) error {
 	rows := make([][]int, len(labels))
 	tl := 0
 	for i, l := range labels {
-		id, _, err := c.labelsTok.EncodeWords([]string{l})
+		id, _, err := c.auxTok.EncodeWords([]string{l})
 		if err != nil {
 			return fmt.Errorf("tokenize label %q: %w", l, err)
 		}
 		rows[i] = id
 		tl = max(tl, len(id))
 	}
-	pad := int64(c.labelsTok.SpecialIDs().Pad)
+	pad := int64(c.auxTok.SpecialIDs().Pad)
 	b.LabelsInputIDs = NewTensor[int64](len(labels), tl)
 	b.LabelsAttentionMask = NewTensor[int64](len(labels), tl)
 	for i, r := range rows {

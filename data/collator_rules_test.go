@@ -385,3 +385,121 @@ func TestCollateBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRelexSortsEntities: entities are sorted by (start, end) and relations
+// remapped and sorted before the targets are built.
+func TestRelexSortsEntities(t *testing.T) {
+	c := handCollator(t, UniEncoderSpanRelex, 1, nil)
+	ex := Example{
+		Words:     strings.Fields("alice brown joined microsoft in london"),
+		Entities:  []Entity{{5, 5, "location"}, {3, 3, "organization"}, {0, 1, "person"}},
+		Relations: []Relation{{2, 1, "works at"}, {1, 0, "located in"}},
+	}
+	b, err := c.Collate([]Example{ex}, CollateOptions{
+		Labels:    [][]string{{"person", "organization", "location"}},
+		RelLabels: [][]string{{"works at", "located in"}},
+		Targets:   true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnts := []Entity{{0, 1, "person"}, {3, 3, "organization"}, {5, 5, "location"}}
+	if !reflect.DeepEqual(b.Entities[0], wantEnts) {
+		t.Fatalf("entities %v, want %v", b.Entities[0], wantEnts)
+	}
+	// Gold pairs (0,1) works at and (1,2) located in, after remapping.
+	adj := b.AdjMatrix.Data
+	if adj[0*3+1] != 1 || adj[1*3+2] != 1 || adj[1*3+0] != 1 || adj[2*3+1] != 1 {
+		t.Fatalf("adj %v lacks gold or reversed pairs", adj)
+	}
+	p := b.RelMatrix.Shape[1]
+	row := 0
+	var got [][2]int
+	for h := range 3 {
+		for tl := range 3 {
+			if adj[h*3+tl] == 0 {
+				continue
+			}
+			for r := range 2 {
+				if b.RelMatrix.Data[row*2+r] == 1 {
+					got = append(got, [2]int{h*3 + tl, r})
+				}
+			}
+			row++
+		}
+	}
+	if row != p || !reflect.DeepEqual(got, [][2]int{{1, 0}, {5, 1}}) {
+		t.Fatalf("rel rows (pair, type) %v over %d pairs (P=%d)", got, row, p)
+	}
+	// The prompt has both marker kinds: 2C+2R+2 words.
+	if b.PromptLengths[0] != 2*3+2*2+2 {
+		t.Fatalf("relex prompt length %d", b.PromptLengths[0])
+	}
+}
+
+func decoderCollator(t *testing.T, seed uint64, edit func(*CollatorConfig)) *Collator {
+	t.Helper()
+	dir := testutil.Fixture(t, "uni_span_decoder_deberta")
+	cfg := DefaultCollatorConfig(UniEncoderSpanDecoder)
+	cfg.MaxWidth = 4
+	if edit != nil {
+		edit(&cfg)
+	}
+	c, err := NewCollator(cfg, fixtureTokenizer(t, filepath.Join(dir, "tokenizer")),
+		fixtureTokenizer(t, filepath.Join(dir, "decoder_tokenizer")), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestDecoderBlankAndFirstLabel: with blank_entity_prob 1 every batch has
+// the one class "entity" while the decoder labels keep the true strings;
+// a span with two labels keeps only its first.
+func TestDecoderBlankAndFirstLabel(t *testing.T) {
+	ex := Example{Words: strings.Fields("alice brown joined microsoft"),
+		Entities: []Entity{{3, 3, "organization"}, {0, 1, "person"}, {0, 1, "date"}}}
+	c := decoderCollator(t, 1, func(c *CollatorConfig) { c.BlankEntityProb = 1 })
+	b, err := c.Train([]Example{ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Blank || !reflect.DeepEqual(b.IDToClass[0], []string{"entity"}) || b.PromptLengths[0] != 3 {
+		t.Fatalf("blank draw: blank %v classes %v prompt %d", b.Blank, b.IDToClass[0], b.PromptLengths[0])
+	}
+	if b.Labels.Data[SpanIndex(0, 1, 4)] != 1 || b.Labels.Data[SpanIndex(3, 3, 4)] != 1 || b.Stats.ExtraSpanLabels != 1 {
+		t.Fatalf("blank labels %v stats %+v", b.Labels.Data, b.Stats)
+	}
+	// Rows in flat span order: (0,1) person, then (3,3) organization.
+	// " person" = [220 260]; " organization" = [220 266 267 72 89 262 263]; pad 269.
+	want := []int64{220, 260, 269, 269, 269, 269, 269, 220, 266, 267, 72, 89, 262, 263}
+	if !reflect.DeepEqual(b.DecoderLabelsIDs.Data, want) || !reflect.DeepEqual(b.DecoderLabels.Data, want) {
+		t.Fatalf("decoder labels %v, want %v", b.DecoderLabelsIDs.Data, want)
+	}
+
+	c = decoderCollator(t, 1, func(c *CollatorConfig) { c.BlankEntityProb = 0; c.MaxNegTypeRatio = 0 })
+	b, err = c.Train([]Example{ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Blank || len(b.IDToClass[0]) != 3 {
+		t.Fatalf("no blank: classes %v", b.IDToClass[0])
+	}
+	n := SpanIndex(0, 1, 4) * 3
+	var ones float32
+	for _, v := range b.Labels.Data[n : n+3] {
+		ones += v
+	}
+	if ones != 1 || b.Stats.ExtraSpanLabels != 1 || b.DecoderLabelsIDs.Shape[0] != 2 {
+		t.Fatalf("span (0,1) has %v labels; stats %+v; decoder labels %v", ones, b.Stats, b.DecoderLabelsIDs.Shape)
+	}
+
+	// No positive span: the decoder learns "other".
+	b, err = c.Train([]Example{{Words: []string{"alice"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.DecoderLabelsIDs.Shape[0] != 1 || b.DecoderLabelsIDs.Data[0] != 220 {
+		t.Fatalf("empty batch decoder labels %v %v", b.DecoderLabelsIDs.Shape, b.DecoderLabelsIDs.Data)
+	}
+}

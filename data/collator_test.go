@@ -24,13 +24,10 @@ var fixtureArch = map[string]Architecture{
 	"uni_span_decoder_deberta": UniEncoderSpanDecoder,
 }
 
-// notYetCollated are reference keys the collator does not build yet
-// (relex targets, labels-decoder inputs); every other key is compared.
-var notYetCollated = map[string]bool{
-	"adj_matrix": true, "rel_matrix": true,
-	"decoder_input_ids": true, "decoder_attention_mask": true, "decoder_words_mask": true,
-	"decoder_labels_ids": true, "decoder_labels_mask": true, "decoder_labels": true,
-}
+// checkedElsewhere are reference keys that depend on the reference's own
+// random draws (relex negative pairs); TestRelexTargetsFixture checks them.
+// Every other key is compared.
+var checkedElsewhere = map[string]bool{"adj_matrix": true, "rel_matrix": true}
 
 type fixtureBatch struct {
 	Examples []struct {
@@ -95,11 +92,14 @@ func fixtureCollator(t *testing.T, name string, seed uint64) (*Collator, *fixtur
 		ModelMaxLength: tc.ModelMaxLength,
 	}
 	tok := fixtureTokenizer(t, filepath.Join(dir, "tokenizer"))
-	var labelsTok tokenizer.Tokenizer
-	if cfg.Architecture.BiEncoder() {
-		labelsTok = tok
+	var aux tokenizer.Tokenizer
+	switch {
+	case cfg.Architecture.BiEncoder():
+		aux = tok // the fixtures' labels encoder shares the WordPiece vocabulary
+	case cfg.Architecture.Decoder():
+		aux = fixtureTokenizer(t, filepath.Join(dir, "decoder_tokenizer"))
 	}
-	c, err := NewCollator(cfg, tok, labelsTok, seed)
+	c, err := NewCollator(cfg, tok, aux, seed)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -169,6 +169,22 @@ func batchTensor(b *Batch, key string) (shape []int, data []float64, ok bool) {
 			}
 			return 0
 		})
+	case "decoder_input_ids":
+		return i64(b.DecoderInputIDs)
+	case "decoder_attention_mask":
+		return i64(b.DecoderAttentionMask)
+	case "decoder_words_mask":
+		return i64(b.DecoderWordsMask)
+	case "decoder_labels_ids":
+		return i64(b.DecoderLabelsIDs)
+	case "decoder_labels_mask":
+		return i64(b.DecoderLabelsMask)
+	case "decoder_labels":
+		return i64(b.DecoderLabels)
+	case "adj_matrix":
+		return conv(b.AdjMatrix.Shape, len(b.AdjMatrix.Data), func(i int) float64 { return float64(b.AdjMatrix.Data[i]) })
+	case "rel_matrix":
+		return conv(b.RelMatrix.Shape, len(b.RelMatrix.Data), func(i int) float64 { return float64(b.RelMatrix.Data[i]) })
 	case "labels":
 		return conv(b.Labels.Shape, len(b.Labels.Data), func(i int) float64 { return float64(b.Labels.Data[i]) })
 	}
@@ -239,7 +255,7 @@ func compareCollated(t *testing.T, name string, ref map[string]json.RawMessage, 
 			}
 			continue
 		}
-		if notYetCollated[k] {
+		if checkedElsewhere[k] {
 			continue
 		}
 		var jt testutil.JSONTensor
@@ -337,5 +353,80 @@ func TestCollateTrainFixtures(t *testing.T) {
 				t.Errorf("%s: unexpected dropped entities %+v", name, b.Stats)
 			}
 		})
+	}
+}
+
+// TestRelexTargetsFixture checks adj_matrix and rel_matrix. Example 1 has
+// one gold pair and two entities, so its pairs are determined; example 0's
+// negatives are random, so the test looks for a seed that drew all twelve
+// ordered pairs, as the reference's draw did, and then requires equality;
+// for every seed the gold pairs and types must be there.
+func TestRelexTargetsFixture(t *testing.T) {
+	name := "uni_span_relex_deberta"
+	var want struct {
+		Collated struct {
+			Adj testutil.JSONTensor `json:"adj_matrix"`
+			Rel testutil.JSONTensor `json:"rel_matrix"`
+		} `json:"collated"`
+	}
+	testutil.ReadJSON(t, filepath.Join(testutil.Fixture(t, name), "batch.json"), &want)
+	wantAdj, err := want.Collated.Adj.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRel, err := want.Collated.Rel.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for seed := uint64(1); seed <= 40; seed++ {
+		c, fb := fixtureCollator(t, name, seed)
+		b, err := c.Collate(fb.examples(t), CollateOptions{
+			Labels:    idToClasses(t, fb.Collated["id_to_classes"]),
+			RelLabels: idToClasses(t, fb.Collated["rel_id_to_classes"]),
+			Targets:   true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(b.AdjMatrix.Shape[:2]) != "[2 4]" || b.RelMatrix.Shape[2] != 3 {
+			t.Fatalf("seed %d: adj %v rel %v", seed, b.AdjMatrix.Shape, b.RelMatrix.Shape)
+		}
+		// Example 1: pairs (0,1) gold "located in" and (1,0) negative.
+		ex1 := b.AdjMatrix.Data[16:]
+		if fmt.Sprint(ex1) != fmt.Sprint(wantAdj[16:]) {
+			t.Fatalf("seed %d: example 1 adj %v, want %v", seed, ex1, wantAdj[16:])
+		}
+		p := b.RelMatrix.Shape[1]
+		if r := b.RelMatrix.Data[p*3 : p*3+6]; fmt.Sprint(r) != "[0 1 0 0 0 0]" {
+			t.Fatalf("seed %d: example 1 rel rows %v", seed, r)
+		}
+		// Example 0: gold pairs (0,1) works at, (1,2) located in.
+		adj := b.AdjMatrix.Data[:16]
+		if adj[0*4+1] != 1 || adj[1*4+2] != 1 || adj[1*4+0] != 1 || adj[2*4+1] != 1 {
+			t.Fatalf("seed %d: gold or reversed pair missing from %v", seed, adj)
+		}
+		npairs := 0
+		for _, v := range adj {
+			npairs += int(v)
+		}
+		var ones [3]int
+		for q := range p {
+			for r := range 3 {
+				ones[r] += int(b.RelMatrix.Data[q*3+r])
+			}
+		}
+		if ones != [3]int{1, 1, 0} || (npairs < p && b.RelMatrix.Data[(npairs)*3:][0] != 0) {
+			t.Fatalf("seed %d: example 0 relation rows %v", seed, b.RelMatrix.Data[:p*3])
+		}
+		if npairs == 12 {
+			full = true
+			if fmt.Sprint(b.AdjMatrix.Data) != fmt.Sprint(wantAdj) || fmt.Sprint(b.RelMatrix.Data) != fmt.Sprint(wantRel) {
+				t.Fatalf("seed %d: all pairs drawn but adj/rel differ:\n%v\n%v", seed, b.RelMatrix.Data, wantRel)
+			}
+		}
+	}
+	if !full {
+		t.Fatalf("no seed in 1..40 drew all 12 pairs of example 0")
 	}
 }
