@@ -166,11 +166,11 @@ func (c *CollatorConfig) Validate() error {
 // generator whose state can be saved and restored, so a run's batches are
 // reproducible and resumable. A Collator is not safe for concurrent use.
 type Collator struct {
-	cfg       CollatorConfig
-	tok       tokenizer.Tokenizer
+	cfg    CollatorConfig
+	tok    tokenizer.Tokenizer
 	auxTok tokenizer.Tokenizer
-	src       *rand.PCG
-	rng       *rand.Rand
+	src    *rand.PCG
+	rng    *rand.Rand
 }
 
 // NewCollator returns a collator tokenizing texts with tok. auxTok is the
