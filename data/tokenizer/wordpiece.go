@@ -320,8 +320,10 @@ func (m wordPieceModel) token(id int) (string, bool) {
 }
 
 // NewWordPiece builds a BERT WordPiece tokenizer from a vocabulary (token →
-// id), a normalizer (nil for none) and the special token names. [CLS] and
-// [SEP] (names.CLS, names.SEP) frame EncodeWords when present in the vocabulary.
+// id), a normalizer (nil for none), the unk token ("" = "[UNK]"), the
+// longest word in characters (0 = 100) and the continuation prefix ("" =
+// "##"). Load and FromTokenizerJSON also install the special tokens and the
+// [CLS] … [SEP] framing of EncodeWords; a bare NewWordPiece has neither.
 func NewWordPiece(vocab map[string]int, normalizer *BertNormalizer, unk string, maxInputCharsPerWord int, prefix string) (*WordPiece, error) {
 	if unk == "" {
 		unk = "[UNK]"
@@ -340,7 +342,7 @@ func NewWordPiece(vocab map[string]int, normalizer *BertNormalizer, unk string, 
 	return t, nil
 }
 
-// setBertPost frames sequences with the CLS and SEP tokens when present.
+// setClsSepPost frames sequences with the CLS and SEP tokens when present.
 func (c *core) setClsSepPost(cls, sep string) {
 	c.prefix, c.suffix = nil, nil
 	if id, ok := c.TokenToID(cls); ok && cls != "" {
