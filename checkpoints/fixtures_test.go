@@ -129,3 +129,48 @@ func TestWriteReproducesFixture(t *testing.T) {
 		}
 	}
 }
+
+// TestUnalignedAndConvert parses a fixture placed at an odd address (the
+// element-wise decoding path) and converts the .bin to safetensors through
+// State.FloatTensors, comparing the bytes with the reference's file.
+func TestUnalignedAndConvert(t *testing.T) {
+	dir := testutil.Fixture(t, "uni_token_bert")
+	raw, err := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len(raw)+1)
+	copy(buf[1:], raw)
+	odd, err := ParseSafetensors("odd", buf[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := ReadPyTorch(filepath.Join(dir, "pytorch_model.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range pt.Names {
+		got, err := odd.Float32(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := pt.Tensors[n].Data
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s[%d]: %v vs %v", n, i, got[i], want[i])
+			}
+		}
+	}
+	ts, err := pt.FloatTensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := WriteSafetensors(out, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	if !bytes.Equal(b, raw) {
+		t.Fatal("bin converted to safetensors differs from the reference's model.safetensors")
+	}
+}

@@ -346,6 +346,9 @@ func (f *SafetensorsFile) Close() error {
 func decodeFloat32(dt DType, b []byte, dst []float32) error {
 	switch dt {
 	case F32:
+		if copyF32(dst, b) {
+			return nil
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}

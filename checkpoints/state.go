@@ -196,3 +196,18 @@ func equalShape(a, b []int) bool {
 	}
 	return true
 }
+
+// FloatTensors returns the state's tensors, in name order, ready for
+// WriteSafetensors. Integer tensors are an error naming the tensor (the
+// writer stores floating-point values only).
+func (s *State) FloatTensors() ([]Tensor, error) {
+	out := make([]Tensor, 0, len(s.Names))
+	for _, n := range s.Names {
+		t := s.Tensors[n]
+		if !t.DType.IsFloat() {
+			return nil, fmt.Errorf("%s: tensor %q has integer dtype %s", s.Path, n, t.DType)
+		}
+		out = append(out, Tensor{Name: n, Shape: t.Shape, Data: t.Data})
+	}
+	return out, nil
+}

@@ -120,6 +120,12 @@ func EncodeSafetensors(w io.Writer, dtype DType, tensors []Tensor, metadata map[
 	}
 	buf := make([]byte, 0, 64<<10)
 	for _, t := range sorted {
+		if raw := f32Bytes(t.Data); dtype == F32 && raw != nil {
+			if _, err := bw.Write(raw); err != nil {
+				return err
+			}
+			continue
+		}
 		for i := 0; i < len(t.Data); {
 			buf = buf[:0]
 			for ; i < len(t.Data) && len(buf)+4 <= cap(buf); i++ {
