@@ -43,13 +43,28 @@ func (c Disentangled) nrel() int {
 
 // DisentangledWorkspaceSize is the number of float32 values of workspace
 // DisentangledAttentionForward and DisentangledAttentionBackward need:
-// B·H·(T·max(T,d) + n·T·2·AttSpan) with n the number of relative terms.
+// B·H·(T·max(T,d) + n·T·W) with n the number of relative terms and W the
+// number of table rows between the smallest and largest entry of
+// c.RelIndex (at most 2·T−1 for the standard tables): only those rows of
+// Pk and Pq take part, so only they are multiplied.
 func DisentangledWorkspaceSize(d AttnDims, c Disentangled) int {
 	m := d.Seq
 	if d.HeadDim > m {
 		m = d.HeadDim
 	}
-	return d.items() * (d.Seq*m + c.nrel()*d.Seq*2*c.AttSpan)
+	return d.items() * (d.Seq*m + c.nrel()*d.Seq*c.relWidth())
+}
+
+// relWidth is the number of table rows from min to max of RelIndex.
+func (c Disentangled) relWidth() int {
+	if c.nrel() == 0 || len(c.RelIndex) == 0 {
+		return 0
+	}
+	lo, hi := c.RelIndex[0], c.RelIndex[0]
+	for _, v := range c.RelIndex {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return int(hi) - int(lo) + 1
 }
 
 // layout of the workspace: [items × T·max(T,d)] then, for c2p, the
@@ -62,7 +77,7 @@ func (c Disentangled) split(d AttnDims, ws []float32) (loc []float32, locN int, 
 	locN = d.Seq * m
 	n := d.items() * locN
 	loc = ws[:n]
-	relN := d.items() * d.Seq * 2 * c.AttSpan
+	relN := d.items() * d.Seq * c.relWidth()
 	if c.C2P {
 		g = ws[n : n+relN]
 		n += relN
@@ -73,34 +88,38 @@ func (c Disentangled) split(d AttnDims, ws []float32) (loc []float32, locN int, 
 	return
 }
 
-func (c Disentangled) check(d AttnDims, pk, pq []float32) error {
+// check validates the settings and tables and returns the range [lo, hi]
+// of table rows RelIndex uses.
+func (c Disentangled) check(d AttnDims, pk, pq []float32) (lo, hi int, err error) {
 	if c.nrel() == 0 {
-		return nil
+		return 0, 0, nil
 	}
 	if c.AttSpan < 1 {
-		return fmt.Errorf("AttSpan %d < 1", c.AttSpan)
+		return 0, 0, fmt.Errorf("AttSpan %d < 1", c.AttSpan)
 	}
 	T := d.Seq
 	if len(c.RelIndex) != T*T {
-		return fmt.Errorf("RelIndex has %d values, want T·T = %d", len(c.RelIndex), T*T)
+		return 0, 0, fmt.Errorf("RelIndex has %d values, want T·T = %d", len(c.RelIndex), T*T)
 	}
+	lo, hi = 2*c.AttSpan, -1
 	for x, v := range c.RelIndex {
 		if v < 0 || int(v) >= 2*c.AttSpan {
-			return fmt.Errorf("RelIndex[%d,%d] = %d outside [0, %d)", x/T, x%T, v, 2*c.AttSpan)
+			return 0, 0, fmt.Errorf("RelIndex[%d,%d] = %d outside [0, %d)", x/T, x%T, v, 2*c.AttSpan)
 		}
+		lo, hi = min(lo, int(v)), max(hi, int(v))
 	}
 	rows := 2 * c.AttSpan * d.hd()
 	if c.C2P {
 		if err := attnCheckLen("Pk", pk, rows, false); err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
 	if c.P2C {
 		if err := attnCheckLen("Pq", pq, rows, false); err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
-	return nil
+	return lo, hi, nil
 }
 
 // DisentangledAttentionForward computes DeBERTa-v2/v3 self-attention per
@@ -130,7 +149,8 @@ func disentangledForward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, prob
 	if err := d.checkInputs(in, true); err != nil {
 		return err
 	}
-	if err := c.check(d, pk, pq); err != nil {
+	rlo, rhi, err := c.check(d, pk, pq)
+	if err != nil {
 		return err
 	}
 	if err := attnCheckLen("probs", probs, d.pSize(), false); err != nil {
@@ -147,7 +167,7 @@ func disentangledForward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, prob
 		return nil
 	}
 	s := c.Scale(dh)
-	A2 := 2 * c.AttSpan
+	A2 := rhi - rlo + 1 // table rows used: [rlo, rhi]
 	loc, locN, gbuf, ebuf := c.split(d, ws)
 	ParallelFor(d.items(), 1, func(lo, hi int) {
 		for it := lo; it < hi; it++ {
@@ -168,11 +188,11 @@ func disentangledForward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, prob
 			var cq, ek []float32
 			if c.C2P {
 				cq = gbuf[rel : rel+T*A2]
-				Sgemm(false, true, T, A2, dh, 1, in.Q[off:], HD, pk[h*dh:], HD, 0, cq, A2)
+				Sgemm(false, true, T, A2, dh, 1, in.Q[off:], HD, pk[rlo*HD+h*dh:], HD, 0, cq, A2)
 			}
 			if c.P2C {
 				ek = ebuf[rel : rel+T*A2]
-				Sgemm(false, true, T, A2, dh, 1, in.K[off:], HD, pq[h*dh:], HD, 0, ek, A2)
+				Sgemm(false, true, T, A2, dh, 1, in.K[off:], HD, pq[rlo*HD+h*dh:], HD, 0, ek, A2)
 			}
 			var m []float32
 			if in.Mask != nil {
@@ -193,10 +213,10 @@ func disentangledForward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, prob
 					for j := range row {
 						var r float32
 						if c.C2P {
-							r = cq[i*A2+int(idx[j])] / s
+							r = cq[i*A2+int(idx[j])-rlo] / s
 						}
 						if c.P2C {
-							r = float32(r + ek[j*A2+int(idx[j])]/s)
+							r = float32(r + ek[j*A2+int(idx[j])-rlo]/s)
 						}
 						row[j] = float32(row[j] + r)
 					}
@@ -241,7 +261,8 @@ func disentangledBackward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, pro
 	if err := d.checkInputs(in, false); err != nil {
 		return err
 	}
-	if err := c.check(d, pk, pq); err != nil {
+	rlo, rhi, err := c.check(d, pk, pq)
+	if err != nil {
 		return err
 	}
 	if err := attnCheckLen("probs", probs, d.pSize(), false); err != nil {
@@ -282,7 +303,7 @@ func disentangledBackward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, pro
 		return nil
 	}
 	s := c.Scale(dh)
-	A2 := 2 * c.AttSpan
+	A2 := rhi - rlo + 1 // table rows used: [rlo, rhi]
 	loc, locN, gbuf, ebuf := c.split(d, ws)
 	needQ := g.DQ != nil || dpk != nil
 	needK := g.DK != nil || dpq != nil
@@ -315,11 +336,11 @@ func disentangledBackward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, pro
 					idx := c.RelIndex[i*T : (i+1)*T]
 					gr := gq[i*A2 : (i+1)*A2]
 					for j, v := range ds[i*T : (i+1)*T] {
-						gr[idx[j]] += v
+						gr[int(idx[j])-rlo] += v
 					}
 				}
 				if g.DQ != nil {
-					Sgemm(false, false, T, dh, A2, 1, gq, A2, pk[h*dh:], HD, 1, g.DQ[off:], HD)
+					Sgemm(false, false, T, dh, A2, 1, gq, A2, pk[rlo*HD+h*dh:], HD, 1, g.DQ[off:], HD)
 				}
 			}
 			if c.P2C && needK {
@@ -329,26 +350,29 @@ func disentangledBackward(d AttnDims, c Disentangled, in AttnInputs, pk, pq, pro
 				for i := 0; i < T; i++ {
 					idx := c.RelIndex[i*T : (i+1)*T]
 					for j, v := range ds[i*T : (i+1)*T] {
-						ek[j*A2+int(idx[j])] += v
+						ek[j*A2+int(idx[j])-rlo] += v
 					}
 				}
 				if g.DK != nil {
-					Sgemm(false, false, T, dh, A2, 1, ek, A2, pq[h*dh:], HD, 1, g.DK[off:], HD)
+					Sgemm(false, false, T, dh, A2, 1, ek, A2, pq[rlo*HD+h*dh:], HD, 1, g.DK[off:], HD)
 				}
 			}
 		}
 	})
-	// Table gradients: per head, one product over the stacked (b, t) rows.
+	// Table gradients: per head, one product over the stacked (b, t) rows;
+	// rows outside [rlo, rhi] get no gradient.
+	clear(dpk)
+	clear(dpq)
 	if dpk != nil || dpq != nil {
 		BT := d.Batch * T
 		ParallelFor(H, 1, func(lo, hi int) {
 			for h := lo; h < hi; h++ {
 				rel := h * d.Batch * T * A2
 				if dpk != nil {
-					Sgemm(true, false, A2, dh, BT, 1, gbuf[rel:rel+BT*A2], A2, in.Q[h*dh:], HD, 0, dpk[h*dh:], HD)
+					Sgemm(true, false, A2, dh, BT, 1, gbuf[rel:rel+BT*A2], A2, in.Q[h*dh:], HD, 0, dpk[rlo*HD+h*dh:], HD)
 				}
 				if dpq != nil {
-					Sgemm(true, false, A2, dh, BT, 1, ebuf[rel:rel+BT*A2], A2, in.K[h*dh:], HD, 0, dpq[h*dh:], HD)
+					Sgemm(true, false, A2, dh, BT, 1, ebuf[rel:rel+BT*A2], A2, in.K[h*dh:], HD, 0, dpq[rlo*HD+h*dh:], HD)
 				}
 			}
 		})
