@@ -167,3 +167,6 @@ func (g *Graph) Apply(k Kernel, inputs ...*Node) *Node {
 // Gorgonia exposes the underlying expression graph (for inspection and
 // tests that compare with Gorgonia's own operations).
 func (g *Graph) Gorgonia() *G.ExprGraph { return g.eg }
+
+// Graph returns the graph the node belongs to.
+func (n *Node) Graph() *Graph { return n.g }

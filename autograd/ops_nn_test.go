@@ -102,3 +102,26 @@ func TestAddLeadingRowsMaskRowsGradients(t *testing.T) {
 		}
 	})
 }
+
+func TestBiLSTMOpGradients(t *testing.T) {
+	s := NewStore()
+	randParam(t, s, "x", 2, 4, 3)
+	names := []string{"wih", "whh", "bih", "bhh", "wih_r", "whh_r", "bih_r", "bhh_r"}
+	shapes := [][]int{{8, 3}, {8, 2}, {8}, {8}, {8, 3}, {8, 2}, {8}, {8}}
+	for i, n := range names {
+		randParam(t, s, n, shapes[i]...)
+	}
+	s.Initialize(31)
+	g := NewGraph(s, true)
+	lengths := g.IntInput("lengths", 2)
+	var w [8]*Node
+	for i, n := range names {
+		w[i] = g.Param(n)
+	}
+	y := BiLSTM(g.Param("x"), lengths, w)
+	compileCheck(t, g, y, func(m *Machine) {
+		if err := m.SetInts("lengths", []int64{4, 2}, 2); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

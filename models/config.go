@@ -1,0 +1,207 @@
+// Package models assembles the six GLiNER architectures from shared parts
+// (encoder, word pooling, BiLSTM, span representation, prompt
+// representation, scorer). Configs use the reference's gliner_config.json
+// names; the architecture is chosen from the config exactly as the
+// reference chooses it.
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Config is gliner_config.json: every field of the reference's
+// BaseGLiNERConfig and its variants, with the reference's JSON names and
+// defaults. Decoding is strict: an unknown key is an error.
+type Config struct {
+	ModelName              string          `json:"model_name"`
+	Name                   string          `json:"name"`
+	MaxWidth               int             `json:"max_width"`
+	HiddenSize             int             `json:"hidden_size"`
+	Dropout                float64         `json:"dropout"`
+	FineTune               bool            `json:"fine_tune"`
+	SubtokenPooling        string          `json:"subtoken_pooling"`
+	SpanMode               string          `json:"span_mode"`
+	PostFusionSchema       string          `json:"post_fusion_schema"`
+	NumPostFusionLayers    int             `json:"num_post_fusion_layers"`
+	VocabSize              int             `json:"vocab_size"`
+	MaxNegTypeRatio        int             `json:"max_neg_type_ratio"`
+	MaxTypes               int             `json:"max_types"`
+	MaxLen                 int             `json:"max_len"`
+	WordsSplitterType      string          `json:"words_splitter_type"`
+	NumRNNLayers           int             `json:"num_rnn_layers"`
+	FuseLayers             bool            `json:"fuse_layers"`
+	EmbedEntToken          bool            `json:"embed_ent_token"`
+	ClassTokenIndex        int             `json:"class_token_index"`
+	EncoderConfig          json.RawMessage `json:"encoder_config"`
+	EntToken               string          `json:"ent_token"`
+	SepToken               string          `json:"sep_token"`
+	AttnImplementation     *string         `json:"_attn_implementation"`
+	TokenLossCoef          float64         `json:"token_loss_coef"`
+	SpanLossCoef           float64         `json:"span_loss_coef"`
+	RepresentSpans         bool            `json:"represent_spans"`
+	NegSpansRatio          float64         `json:"neg_spans_ratio"`
+	PrecomputedPromptsMode *bool           `json:"precomputed_prompts_mode"`
+	IDToClasses            json.RawMessage `json:"id_to_classes"`
+	ModelType              *string         `json:"model_type"`
+	TransformersVersion    string          `json:"transformers_version,omitempty"`
+
+	// Bi-encoder.
+	LabelsEncoder       *string         `json:"labels_encoder"`
+	LabelsEncoderConfig json.RawMessage `json:"labels_encoder_config"`
+
+	// Span decoder.
+	LabelsDecoder       *string         `json:"labels_decoder"`
+	DecoderMode         *string         `json:"decoder_mode"`
+	FullDecoderContext  bool            `json:"full_decoder_context"`
+	BlankEntityProb     float64         `json:"blank_entity_prob"`
+	LabelsDecoderConfig json.RawMessage `json:"labels_decoder_config"`
+	DecoderLossCoef     float64         `json:"decoder_loss_coef"`
+
+	// Relation extraction.
+	RelationsLayer      *string         `json:"relations_layer"`
+	TriplesLayer        *string         `json:"triples_layer"`
+	EmbedRelToken       bool            `json:"embed_rel_token"`
+	RelTokenIndex       int             `json:"rel_token_index"`
+	RelToken            string          `json:"rel_token"`
+	AdjacencyLossCoef   float64         `json:"adjacency_loss_coef"`
+	RelationLossCoef    float64         `json:"relation_loss_coef"`
+	AugmentDataProb     float64         `json:"augment_data_prob"`
+	AugmentEntDropProb  []float64       `json:"augment_ent_drop_prob"`
+	AugmentRelDropProb  []float64       `json:"augment_rel_drop_prob"`
+	AugmentAddOtherProb float64         `json:"augment_add_other_prob"`
+	RelIDToClasses      json.RawMessage `json:"rel_id_to_classes"`
+}
+
+// DefaultConfig returns the reference's BaseGLiNERConfig defaults (§1.1).
+func DefaultConfig() Config {
+	return Config{
+		ModelName: "microsoft/deberta-v3-small", Name: "gliner", MaxWidth: 12, HiddenSize: 512,
+		Dropout: 0.4, FineTune: true, SubtokenPooling: "first", SpanMode: "markerV0",
+		NumPostFusionLayers: 1, VocabSize: -1, MaxNegTypeRatio: 1, MaxTypes: 25, MaxLen: 384,
+		WordsSplitterType: "whitespace", NumRNNLayers: 1, EmbedEntToken: true, ClassTokenIndex: -1,
+		EntToken: "<<ENT>>", SepToken: "<<SEP>>", TokenLossCoef: 1, SpanLossCoef: 1, NegSpansRatio: 1,
+		FullDecoderContext: true, BlankEntityProb: 0.1, DecoderLossCoef: 0.5,
+		EmbedRelToken: true, RelTokenIndex: -1, RelToken: "<<REL>>", AdjacencyLossCoef: 1,
+		RelationLossCoef: 1, AugmentDataProb: 0.5, AugmentEntDropProb: []float64{0, 1},
+		AugmentRelDropProb: []float64{0, 0.3}, AugmentAddOtherProb: 0.5,
+	}
+}
+
+// ParseConfig decodes gliner_config.json strictly over the defaults.
+func ParseConfig(b []byte) (*Config, error) {
+	c := DefaultConfig()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("gliner config: %w", err)
+	}
+	if _, err := c.Architecture(); err != nil {
+		return nil, err
+	}
+	if c.MaxWidth <= 0 || c.HiddenSize <= 0 {
+		return nil, fmt.Errorf("gliner config: max_width and hidden_size must be positive")
+	}
+	return &c, nil
+}
+
+// LoadConfig reads a gliner_config.json file.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// SpanMode is the span representation kind.
+type SpanMode int
+
+// The span modes gliner-go implements; the reference has more (marker,
+// markerV1, query, mlp, cat, conv_*), which are reported as unsupported.
+const (
+	SpanMarkerV0 SpanMode = iota
+	SpanTokenLevel
+)
+
+// ParseSpanMode parses span_mode.
+func ParseSpanMode(s string) (SpanMode, error) {
+	switch s {
+	case "markerV0":
+		return SpanMarkerV0, nil
+	case "token_level":
+		return SpanTokenLevel, nil
+	}
+	return 0, fmt.Errorf("span_mode %q is not supported (valid: markerV0, token_level)", s)
+}
+
+// Architecture is one of the six GLiNER variants.
+type Architecture int
+
+// The six architectures.
+const (
+	UniEncoderSpan Architecture = iota
+	UniEncoderToken
+	BiEncoderSpan
+	BiEncoderToken
+	UniEncoderSpanDecoder
+	UniEncoderSpanRelex
+)
+
+var archNames = []string{
+	"gliner_uni_encoder_span", "gliner_uni_encoder_token", "gliner_bi_encoder_span",
+	"gliner_bi_encoder_token", "gliner_uni_encoder_span_decoder", "gliner_uni_encoder_span_relex",
+}
+
+func (a Architecture) String() string { return archNames[a] }
+
+// ParseArchitecture parses a model_type string.
+func ParseArchitecture(s string) (Architecture, error) {
+	for i, n := range archNames {
+		if n == s {
+			return Architecture(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown architecture %q (valid: %s)", s, strings.Join(archNames, ", "))
+}
+
+// Architecture chooses the variant from the config's fields exactly as the
+// reference's GLiNER.from_pretrained does (§1.2): relations_layer, then
+// labels_decoder, then labels_encoder, then the uni-encoders; token
+// variants when span_mode is "token_level". model_type is ignored, as the
+// reference drops it.
+func (c *Config) Architecture() (Architecture, error) {
+	mode, err := ParseSpanMode(c.SpanMode)
+	if err != nil {
+		return 0, fmt.Errorf("gliner config: %w", err)
+	}
+	token := mode == SpanTokenLevel
+	switch {
+	case c.RelationsLayer != nil:
+		if token {
+			return 0, fmt.Errorf("gliner config: UniEncoderTokenRelex is not supported")
+		}
+		return UniEncoderSpanRelex, nil
+	case c.LabelsDecoder != nil:
+		if token {
+			return 0, fmt.Errorf("gliner config: UniEncoderTokenDecoder is not supported")
+		}
+		return UniEncoderSpanDecoder, nil
+	case c.LabelsEncoder != nil:
+		if token {
+			return BiEncoderToken, nil
+		}
+		return BiEncoderSpan, nil
+	}
+	if token {
+		return UniEncoderToken, nil
+	}
+	return UniEncoderSpan, nil
+}
