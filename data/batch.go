@@ -48,9 +48,12 @@ type Batch struct {
 
 	// SpanIdx (B,W·K,2) int64 and SpanMask (B,W·K) bool: span s·K+k
 	// covers words s..s+k; spans running past the text end are masked
-	// (span models only).
-	SpanIdx  Tensor[int64]
-	SpanMask Tensor[bool]
+	// (span models only). Token models with represent_spans instead hold
+	// their training spans here, (B,Nsp,2) and (B,Nsp), with SpanLabels
+	// (B,Nsp,C) one-hot (gold spans first, then sampled negatives).
+	SpanIdx    Tensor[int64]
+	SpanMask   Tensor[bool]
+	SpanLabels Tensor[float32]
 
 	// Labels are the training targets (nil Shape without targets): span
 	// models (B,W·K,C), token models (B,W,C,3) with the last axis
@@ -185,7 +188,15 @@ func (b *Batch) PadTo(t, w, c int, pad int64) error {
 	b.TokenTypeIDs = padRows(b.TokenTypeIDs, 0)
 	b.WordsMask = padRows(b.WordsMask, 0)
 
-	if b.SpanIdx.Shape != nil {
+	if b.SpanLabels.Shape != nil && c > c0 {
+		nsp := dim(b.SpanLabels.Shape, 1)
+		lab := NewTensor[float32](bs, nsp, c)
+		for n := range bs * nsp {
+			copy(lab.Data[n*c:], b.SpanLabels.Data[n*c0:(n+1)*c0])
+		}
+		b.SpanLabels = lab
+	}
+	if b.SpanIdx.Shape != nil && !b.Architecture.TokenLevel() {
 		idx := NewTensor[int64](bs, w*k, 2)
 		mask := NewTensor[bool](bs, w*k)
 		for i := range bs {

@@ -98,6 +98,17 @@ type CollatorConfig struct {
 	// tokenizes with truncation=True at tokenizer_config.json's
 	// model_max_length); 0 means no limit.
 	ModelMaxLength int `json:"model_max_length"`
+	// RepresentSpans makes token models also emit span targets in
+	// training (span_idx, span_mask, span_labels) with NegSpansRatio
+	// random negative spans per gold span.
+	RepresentSpans bool    `json:"represent_spans"`
+	NegSpansRatio  float64 `json:"neg_spans_ratio"`
+	// Relex training augmentation (§4.6), applied per example in
+	// sampled training batches to examples without ner_labels/rel_labels.
+	AugmentDataProb     float64    `json:"augment_data_prob"`
+	AugmentEntDropProb  [2]float64 `json:"augment_ent_drop_prob"`
+	AugmentRelDropProb  [2]float64 `json:"augment_rel_drop_prob"`
+	AugmentAddOtherProb float64    `json:"augment_add_other_prob"`
 	// BlankEntityProb is the span decoder's per-batch probability of the
 	// blank draw in training: the prompt becomes "<<ENT>> entity <<SEP>>"
 	// and every gold span gets class 1 (the decoder still learns the true
@@ -111,7 +122,7 @@ type CollatorConfig struct {
 // max_width 12, max_types 25, max_len 384, max_neg_type_ratio 1 and the
 // <<ENT>>/<<SEP>>/<<REL>> markers.
 func DefaultCollatorConfig(arch Architecture) CollatorConfig {
-	return CollatorConfig{
+	cfg := CollatorConfig{
 		Architecture:    arch,
 		MaxWidth:        12,
 		MaxTypes:        25,
@@ -121,7 +132,15 @@ func DefaultCollatorConfig(arch Architecture) CollatorConfig {
 		SepToken:        "<<SEP>>",
 		RelToken:        "<<REL>>",
 		BlankEntityProb: blankDefault(arch),
+		NegSpansRatio:   1,
 	}
+	if arch.Relex() {
+		cfg.AugmentDataProb = 0.5
+		cfg.AugmentEntDropProb = [2]float64{0, 1}
+		cfg.AugmentRelDropProb = [2]float64{0, 0.3}
+		cfg.AugmentAddOtherProb = 0.5
+	}
+	return cfg
 }
 
 func blankDefault(arch Architecture) float64 {
@@ -151,6 +170,17 @@ func (c *CollatorConfig) Validate() error {
 	}
 	if !c.Architecture.BiEncoder() && (c.EntToken == "" || c.SepToken == "") {
 		return fmt.Errorf("collator config: empty ent_token or sep_token")
+	}
+	if c.NegSpansRatio < 0 {
+		return fmt.Errorf("collator config: neg_spans_ratio %v < 0", c.NegSpansRatio)
+	}
+	for _, p := range []float64{c.AugmentDataProb, c.AugmentAddOtherProb, c.AugmentEntDropProb[0], c.AugmentEntDropProb[1], c.AugmentRelDropProb[0], c.AugmentRelDropProb[1]} {
+		if p < 0 || p > 1 {
+			return fmt.Errorf("collator config: augmentation probability %v outside [0, 1]", p)
+		}
+	}
+	if c.AugmentEntDropProb[0] > c.AugmentEntDropProb[1] || c.AugmentRelDropProb[0] > c.AugmentRelDropProb[1] {
+		return fmt.Errorf("collator config: augment drop ranges %v, %v not [low, high]", c.AugmentEntDropProb, c.AugmentRelDropProb)
 	}
 	if c.BlankEntityProb < 0 || c.BlankEntityProb > 1 {
 		return fmt.Errorf("collator config: blank_entity_prob %v outside [0, 1]", c.BlankEntityProb)
@@ -414,6 +444,9 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 			}
 		}
 		c.buildTargets(b, exs)
+		if arch.TokenLevel() && c.cfg.RepresentSpans {
+			c.tokenSpanTargets(b, exs)
+		}
 		if arch.Relex() {
 			c.buildRelexTargets(b, exs)
 		}

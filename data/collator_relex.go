@@ -116,3 +116,70 @@ func (c *Collator) buildRelexTargets(b *Batch, exs []Example) {
 		}
 	}
 }
+
+// augmentRelex is the relex processor's training augmentation (§4.6),
+// applied to one example with probability augment_data_prob: pe ~
+// U(augment_ent_drop_prob), pr ~ U(augment_rel_drop_prob), add_other ~
+// Bernoulli(augment_add_other_prob); each entity type except "other" is
+// dropped with probability pe and each relation type with probability pr
+// (types visited in first-appearance order). Entities of a dropped type go,
+// unless they take part in a kept relation and add_other, in which case they
+// become "other"; relations of dropped types or with removed endpoints go;
+// indices are remapped. It returns the dropped types, which the example's
+// label sets must then exclude.
+func (c *Collator) augmentRelex(ex *Example) (droppedEnt, droppedRel map[string]bool) {
+	cfg := &c.cfg
+	if cfg.AugmentDataProb <= 0 || c.rng.Float64() >= cfg.AugmentDataProb {
+		return nil, nil
+	}
+	uniform := func(r [2]float64) float64 { return r[0] + (r[1]-r[0])*c.rng.Float64() }
+	pe, pr := uniform(cfg.AugmentEntDropProb), uniform(cfg.AugmentRelDropProb)
+	addOther := c.rng.Float64() < cfg.AugmentAddOtherProb
+	droppedEnt, droppedRel = map[string]bool{}, map[string]bool{}
+	for _, t := range batchTypes(1, func(int) []string { return entityLabels(ex) }) {
+		if t != otherType && c.rng.Float64() < pe {
+			droppedEnt[t] = true
+		}
+	}
+	for _, t := range batchTypes(1, func(int) []string { return relationLabels(ex) }) {
+		if c.rng.Float64() < pr {
+			droppedRel[t] = true
+		}
+	}
+	if len(droppedEnt) == 0 && len(droppedRel) == 0 {
+		return droppedEnt, droppedRel
+	}
+	inKept := make([]bool, len(ex.Entities))
+	for _, r := range ex.Relations {
+		if !droppedRel[r.Label] {
+			inKept[r.Head], inKept[r.Tail] = true, true
+		}
+	}
+	newIdx := make([]int, len(ex.Entities))
+	var ents []Entity
+	for i, e := range ex.Entities {
+		newIdx[i] = -1
+		if droppedEnt[e.Label] {
+			if !inKept[i] || !addOther {
+				continue
+			}
+			e.Label = otherType
+		}
+		newIdx[i] = len(ents)
+		ents = append(ents, e)
+	}
+	var rels []Relation
+	for _, r := range ex.Relations {
+		h, t := newIdx[r.Head], newIdx[r.Tail]
+		if droppedRel[r.Label] || h < 0 || t < 0 {
+			continue
+		}
+		rels = append(rels, Relation{Head: h, Tail: t, Label: r.Label})
+	}
+	ex.Entities, ex.Relations = ents, rels
+	return droppedEnt, droppedRel
+}
+
+// otherType is the label augmentation gives entities of a dropped type that
+// still take part in a kept relation.
+const otherType = "other"

@@ -503,3 +503,95 @@ func TestDecoderBlankAndFirstLabel(t *testing.T) {
 		t.Fatalf("empty batch decoder labels %v %v", b.DecoderLabelsIDs.Shape, b.DecoderLabelsIDs.Data)
 	}
 }
+
+func TestRelexAugmentation(t *testing.T) {
+	ex := Example{
+		Words:     strings.Fields("alice brown joined microsoft in london"),
+		Entities:  []Entity{{0, 1, "person"}, {3, 3, "organization"}, {5, 5, "location"}},
+		Relations: []Relation{{0, 1, "works at"}},
+	}
+	orig := fmt.Sprint(ex)
+	set := func(ent, rel [2]float64, other float64) func(*CollatorConfig) {
+		return func(c *CollatorConfig) {
+			c.MaxNegTypeRatio = 3
+			c.AugmentDataProb, c.AugmentEntDropProb, c.AugmentRelDropProb, c.AugmentAddOtherProb = 1, ent, rel, other
+		}
+	}
+	// Every entity type dropped, relation kept, add_other: the relation's
+	// endpoints become "other", the third entity goes.
+	c := handCollator(t, UniEncoderSpanRelex, 1, set([2]float64{1, 1}, [2]float64{0, 0}, 1))
+	b, err := c.Train([]Example{ex, ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Entity{{0, 1, "other"}, {3, 3, "other"}}
+	if !reflect.DeepEqual(b.Entities[0], want) || !reflect.DeepEqual(b.IDToClass[0], []string{"other"}) ||
+		!reflect.DeepEqual(b.RelIDToClass[0], []string{"works at"}) {
+		t.Fatalf("add_other: entities %v classes %v rel classes %v", b.Entities[0], b.IDToClass[0], b.RelIDToClass[0])
+	}
+	if b.AdjMatrix.Data[1] != 1 || b.RelMatrix.Data[0] != 1 {
+		t.Fatalf("add_other: adj %v rel %v", b.AdjMatrix.Data, b.RelMatrix.Data)
+	}
+	// Without add_other everything goes.
+	c = handCollator(t, UniEncoderSpanRelex, 1, set([2]float64{1, 1}, [2]float64{0, 0}, 0))
+	if b, err = c.Train([]Example{ex}); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Entities[0]) != 0 || len(b.IDToClass[0]) != 0 || len(b.RelIDToClass[0]) != 0 {
+		t.Fatalf("no add_other: entities %v classes %v rel %v", b.Entities[0], b.IDToClass[0], b.RelIDToClass[0])
+	}
+	// Relation types dropped, entities kept.
+	c = handCollator(t, UniEncoderSpanRelex, 1, set([2]float64{0, 0}, [2]float64{1, 1}, 1))
+	if b, err = c.Train([]Example{ex}); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Entities[0]) != 3 || len(b.RelIDToClass[0]) != 0 || b.C() != 3 {
+		t.Fatalf("relations dropped: entities %v classes %v rel %v", b.Entities[0], b.IDToClass[0], b.RelIDToClass[0])
+	}
+	if fmt.Sprint(ex) != orig {
+		t.Fatalf("augmentation changed the caller's example: %v", ex)
+	}
+	// Fixed labels (inference or fixtures) never augment.
+	b, err = c.Collate([]Example{ex}, CollateOptions{Labels: [][]string{{"person"}}, RelLabels: [][]string{{"works at"}}, Targets: true})
+	if err != nil || len(b.Entities[0]) != 3 {
+		t.Fatalf("fixed labels augmented: %v %v", b.Entities, err)
+	}
+}
+
+func TestTokenRepresentSpans(t *testing.T) {
+	ex := Example{Words: strings.Fields("alice brown joined microsoft in london yesterday ."),
+		Entities: []Entity{{0, 1, "person"}, {3, 3, "organization"}, {7, 7, "date"}}}
+	run := func(seed uint64, ratio float64) *Batch {
+		c := handCollator(t, UniEncoderToken, seed, func(c *CollatorConfig) {
+			c.RepresentSpans, c.NegSpansRatio, c.MaxWidth = true, ratio, 3
+		})
+		b, err := c.Collate([]Example{ex}, CollateOptions{Labels: [][]string{{"organization", "person"}}, Targets: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	b := run(1, 1)
+	// Gold rows first (date is not a class): (0,1) person, (3,3) organization.
+	if !reflect.DeepEqual(b.SpanIdx.Data[:4], []int64{0, 1, 3, 3}) || !reflect.DeepEqual(b.SpanLabels.Data[:4], []float32{0, 1, 1, 0}) {
+		t.Fatalf("gold span rows %v labels %v", b.SpanIdx.Data[:4], b.SpanLabels.Data[:4])
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		b := run(seed, 1.5) // int(2·1.5) = 3 negatives
+		if b.SpanIdx.Shape[1] != 5 {
+			t.Fatalf("seed %d: %d spans, want 2 gold + 3 negatives", seed, b.SpanIdx.Shape[1])
+		}
+		for j := 2; j < 5; j++ {
+			s, e := b.SpanIdx.Data[2*j], b.SpanIdx.Data[2*j+1]
+			if s < 0 || e < s || e-s >= 3 || e > 7 || s <= 1 || (s <= 3 && e >= 3) || !b.SpanMask.Data[j] {
+				t.Fatalf("seed %d: negative span (%d,%d) overlaps gold or leaves the text", seed, s, e)
+			}
+			if b.SpanLabels.Data[2*j] != 0 || b.SpanLabels.Data[2*j+1] != 0 {
+				t.Fatalf("seed %d: negative span has a label", seed)
+			}
+		}
+	}
+	if !reflect.DeepEqual(run(5, 1.5).SpanIdx.Data, run(5, 1.5).SpanIdx.Data) {
+		t.Fatalf("same seed, different negative spans")
+	}
+}

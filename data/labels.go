@@ -58,8 +58,9 @@ func sampleWithoutReplacement(rng *rand.Rand, pool []string, k int) []string {
 }
 
 // exampleTypes is §2.8 steps 2–3 for one example: gold ∪ negs (first
-// appearance order), shuffled, truncated to maxTypes.
-func exampleTypes(rng *rand.Rand, gold, fixedNegs, negatives []string, nGold, r, maxTypes int, hasFixedNegs bool) []string {
+// appearance order) less the excluded types, shuffled, truncated to
+// maxTypes.
+func exampleTypes(rng *rand.Rand, gold, fixedNegs, negatives []string, nGold, r, maxTypes int, hasFixedNegs bool, exclude map[string]bool) []string {
 	var negs []string
 	if hasFixedNegs {
 		negs = fixedNegs
@@ -70,7 +71,7 @@ func exampleTypes(rng *rand.Rand, gold, fixedNegs, negatives []string, nGold, r,
 	var types []string
 	for _, list := range [][]string{gold, negs} {
 		for _, t := range list {
-			if !seen[t] {
+			if !seen[t] && !exclude[t] {
 				seen[t] = true
 				types = append(types, t)
 			}
@@ -116,10 +117,21 @@ func (c *Collator) sampleLabelSets(exs []Example) (ents, rels [][]string, err er
 		}
 		return ents, nil, nil
 	}
+	relex := cfg.Architecture.Relex()
+	var dropEnt, dropRel []map[string]bool
+	if relex {
+		// Augmentation changes the examples (exs is the collator's copy)
+		// before any type is counted.
+		dropEnt, dropRel = make([]map[string]bool, len(exs)), make([]map[string]bool, len(exs))
+		for i := range exs {
+			if len(exs[i].LabelSet) == 0 && len(exs[i].RelLabels) == 0 {
+				dropEnt[i], dropRel[i] = c.augmentRelex(&exs[i])
+			}
+		}
+	}
 	pool := batchTypes(len(exs), func(i int) []string { return entityLabels(&exs[i]) })
 	negatives := sampleWithoutReplacement(c.rng, pool, negativePool)
 	var relNegatives []string
-	relex := cfg.Architecture.Relex()
 	if relex {
 		rpool := batchTypes(len(exs), func(i int) []string { return relationLabels(&exs[i]) })
 		relNegatives = sampleWithoutReplacement(c.rng, rpool, negativePool)
@@ -140,7 +152,7 @@ func (c *Collator) sampleLabelSets(exs []Example) (ents, rels [][]string, err er
 			}
 		} else {
 			ents[i] = exampleTypes(c.rng, entityLabels(ex), ex.NegativeTypes, negatives,
-				len(ex.Entities), r, cfg.MaxTypes, ex.NegativeTypes != nil)
+				len(ex.Entities), r, cfg.MaxTypes, ex.NegativeTypes != nil, at(dropEnt, i))
 		}
 		if err := checkLabels(ents[i]); err != nil {
 			return nil, nil, fmt.Errorf("%s: entity types: %w", collateName(ex, i), err)
@@ -154,7 +166,7 @@ func (c *Collator) sampleLabelSets(exs []Example) (ents, rels [][]string, err er
 			}
 		} else {
 			rels[i] = exampleTypes(c.rng, relationLabels(ex), ex.RelNegatives, relNegatives,
-				len(ex.Relations), r, cfg.MaxTypes, ex.RelNegatives != nil)
+				len(ex.Relations), r, cfg.MaxTypes, ex.RelNegatives != nil, at(dropRel, i))
 		}
 		if err := checkLabels(rels[i]); err != nil {
 			return nil, nil, fmt.Errorf("%s: relation types: %w", collateName(ex, i), err)
@@ -193,6 +205,13 @@ func (c *Collator) biEncoderTypes(exs []Example) ([]string, error) {
 		return nil, err
 	}
 	return types, nil
+}
+
+func at(ms []map[string]bool, i int) map[string]bool {
+	if ms == nil {
+		return nil
+	}
+	return ms[i]
 }
 
 func checkLabels(ls []string) error {

@@ -22,3 +22,63 @@ func fillSpans(idx []int64, mask []bool, length, maxWidth int) {
 		}
 	}
 }
+
+// tokenSpanTargets builds a token model's span targets when represent_spans
+// is set (§2.7): per example the gold spans (label in the class map, inside
+// the text), one one-hot row each, then int(n_pos·neg_spans_ratio) random
+// negative spans (uniform start, width 1..min(K, L−start), rejected when
+// equal to or overlapping a gold span; at most 20 attempts per negative
+// wanted). Rows are padded to the batch's most spans with span_mask false.
+func (c *Collator) tokenSpanTargets(b *Batch, exs []Example) {
+	type row struct {
+		s, e, cl int // cl −1: negative
+	}
+	bs, nc, k := b.B(), b.NumClasses, c.cfg.MaxWidth
+	rows := make([][]row, bs)
+	nsp := 0
+	for i := range bs {
+		classID := make(map[string]int, len(b.IDToClass[i]))
+		for j, l := range b.IDToClass[i] {
+			classID[l] = j
+		}
+		n := len(b.Words[i])
+		var pos []row
+		for _, e := range exs[i].Entities {
+			if cl, ok := classID[e.Label]; ok && e.End < n {
+				pos = append(pos, row{e.Start, e.End, cl})
+			}
+		}
+		want := int(float64(len(pos)) * c.cfg.NegSpansRatio)
+		r := pos
+		for attempt, got := 0, 0; got < want && attempt < 20*want; attempt++ {
+			s := c.rng.IntN(n)
+			e := s + c.rng.IntN(min(k, n-s))
+			clash := false
+			for _, p := range pos {
+				if s <= p.e && p.s <= e {
+					clash = true
+					break
+				}
+			}
+			if !clash {
+				r = append(r, row{s, e, -1})
+				got++
+			}
+		}
+		rows[i] = r
+		nsp = max(nsp, len(r))
+	}
+	b.SpanIdx = NewTensor[int64](bs, nsp, 2)
+	b.SpanMask = NewTensor[bool](bs, nsp)
+	b.SpanLabels = NewTensor[float32](bs, nsp, nc)
+	for i, r := range rows {
+		for j, x := range r {
+			n := i*nsp + j
+			b.SpanIdx.Data[2*n], b.SpanIdx.Data[2*n+1] = int64(x.s), int64(x.e)
+			b.SpanMask.Data[n] = true
+			if x.cl >= 0 {
+				b.SpanLabels.Data[n*nc+x.cl] = 1
+			}
+		}
+	}
+}
