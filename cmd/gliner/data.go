@@ -23,8 +23,8 @@ func newDataCmd() *cobra.Command {
 		Long: `Dataset formats (chosen from the extension, or named with --from/--to):
   json        .json      a list of {"tokenized_text", "ner", "relations", ...}
   jsonl       .jsonl     one such record per line (also reads {"text", "entities"} records)
-  parquet     .parquet   Parquet with list columns (build with -tags arrow)
-  arrow       .arrow     Arrow IPC file (build with -tags arrow)
+  parquet     .parquet   Parquet with list columns
+  arrow       .arrow     Arrow IPC file
   conll       .conll     "word tag" or "word pos chunk tag", BIO/IOB1, blank line between sentences
   text        .txt       raw text, one document per line
   text-jsonl  (none)     {"text", "entities": [{"start","end","label"}]} with character offsets`,

@@ -1,5 +1,3 @@
-//go:build arrow
-
 package main
 
 import (
