@@ -18,29 +18,35 @@ const (
 func elementwise(n int, body func(lo, hi int)) { ParallelFor(n, elemGrain, body) }
 
 // GELUForward is the exact GELU y = x·½·(1 + erf(x/√2)) (PyTorch's
-// F.gelu, HF "gelu"), evaluated in float64 and rounded once to float32.
-// y may alias x; the backward needs x.
+// F.gelu, HF "gelu"). It follows PyTorch's float32 CPU kernel step by step
+// — t = x·(1/√2), e = erf(t), y = (x·½)·(1 + e), each rounded to float32 —
+// with erf correctly rounded (math.Erf in float64), so results agree with
+// torch to within its erf's last-bit error. Like torch it loses relative
+// precision for x ≲ −3 (1 + e cancels). y may alias x; the backward needs x.
 func GELUForward(y, x []float32) {
 	checkLen("GELUForward", "y", y, len(x))
 	elementwise(len(x), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			y[i] = float32(v * 0.5 * (1 + math.Erf(v*invSqrt2)))
+			v := x[i]
+			e := float32(math.Erf(float64(v * float32(invSqrt2))))
+			y[i] = v * 0.5 * (1 + e)
 		}
 	})
 }
 
 // GELUBackward writes dx = dy·(Φ(x) + x·φ(x)) for the exact GELU, with Φ
-// and φ the standard normal CDF and density. dx may alias dy.
+// and φ the standard normal CDF and density, following PyTorch's float32
+// CPU steps: cdf = ½(1 + erf(x/√2)), pdf = (1/√(2π))·exp(−x²/2).
+// dx may alias dy.
 func GELUBackward(dx, dy, x []float32) {
 	checkLen("GELUBackward", "dy", dy, len(x))
 	checkLen("GELUBackward", "dx", dx, len(x))
 	elementwise(len(x), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := float64(x[i])
-			cdf := 0.5 * (1 + math.Erf(v*invSqrt2))
-			pdf := invSqrt2Pi * math.Exp(-0.5*v*v)
-			dx[i] = float32(float64(dy[i]) * (cdf + v*pdf))
+			v := x[i]
+			cdf := 0.5 * (1 + float32(math.Erf(float64(v*float32(invSqrt2)))))
+			pdf := float32(invSqrt2Pi) * float32(math.Exp(float64(v*v*-0.5)))
+			dx[i] = dy[i] * (cdf + v*pdf)
 		}
 	})
 }
