@@ -1,8 +1,8 @@
 package data
 
 import (
-	"bufio"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -137,31 +137,34 @@ func TestLengthSamplerReducesPadding(t *testing.T) {
 	}
 }
 
-// sampleLengths returns the sub-token lengths of testdata/sample/train.jsonl
-// tokenized with the fixtures' WordPiece tokenizer, or synthetic lengths
-// when the sample is not there.
-func sampleLengths(b *testing.B) ([]int, string) {
-	path := filepath.Join(testutil.RepoRoot(b), "testdata", "sample", "train.jsonl")
+// readSample reads testdata/sample/<name> with the package's JSONL reader.
+func readSample(tb testing.TB, name string) []Example {
+	tb.Helper()
+	path := filepath.Join(testutil.RepoRoot(tb), "testdata", "sample", name)
 	f, err := os.Open(path)
 	if err != nil {
-		return syntheticLengths(5000, 4), "synthetic"
+		tb.Fatalf("sample data: %v", err)
 	}
 	defer f.Close()
+	r := NewJSONLReader(f, name)
 	var exs []Example
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for line := 1; sc.Scan(); line++ {
-		var rec struct {
-			Words []string `json:"tokenized_text"`
+	for {
+		ex, err := r.Next()
+		if err == io.EOF {
+			break
 		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			b.Fatalf("%s:%d: %v", path, line, err)
+		if err != nil {
+			tb.Fatal(err)
 		}
-		exs = append(exs, Example{Words: rec.Words})
+		exs = append(exs, ex)
 	}
-	if err := sc.Err(); err != nil {
-		b.Fatalf("%s: %v", path, err)
-	}
+	return exs
+}
+
+// sampleLengths returns the sub-token lengths of testdata/sample/train.jsonl
+// under the fixtures' bert-base-uncased WordPiece tokenizer.
+func sampleLengths(b *testing.B) ([]int, string) {
+	exs := readSample(b, "train.jsonl")
 	tok, err := loadTokenizerForBench(b)
 	if err != nil {
 		b.Fatal(err)
@@ -170,7 +173,7 @@ func sampleLengths(b *testing.B) ([]int, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return lengths, "sample"
+	return lengths, "testdata/sample/train.jsonl"
 }
 
 // BenchmarkLengthBucketing reports the padded-token fraction of one epoch
@@ -197,4 +200,93 @@ func BenchmarkLengthBucketing(b *testing.B) {
 // tokenizer.
 func loadTokenizerForBench(b *testing.B) (tokenizer.Tokenizer, error) {
 	return tokenizer.Load(filepath.Join(testutil.FixturesDir(b), "tokenizers", "wordpiece_bert_uncased"))
+}
+
+// bertCollator is a collator over the full bert-base-uncased WordPiece
+// vocabulary with the GLiNER markers added, as a fresh model would have.
+func bertCollator(tb testing.TB, arch Architecture, seed uint64) *Collator {
+	tb.Helper()
+	tok, err := tokenizer.Load(filepath.Join(testutil.FixturesDir(tb), "tokenizers", "wordpiece_bert_uncased"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if arch.Relex() {
+		tok.AddSpecialTokens("<<ENT>>", "<<SEP>>", "<<REL>>")
+	} else {
+		tok.AddSpecialTokens("[FLERT]", "<<ENT>>", "<<SEP>>")
+	}
+	var aux tokenizer.Tokenizer
+	if arch.BiEncoder() {
+		aux = tok
+	}
+	c, err := NewCollator(DefaultCollatorConfig(arch), tok, aux, seed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// TestCollateSampleData collates the sample datasets in length-bucketed
+// batches for every architecture but the decoder, and checks that every gold
+// entity is either a target or counted in the stats.
+func TestCollateSampleData(t *testing.T) {
+	for _, file := range []string{"train.jsonl", "train_relex.jsonl"} {
+		exs := readSample(t, file)
+		archs := []Architecture{UniEncoderSpan, UniEncoderToken, BiEncoderSpan, BiEncoderToken}
+		if file == "train_relex.jsonl" {
+			archs = []Architecture{UniEncoderSpanRelex}
+		}
+		for _, arch := range archs {
+			c := bertCollator(t, arch, 1)
+			lengths, err := TokenLengths(c.tok, exs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewLengthSampler(lengths, 8, 10, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total, targets, lost := 0, 0, 0
+			for _, idx := range s.EpochBatches(0) {
+				batch := make([]Example, len(idx))
+				for j, i := range idx {
+					batch[j] = exs[i]
+				}
+				b, err := c.Train(batch)
+				if err != nil {
+					t.Fatalf("%s %s: %v", file, arch, err)
+				}
+				for _, es := range b.Entities {
+					total += len(es)
+				}
+				for _, v := range b.Labels.Data {
+					targets += int(v)
+				}
+				lost += b.Stats.TooWide + b.Stats.UnlabeledClass + b.Stats.EntitiesOutside
+			}
+			if arch.TokenLevel() {
+				continue // token targets count words, not entities
+			}
+			// Sample entities occupy distinct spans, so targets = kept entities.
+			if total == 0 || targets+lost != total {
+				t.Errorf("%s %s: %d entities, %d targets + %d counted as lost", file, arch, total, targets, lost)
+			}
+		}
+	}
+}
+
+// BenchmarkCollateTrain collates training batches of 8 from the sample data
+// (UniEncoderSpan, max_width 12, bert-base-uncased WordPiece).
+func BenchmarkCollateTrain(b *testing.B) {
+	exs := readSample(b, "train.jsonl")
+	c := bertCollator(b, UniEncoderSpan, 1)
+	n := 0
+	for b.Loop() {
+		lo := (n * 8) % (len(exs) - 8)
+		if _, err := c.Train(exs[lo : lo+8]); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*8)/b.Elapsed().Seconds(), "examples/s")
 }
