@@ -302,3 +302,143 @@ func TestGoldenBertEncoder(t *testing.T) {
 	}
 	g.check(t, x, D)
 }
+
+// conv1D computes x·W + b with GPT-2's Conv1D layout W (in, out).
+func goldenConv1D(x []float32, n, in int, w, b []float32) []float32 {
+	out := len(b)
+	y := make([]float32, n*out)
+	for r := 0; r < n; r++ {
+		for o := 0; o < out; o++ {
+			var s float64
+			for i := 0; i < in; i++ {
+				s += float64(x[r*in+i]) * float64(w[i*out+o])
+			}
+			y[r*out+o] = float32(s + float64(b[o]))
+		}
+	}
+	return y
+}
+
+func goldenGELUNew(x []float32) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		z := float64(v)
+		y[i] = float32(0.5 * z * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(z+0.044715*z*z*z))))
+	}
+	return y
+}
+
+// TestGoldenGPT2Decoder runs the fixture's teacher-forced labels decoder
+// (UniEncoderSpanDecoder): inputs_embeds = [left-padded span prefix ;
+// wte(label ids[:, :-1])], mask likewise, through the causal-attention
+// kernel, and compares the LM logits. The heavy left padding exercises the
+// reference's float32 mask arithmetic on rows with no valid key.
+func TestGoldenGPT2Decoder(t *testing.T) {
+	dir := testutil.Fixture(t, "uni_span_decoder_deberta")
+	var exp struct {
+		Outputs       map[string]testutil.JSONTensor `json:"outputs"`
+		Intermediates map[string]testutil.JSONTensor `json:"intermediates"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "expected.json"), &exp)
+	var batch struct {
+		Collated map[string]json.RawMessage `json:"collated"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "batch.json"), &batch)
+	collated := func(key string) testutil.JSONTensor {
+		var jt testutil.JSONTensor
+		if err := json.Unmarshal(batch.Collated[key], &jt); err != nil {
+			t.Fatalf("batch.json collated.%s: %v", key, err)
+		}
+		return jt
+	}
+	floats := func(jt testutil.JSONTensor, name string) []float32 {
+		v, err := jt.Float32s()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return v
+	}
+	embT := exp.Outputs["decoder_embedding"]
+	emb := floats(embT, "decoder_embedding")
+	embMask := floats(exp.Outputs["decoder_embedding_mask"], "decoder_embedding_mask")
+	spanIdx := floats(exp.Outputs["decoder_span_idx"], "decoder_span_idx")
+	labT := collated("decoder_labels_ids")
+	labIDs := floats(labT, "decoder_labels_ids")
+	labMask := floats(collated("decoder_labels_mask"), "decoder_labels_mask")
+	wantT := exp.Intermediates["decoder_lm_logits"]
+	want := floats(wantT, "decoder_lm_logits")
+	Tp, D := embT.Shape[2], embT.Shape[3]
+	M, Tl := labT.Shape[0], labT.Shape[1]
+	T := Tp + Tl - 1
+	const H, L, eps = 4, 2, 1e-5
+	if len(wantT.Shape) != 3 || wantT.Shape[0] != M || wantT.Shape[1] != T {
+		t.Fatalf("decoder_lm_logits shape %v, want (%d,%d,V)", wantT.Shape, M, T)
+	}
+	V := wantT.Shape[2]
+	m := goldenModel{t: t, w: readSafetensors(t, filepath.Join(dir, "model.safetensors")), prefix: "decoder.decoder_layer.model."}
+	wte, wpe := m.get("transformer.wte.weight"), m.get("transformer.wpe.weight")
+	x := make([]float32, M*T*D)
+	mask := make([]float32, M*T)
+	r := 0
+	for s, idx := range spanIdx {
+		if idx < 0 {
+			continue
+		}
+		if r == M {
+			t.Fatalf("more kept spans than the %d label rows", M)
+		}
+		for p := 0; p < Tp; p++ {
+			copy(x[(r*T+p)*D:(r*T+p+1)*D], emb[(s*Tp+p)*D:(s*Tp+p+1)*D])
+			mask[r*T+p] = embMask[s*Tp+p]
+		}
+		for q := 0; q < Tl-1; q++ {
+			id := int(labIDs[r*Tl+q])
+			copy(x[(r*T+Tp+q)*D:(r*T+Tp+q+1)*D], wte[id*D:(id+1)*D])
+			mask[r*T+Tp+q] = labMask[r*Tl+q]
+		}
+		r++
+	}
+	if r != M {
+		t.Fatalf("found %d kept spans, want %d", r, M)
+	}
+	for i := 0; i < M*T; i++ {
+		pos := i % T
+		for c := 0; c < D; c++ {
+			x[i*D+c] += wpe[pos*D+c]
+		}
+	}
+	dims := AttnDims{Batch: M, Seq: T, Heads: H, HeadDim: D / H}
+	ws := make([]float32, AttentionWorkspaceSize(dims))
+	probs := make([]float32, M*H*T*T)
+	ctx := make([]float32, M*T*D)
+	n := M * T
+	for l := 0; l < L; l++ {
+		p := fmt.Sprintf("transformer.h.%d.", l)
+		h := goldenLN(x, D, m.get(p+"ln_1.weight"), m.get(p+"ln_1.bias"), eps)
+		qkv := goldenConv1D(h, n, D, m.get(p+"attn.c_attn.weight"), m.get(p+"attn.c_attn.bias"))
+		in := AttnInputs{Q: make([]float32, n*D), K: make([]float32, n*D), V: make([]float32, n*D), Mask: mask}
+		for i := 0; i < n; i++ {
+			copy(in.Q[i*D:(i+1)*D], qkv[i*3*D:i*3*D+D])
+			copy(in.K[i*D:(i+1)*D], qkv[i*3*D+D:i*3*D+2*D])
+			copy(in.V[i*D:(i+1)*D], qkv[i*3*D+2*D:i*3*D+3*D])
+		}
+		if err := CausalAttentionForward(dims, in, probs, ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+		x = goldenAdd(x, goldenConv1D(ctx, n, D, m.get(p+"attn.c_proj.weight"), m.get(p+"attn.c_proj.bias")))
+		h = goldenLN(x, D, m.get(p+"ln_2.weight"), m.get(p+"ln_2.bias"), eps)
+		fb := m.get(p + "mlp.c_fc.bias")
+		h = goldenGELUNew(goldenConv1D(h, n, D, m.get(p+"mlp.c_fc.weight"), fb))
+		x = goldenAdd(x, goldenConv1D(h, n, len(fb), m.get(p+"mlp.c_proj.weight"), m.get(p+"mlp.c_proj.bias")))
+	}
+	x = goldenLN(x, D, m.get("transformer.ln_f.weight"), m.get("transformer.ln_f.bias"), eps)
+	logits := goldenLinear(x, n, D, m.get("lm_head.weight"), make([]float32, V))
+	worst := 0.0
+	for i := range logits {
+		worst = math.Max(worst, math.Abs(float64(logits[i])-float64(want[i]))/(1+math.Abs(float64(want[i]))))
+	}
+	t.Logf("max relative |Δ| vs reference decoder_lm_logits: %.3g", worst)
+	if worst > 1e-4 {
+		t.Errorf("decoder logits differ from the reference by %.3g > 1e-4", worst)
+	}
+}
