@@ -16,6 +16,9 @@ type precompiledCharsmap struct {
 	units      []uint32
 	normalized []byte
 	raw        []byte
+	// ascii caches transformFirst of each single ASCII byte.
+	ascii    [128]string
+	asciiHas [128]bool
 }
 
 func parsePrecompiledCharsmap(b []byte) (*precompiledCharsmap, error) {
@@ -40,7 +43,11 @@ func parsePrecompiledCharsmap(b []byte) (*precompiledCharsmap, error) {
 	if !utf8.Valid(norm) {
 		return nil, errors.New("replacement strings are not valid UTF-8")
 	}
-	return &precompiledCharsmap{units: units, normalized: norm, raw: append([]byte(nil), b...)}, nil
+	p := &precompiledCharsmap{units: units, normalized: norm, raw: append([]byte(nil), b...)}
+	for c := 0; c < 128; c++ {
+		p.ascii[c], p.asciiHas[c] = p.transformFirst(string(rune(c)))
+	}
+	return p, nil
 }
 
 // Darts-clone unit accessors.
@@ -139,6 +146,16 @@ func (p *precompiledCharsmap) normalizeHF(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for len(s) > 0 {
+		if c := s[0]; c < 0x80 && (len(s) == 1 || s[1] < 0x80) && c != '\r' {
+			// A lone ASCII character (only CR joins a following ASCII LF).
+			if p.asciiHas[c] {
+				b.WriteString(p.ascii[c])
+			} else {
+				b.WriteByte(c)
+			}
+			s = s[1:]
+			continue
+		}
 		n := graphemeLen(s)
 		g := s[:n]
 		s = s[n:]
