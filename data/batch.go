@@ -164,8 +164,11 @@ func dim(shape []int, i int) int {
 // can serve every batch of the bucket. New positions are masked: input ids
 // take pad, attention_mask and words_mask 0, new spans are (0,0) with
 // span_mask false, new label cells 0, new bi-encoder label rows are padding
-// with an all-zero attention mask. Valid positions keep their values, so a
-// model's outputs at valid positions are unchanged.
+// with an all-zero attention mask, new SpanLabels columns 0. Valid
+// positions keep their values, so a model's outputs at valid positions are
+// unchanged. Only T, W and C are padded: the decoder tensors (Td, M), the
+// relex targets (E, P, R) and a token model's represent_spans rows (Nsp)
+// keep their sizes.
 func (b *Batch) PadTo(t, w, c int, pad int64) error {
 	bs, t0, w0, c0 := b.B(), b.T(), b.W(), b.C()
 	if t < t0 || w < w0 || c < c0 {
