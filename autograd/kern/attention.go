@@ -103,6 +103,8 @@ func (d AttnDims) head(b, h int) int { return b*d.Seq*d.hd() + h*d.HeadDim }
 
 // AttentionWorkspaceSize is the number of float32 values of workspace that
 // BertAttention* and CausalAttention* need (forward and backward alike).
+// A workspace carries nothing from one call to the next, so one buffer may
+// serve every layer; only probs must be kept from a forward to its backward.
 func AttentionWorkspaceSize(d AttnDims) int { return d.pSize() }
 
 // attnSoftmaxRow replaces row by softmax(row) in float32 (max subtracted; a

@@ -16,9 +16,15 @@ type Disentangled struct {
 	// RelIndex is the Seq×Seq table δ(i,j) from BuildRelativeIndex; it may
 	// be nil when neither C2P nor P2C is set.
 	RelIndex []int32
+	// ScaleFactor overrides sf when positive. The reference counts c2p and
+	// p2c in sf even when relative_attention is false; such a model runs
+	// with C2P = P2C = false and ScaleFactor = 1 + number of pos_att_type
+	// entries.
+	ScaleFactor int
 }
 
-// Scale is s = sqrt(float32(d)·sf), sf = 1 + [C2P] + [P2C], in float32.
+// Scale is s = sqrt(float32(d)·sf) in float32, sf = c.ScaleFactor if
+// positive, else 1 + [C2P] + [P2C].
 func (c Disentangled) Scale(headDim int) float32 {
 	sf := float32(1)
 	if c.C2P {
@@ -26,6 +32,9 @@ func (c Disentangled) Scale(headDim int) float32 {
 	}
 	if c.P2C {
 		sf++
+	}
+	if c.ScaleFactor > 0 {
+		sf = float32(c.ScaleFactor)
 	}
 	return float32(math.Sqrt(float64(float32(headDim) * sf)))
 }

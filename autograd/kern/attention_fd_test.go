@@ -67,6 +67,9 @@ func (r refAttn) scale() float64 {
 		if r.c.P2C {
 			sf++
 		}
+		if r.c.ScaleFactor > 0 {
+			sf = float64(r.c.ScaleFactor)
+		}
 		return math.Sqrt(float64(r.d.HeadDim) * sf)
 	default:
 		return math.Sqrt(float64(r.d.HeadDim))

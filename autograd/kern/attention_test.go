@@ -165,6 +165,7 @@ func attnCases(t *testing.T) []attnCase {
 		{name: "deberta/c2p-only", kind: refDeberta, d: d, c: c2pOnly, mask: rightPad, fd: true},
 		{name: "deberta/p2c-only", kind: refDeberta, d: d, c: p2cOnly, mask: rightPad, fd: true},
 		{name: "deberta/content-only", kind: refDeberta, d: d, c: Disentangled{}, mask: rightPad, fd: true},
+		{name: "deberta/no-relative-sf3", kind: refDeberta, d: d, c: Disentangled{ScaleFactor: 3}, mask: middle, fd: true},
 		{name: "deberta/dropout", kind: refDeberta, d: d, c: bucketed, mask: middle, dropout: true, fd: true},
 		{name: "deberta/all-masked-example", kind: refDeberta, d: d, c: bucketed, mask: allMasked, fd: true},
 	}
