@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -199,5 +200,40 @@ func TestSentencePieceConformance(t *testing.T) {
 	}
 	if n < 50 {
 		t.Fatalf("only %d cases with an spm object", n)
+	}
+}
+
+func TestSPMModelErrors(t *testing.T) {
+	piece := func(s string, typ byte) []byte {
+		b := []byte{0x0a, byte(len(s))}
+		b = append(b, s...)
+		b = append(b, 0x18, typ)
+		return append([]byte{0x0a, byte(len(b))}, b...)
+	}
+	raw, err := os.ReadFile(filepath.Join(ugFixtureDir(t), "spm.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "field pieces (1): no pieces"},
+		{"wire type", []byte{0x08, 0x01}, "field pieces (1): wire type 0, want bytes"},
+		{"truncated", raw[:len(raw)/2], "spm model truncated: field "},
+		{"bad type", piece("a", 9), "field pieces (1) #0: field type (3): unknown piece type 9"},
+		{"no unk", piece("a", 1), "no piece of type UNKNOWN"},
+		{"bpe", append(append(piece("<unk>", 2), piece("a", 1)...), 0x12, 0x02, 0x18, 0x02), "field trainer_spec.model_type (3): 2 is not UNIGRAM"},
+		{"charsmap", append(append(piece("<unk>", 2), piece("a", 1)...), 0x1a, 0x07, 0x12, 0x05, 0xff, 0, 0, 0, 1), "field normalizer_spec.precompiled_charsmap (2): trie size 255 exceeds"},
+		{"bad score", []byte{0x0a, 0x05, 0x0a, 0x01, 'a', 0x15, 0x01}, "field pieces (1) #0: field 2: unexpected EOF"},
+	} {
+		_, err := ParseSPMModel(tc.name, tc.data)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "spm model "+tc.name+": ") {
+			t.Errorf("%s: error %v, want it to name the file and contain %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := ReadSPMModel(filepath.Join(t.TempDir(), "missing.model")); err == nil || !strings.Contains(err.Error(), "missing.model") {
+		t.Errorf("missing file: %v", err)
 	}
 }
