@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -448,9 +447,4 @@ func spmPieceIndex(pieces []SPMPiece) map[string]int {
 		idx[p.Piece] = i
 	}
 	return idx
-}
-
-// spmDescribe is used in error messages about a model's pieces.
-func spmDescribe(p SPMPiece) string {
-	return fmt.Sprintf("%q (%s, %g)", strings.ToValidUTF8(p.Piece, "\uFFFD"), p.Type, p.Score)
 }
