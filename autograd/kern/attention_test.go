@@ -1,6 +1,7 @@
 package kern
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -443,5 +444,27 @@ func TestAttentionBadInput(t *testing.T) {
 	}
 	if err := DisentangledAttentionForward(AttnDims{Batch: 1, Seq: 1, Heads: 0, HeadDim: 1}, c, ok(), pk, pk, probs, ctx, dws); err == nil {
 		t.Errorf("zero heads accepted")
+	}
+}
+
+func TestAttnExp(t *testing.T) {
+	for i := 0; i <= 2100000; i++ {
+		x := -float32(i) * 0.00005
+		got, want := attnExp(x), float32(math.Exp(float64(x)))
+		if want < 1e-37 { // float32 subnormals: absolute error only
+			if math.Abs(float64(got-want)) > 1e-44 {
+				t.Fatalf("attnExp(%g) = %g, want %g", x, got, want)
+			}
+			continue
+		}
+		if d := math.Abs(float64(got-want)) / float64(want); d > 1.2e-7 {
+			t.Fatalf("attnExp(%g) = %g, want %g (rel %.3g)", x, got, want, d)
+		}
+	}
+	if attnExp(0) != 1 || attnExp(float32(math.Inf(-1))) != 0 || attnExp(-200) != 0 {
+		t.Errorf("attnExp special values: %v %v %v", attnExp(0), attnExp(float32(math.Inf(-1))), attnExp(-200))
+	}
+	if nan := attnExp(float32(math.NaN())); nan == nan {
+		t.Errorf("attnExp(NaN) = %v, want NaN", nan)
 	}
 }
