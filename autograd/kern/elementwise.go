@@ -167,3 +167,47 @@ func SpanPairBackward(dt, dl, dz, t, l []float32, B, W, C, H int) {
 		}
 	})
 }
+
+// ScaleRows writes dst[r,j] = x[r,j]·s[r] for x (rows×cols): for example
+// DeBERTa's embeddings·mask[..., None]. dst may alias x.
+func ScaleRows(dst, x, s []float32, rows, cols int) {
+	checkLen("ScaleRows", "x", x, rows*cols)
+	checkLen("ScaleRows", "dst", dst, rows*cols)
+	checkLen("ScaleRows", "s", s, rows)
+	ParallelFor(rows, rowGrain, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, dr, v := x[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols], s[r]
+			for j, xv := range xr {
+				dr[j] = xv * v
+			}
+		}
+	})
+}
+
+// ScaleRowsBackward OVERWRITES dx = dy·s[r] and ds[r] = Σ_j dy[r,j]·x[r,j]
+// (float64 sum); either may be nil. dx must not alias x.
+func ScaleRowsBackward(dx, ds, dy, x, s []float32, rows, cols int) {
+	checkLen("ScaleRowsBackward", "x", x, rows*cols)
+	checkLen("ScaleRowsBackward", "dy", dy, rows*cols)
+	checkLen("ScaleRowsBackward", "s", s, rows)
+	checkOptLen("ScaleRowsBackward", "dx", dx, rows*cols)
+	checkOptLen("ScaleRowsBackward", "ds", ds, rows)
+	ParallelFor(rows, rowGrain, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, dyr := x[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols]
+			if ds != nil {
+				var sum float64
+				for j, g := range dyr {
+					sum += float64(g) * float64(xr[j])
+				}
+				ds[r] = float32(sum)
+			}
+			if dx != nil {
+				dxr, v := dx[r*cols:(r+1)*cols], s[r]
+				for j, g := range dyr {
+					dxr[j] = g * v
+				}
+			}
+		}
+	})
+}

@@ -52,3 +52,18 @@ func TestSpanPair(t *testing.T) {
 	CheckGrad(t, "dt", f, tt, dt, 1e-2, 1e-3)
 	CheckGrad(t, "dl", f, l, dl, 1e-2, 1e-3)
 }
+
+func TestScaleRows(t *testing.T) {
+	d := make([]float32, 4)
+	ScaleRows(d, []float32{1, 2, 3, 4}, []float32{0, 2}, 2, 2)
+	expectClose(t, "scalerows", d, []float64{0, 0, 6, 8}, 0, 0)
+
+	r := rand.New(rand.NewPCG(33, 34))
+	rows, cols := 4, 5
+	x, s, w := randF32(r, rows*cols, 1), randF32(r, rows, 2), randW(r, rows*cols)
+	y, dx, ds := make([]float32, rows*cols), make([]float32, rows*cols), make([]float32, rows)
+	f := func() float64 { ScaleRows(y, x, s, rows, cols); return lossDot(w, y) }
+	ScaleRowsBackward(dx, ds, toF32(w), x, s, rows, cols)
+	CheckGrad(t, "dx", f, x, dx, 1e-2, 1e-3)
+	CheckGrad(t, "ds", f, s, ds, 1e-2, 1e-3)
+}
