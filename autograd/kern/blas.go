@@ -35,8 +35,23 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		panic(fmt.Sprintf("kern.Sgemm: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d len(a)=%d len(b)=%d len(c)=%d",
 			m, n, k, lda, ldb, ldc, len(a), len(b), len(c)))
 	}
+	// Split the rows of C across workers when the product is large enough.
+	if Workers > 1 && m >= 2*Workers && int64(m)*int64(n)*int64(k) >= gemmSplitFlops {
+		ParallelFor(m, (m+Workers-1)/Workers, func(lo, hi int) {
+			aOff := lo * lda
+			if transA {
+				aOff = lo
+			}
+			sgemm(transA, transB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
+		return
+	}
 	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// gemmSplitFlops is the m·n·k above which Sgemm splits C's rows across
+// goroutines.
+const gemmSplitFlops = 1 << 18
 
 // MatMul computes c = a·b (beta 0) for contiguous row-major a (m×k) and
 // b (k×n). With transB, b is stored n×k and used transposed.

@@ -5,6 +5,7 @@ package kern
 /*
 #cgo LDFLAGS: -lopenblas
 #include <cblas.h>
+void openblas_set_num_threads(int);
 */
 import "C"
 
@@ -12,6 +13,11 @@ import "unsafe"
 
 // BLASBackend names the matrix-product implementation compiled in.
 const BLASBackend = "openblas"
+
+// OpenBLAS runs single-threaded: its own spinning threads fight the Go
+// goroutines of ParallelFor (measured 10–30× slowdowns of the attention
+// kernels), so large products are split across goroutines by Sgemm instead.
+func init() { C.openblas_set_num_threads(1) }
 
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans), C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans)
