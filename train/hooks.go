@@ -8,8 +8,9 @@ import (
 )
 
 // Hook receives the loop's events. Returning ErrStop ends training
-// cleanly; any other error aborts Run with that error. Embed NopHook to
-// implement only some events.
+// cleanly; any other error aborts Run with that error. OnEnd is called when
+// the run ends normally (max steps, early stopping, ErrStop), not when Run
+// returns an error. Embed NopHook to implement only some events.
 type Hook interface {
 	OnStart(ctx context.Context, info *StartInfo) error
 	OnStep(ctx context.Context, info *StepInfo) error
@@ -59,8 +60,10 @@ type StepInfo struct {
 	Epoch     int
 	Loss      float64 // mean micro-batch loss
 	GradNorm  float64 // global gradient norm before clipping
-	LR        []GroupLR
-	Elapsed   time.Duration // since this Run started
+	// LR is each group's learning rate after this step's schedule update,
+	// i.e. the rate the next step will use (what transformers logs).
+	LR      []GroupLR
+	Elapsed time.Duration // since this Run started
 }
 
 // EvalInfo describes an evaluation.

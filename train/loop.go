@@ -66,6 +66,19 @@ type Stateful interface {
 	UnmarshalState([]byte) error
 }
 
+// StateFuncs makes a Stateful from two functions, e.g. a collator's
+// sampling stream: StateFuncs{Marshal: c.RNGState, Unmarshal: c.SetRNGState}.
+type StateFuncs struct {
+	Marshal   func() ([]byte, error)
+	Unmarshal func([]byte) error
+}
+
+// MarshalState implements Stateful.
+func (s StateFuncs) MarshalState() ([]byte, error) { return s.Marshal() }
+
+// UnmarshalState implements Stateful.
+func (s StateFuncs) UnmarshalState(b []byte) error { return s.Unmarshal(b) }
+
 // EvalFunc evaluates the current weights on the development set.
 type EvalFunc func(ctx context.Context) (*decode.Metrics, error)
 

@@ -42,7 +42,7 @@ func newRun(t testing.TB, out string, modelSeed uint64) *run {
 		MaxSteps: 30, GradAccum: 2, MaxGradNorm: 0.5, Scheduler: train.Cosine, WarmupRatio: 0.1,
 		Groups: train.GroupConfig{LR: 2e-2, WeightDecay: 0.1, OthersLR: f64(5e-2), OthersWeightDecay: f64(0.01)},
 		Seed:   5, EvalEvery: 5, OutputDir: out, SaveEvery: 4, KeepBest: out != "",
-		States: map[string]train.Stateful{"noise": noise},
+		States: map[string]train.Stateful{"noise": train.StateFuncs{Marshal: noise.MarshalState, Unmarshal: noise.UnmarshalState}},
 	}}
 }
 
