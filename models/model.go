@@ -17,80 +17,156 @@ import (
 // TextEncoderPrefix is where the text encoder's Hugging Face keys live.
 const TextEncoderPrefix = "token_rep_layer.bert_layer.model"
 
-// Model is a GLiNER network: its config, its parameters and its graphs,
-// built once per batch-shape bucket and reused.
+// Model is a GLiNER network: its config, its parameters (under the
+// reference's state-dict names) and its graphs, built once per batch-shape
+// bucket and reused. Each architecture is a composition of the shared
+// parts below (see uni_span.go, uni_token.go, bi_span.go, bi_token.go).
 type Model struct {
 	Cfg    *Config
 	Arch   Architecture
 	Store  *autograd.Store
 	EncCfg *encoder.Config
+	// LabelsEncCfg is the bi-encoders' labels encoder config (nil otherwise).
+	LabelsEncCfg *encoder.Config
 	// Loss configures the training loss (defaults: the reference's
-	// alpha -1, gamma 0, sum).
+	// alpha -1, gamma 0, sum). Loss.ReferenceCompat reproduces the
+	// reference's quirks: BiEncoderSpan then passes label smoothing as the
+	// probability margin (spec §10.2.1) and the token loss ignores Masking;
+	// by default both use the settings as written.
 	Loss losses.Options
 
 	enc    *encoder.Encoder
 	proj   *layers.Linear
+	labels *LabelEncoder
 	rnn    *BiLSTM
 	span   *MarkerV0
 	prompt *layers.Projection
+	scorer *Scorer
 
+	impl   archImpl
 	rng    *rand.Rand
 	graphs map[shapeKey]*compiled
 }
 
+// archImpl is one architecture: which parts it registers (init) and how it
+// wires them into a graph (build).
+type archImpl struct {
+	init  func(m *Model) error
+	build func(b *builder)
+}
+
+var archImpls = map[Architecture]archImpl{
+	UniEncoderSpan:  {initUniSpan, buildUniSpan},
+	UniEncoderToken: {initUniToken, buildUniToken},
+	BiEncoderSpan:   {initBiSpan, buildBiSpan},
+	BiEncoderToken:  {initBiToken, buildBiToken},
+}
+
 type shapeKey struct {
-	B, T, W, C int
-	train      bool
+	B, T, W, C, TL int
+	train          bool
 }
 
 // New builds a model from its config, registering every parameter under
 // the reference's state-dict names (values are zero until Initialize or
-// a checkpoint fills them).
+// a checkpoint fills them). UniEncoderSpan, UniEncoderToken, BiEncoderSpan
+// and BiEncoderToken are implemented; the others are reported as errors.
 func New(cfg *Config) (*Model, error) {
 	arch, err := cfg.Architecture()
 	if err != nil {
 		return nil, err
 	}
-	if arch != UniEncoderSpan {
-		return nil, fmt.Errorf("architecture %v is not implemented yet (implemented: %v)", arch, UniEncoderSpan)
+	impl, ok := archImpls[arch]
+	if !ok {
+		return nil, fmt.Errorf("architecture %v is not implemented yet (implemented: %v, %v, %v, %v)",
+			arch, UniEncoderSpan, UniEncoderToken, BiEncoderSpan, BiEncoderToken)
 	}
 	if len(cfg.EncoderConfig) == 0 || string(cfg.EncoderConfig) == "null" {
 		return nil, fmt.Errorf("gliner config: encoder_config is required (no encoder can be downloaded)")
 	}
 	ec, err := encoder.ParseConfig(cfg.EncoderConfig)
 	if err != nil {
-		return nil, fmt.Errorf("gliner config: %w", err)
+		return nil, fmt.Errorf("gliner config: encoder_config: %w", err)
 	}
 	if cfg.FuseLayers {
 		return nil, fmt.Errorf("gliner config: fuse_layers is not supported yet")
 	}
+	if cfg.PostFusionSchema != "" {
+		return nil, fmt.Errorf("gliner config: post_fusion_schema %q (cross_fuser) is not supported yet", cfg.PostFusionSchema)
+	}
+	if cfg.RepresentSpans && (arch == UniEncoderToken || arch == BiEncoderToken) {
+		return nil, fmt.Errorf("gliner config: represent_spans is not supported yet for %v", arch)
+	}
 	m := &Model{Cfg: cfg, Arch: arch, Store: autograd.NewStore(), EncCfg: ec, Loss: losses.DefaultOptions(),
-		rng: rand.New(rand.NewPCG(0, 1)), graphs: map[shapeKey]*compiled{}}
-	s := m.Store
-	if m.enc, err = encoder.New(s, TextEncoderPrefix, ec); err != nil {
-		return nil, err
-	}
-	H := cfg.HiddenSize
-	if H != ec.HiddenSize {
-		if m.proj, err = layers.NewLinear(s, "token_rep_layer.projection", ec.HiddenSize, H, true, nil); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.NumRNNLayers > 0 {
-		if H%2 != 0 {
-			return nil, fmt.Errorf("gliner config: hidden_size %d must be even for the BiLSTM", H)
-		}
-		if m.rnn, err = NewBiLSTM(s, "rnn.lstm", H, H/2, cfg.NumRNNLayers); err != nil {
-			return nil, err
-		}
-	}
-	if m.span, err = NewMarkerV0(s, "span_rep_layer.span_rep_layer", H, cfg.Dropout); err != nil {
-		return nil, err
-	}
-	if m.prompt, err = layers.NewProjection(s, "prompt_rep_layer", H, H, cfg.Dropout); err != nil {
+		impl: impl, rng: rand.New(rand.NewPCG(0, 1)), graphs: map[shapeKey]*compiled{}}
+	if err := impl.init(m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// addTextEncoder registers the text encoder and its projection (§3.1).
+func (m *Model) addTextEncoder() error {
+	var err error
+	if m.enc, err = encoder.New(m.Store, TextEncoderPrefix, m.EncCfg); err != nil {
+		return err
+	}
+	if H := m.Cfg.HiddenSize; H != m.EncCfg.HiddenSize {
+		if m.proj, err = layers.NewLinear(m.Store, "token_rep_layer.projection", m.EncCfg.HiddenSize, H, true, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addLabelEncoder registers the bi-encoders' labels encoder (§4.3).
+func (m *Model) addLabelEncoder() error {
+	raw := m.Cfg.LabelsEncoderConfig
+	if len(raw) == 0 || string(raw) == "null" {
+		return fmt.Errorf("gliner config: labels_encoder_config is required for %v (no encoder can be downloaded)", m.Arch)
+	}
+	lc, err := encoder.ParseConfig(raw)
+	if err != nil {
+		return fmt.Errorf("gliner config: labels_encoder_config: %w", err)
+	}
+	m.LabelsEncCfg = lc
+	m.labels, err = NewLabelEncoder(m.Store, lc, m.Cfg.HiddenSize)
+	return err
+}
+
+// addRNN registers the BiLSTM when num_rnn_layers > 0 (§3.2).
+func (m *Model) addRNN() error {
+	if m.Cfg.NumRNNLayers < 0 {
+		return fmt.Errorf("gliner config: num_rnn_layers %d must be >= 0", m.Cfg.NumRNNLayers)
+	}
+	if m.Cfg.NumRNNLayers == 0 {
+		return nil
+	}
+	H := m.Cfg.HiddenSize
+	if H%2 != 0 {
+		return fmt.Errorf("gliner config: hidden_size %d must be even for the BiLSTM", H)
+	}
+	var err error
+	m.rnn, err = NewBiLSTM(m.Store, "rnn.lstm", H, H/2, m.Cfg.NumRNNLayers)
+	return err
+}
+
+// addSpanHead registers markerV0 and prompt_rep_layer (span models).
+func (m *Model) addSpanHead() error {
+	var err error
+	H := m.Cfg.HiddenSize
+	if m.span, err = NewMarkerV0(m.Store, "span_rep_layer.span_rep_layer", H, m.Cfg.Dropout); err != nil {
+		return err
+	}
+	m.prompt, err = layers.NewProjection(m.Store, "prompt_rep_layer", H, H, m.Cfg.Dropout)
+	return err
+}
+
+// addScorer registers the token scorer (token models).
+func (m *Model) addScorer() error {
+	var err error
+	m.scorer, err = NewScorer(m.Store, "scorer", m.Cfg.HiddenSize, m.Cfg.Dropout)
+	return err
 }
 
 // Initialize draws fresh parameters with the reference's schemes.
@@ -123,64 +199,52 @@ func Load(dir string) (*Model, error) {
 
 // compiled is one bucket's graph and machine with the nodes callers read.
 type compiled struct {
-	m                               *autograd.Machine
-	logits, loss                    *autograd.Node
-	encOut, tokRep, wordsPre, words *autograd.Node
-	spanRep, promptsPre, prompts    *autograd.Node
+	m            *autograd.Machine
+	logits, loss *autograd.Node
+	// named are the intermediates by the fixtures' names.
+	named map[string]*autograd.Node
+	// inputs are the declared graph inputs.
+	inputs map[string]bool
 }
 
 func (m *Model) build(k shapeKey) (*compiled, error) {
 	g := autograd.NewGraph(m.Store, k.train)
 	g.RNG = m.rng
-	K := m.Cfg.MaxWidth
-	S := k.W * K
-	ids := g.IntInput("input_ids", k.B, k.T)
-	mask := g.IntInput("attention_mask", k.B, k.T)
-	wordIdx := g.IntInput("words_idx", k.B, k.W)
-	promptIdx := g.IntInput("prompt_idx", k.B, k.C)
-	lengths := g.IntInput("text_lengths", k.B)
-	spanStart := g.IntInput("span_start", k.B, S)
-	spanEnd := g.IntInput("span_end", k.B, S)
-
-	c := &compiled{}
-	c.encOut = m.enc.Forward(g, ids, mask)
-	c.tokRep = c.encOut
-	if m.proj != nil {
-		c.tokRep = m.proj.Forward(g, c.encOut)
-	}
-	c.promptsPre = autograd.GatherRows(c.tokRep, promptIdx)
-	c.wordsPre = autograd.GatherRows(c.tokRep, wordIdx)
-	c.words = c.wordsPre
-	if m.rnn != nil {
-		c.words = m.rnn.Forward(g, c.wordsPre, lengths)
-	}
-	span := m.span.Forward(g, c.words, spanStart, spanEnd) // (B,S,H)
-	c.spanRep = autograd.Reshape(span, k.B, k.W, K, m.Cfg.HiddenSize)
-	c.prompts = m.prompt.Forward(g, c.promptsPre)
-	c.logits = autograd.Reshape(autograd.BatchMatMulNT(span, c.prompts), k.B, k.W, K, k.C)
-	outputs := []*autograd.Node{c.logits, c.encOut, c.tokRep, c.wordsPre, c.words, c.spanRep, c.promptsPre, c.prompts}
-	if k.train {
-		labels := g.Input("labels", k.B, S, k.C)
-		spanMask := g.Input("span_mask", k.B, S)
-		promptMask := g.Input("prompts_mask", k.B, k.C)
-		c.loss = SpanLoss(c.logits, labels, spanMask, promptMask, m.Loss, m.rng)
-	}
+	b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
+	m.impl.build(b)
 	if err := g.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%v graph: %w", m.Arch, err)
 	}
-	mach, err := autograd.Compile(g, c.loss, outputs...)
+	outputs := []*autograd.Node{b.c.logits}
+	for _, n := range b.c.named {
+		outputs = append(outputs, n)
+	}
+	mach, err := autograd.Compile(g, b.c.loss, outputs...)
 	if err != nil {
 		return nil, err
 	}
-	c.m = mach
-	return c, nil
+	b.c.m = mach
+	return b.c, nil
 }
 
 // graphFor returns the cached graph of a batch's shape, building it once.
 func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error) {
+	if b.InputIDs.Shape == nil || len(b.InputIDs.Shape) != 2 {
+		return nil, shapeKey{}, fmt.Errorf("batch input_ids have shape %v, want (B,T)", b.InputIDs.Shape)
+	}
 	k := shapeKey{B: b.InputIDs.Shape[0], T: b.InputIDs.Shape[1], W: b.NumWords, C: b.NumClasses, train: train}
 	if k.W == 0 || k.C == 0 {
 		return nil, k, fmt.Errorf("batch has %d words and %d classes: nothing to score", k.W, k.C)
+	}
+	if m.labels != nil {
+		s := b.LabelsInputIDs.Shape
+		if len(s) != 2 || s[0] != k.C {
+			return nil, k, fmt.Errorf("%v batch: labels_input_ids have shape %v, want (C=%d, Tl)", m.Arch, s, k.C)
+		}
+		if ms := b.LabelsAttentionMask.Shape; len(ms) != 2 || ms[0] != s[0] || ms[1] != s[1] {
+			return nil, k, fmt.Errorf("%v batch: labels_attention_mask shape %v differs from labels_input_ids %v", m.Arch, ms, s)
+		}
+		k.TL = s[1]
 	}
 	c, ok := m.graphs[k]
 	if !ok {
@@ -193,96 +257,21 @@ func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error)
 	return c, k, nil
 }
 
-// bind copies a batch into the bucket's inputs.
-func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
-	K := m.Cfg.MaxWidth
-	S := k.W * K
-	wordIdx := make([]int64, k.B*k.W)
-	promptIdx := make([]int64, k.B*k.C)
-	for i := range wordIdx {
-		wordIdx[i] = -1
-	}
-	for i := range promptIdx {
-		promptIdx[i] = -1
-	}
-	promptMask := make([]float32, k.B*k.C)
-	classTok := int64(m.Cfg.ClassTokenIndex)
-	for bi := 0; bi < k.B; bi++ {
-		n := 0
-		for t := 0; t < k.T; t++ {
-			p := bi*k.T + t
-			if w := b.WordsMask.Data[p]; w > 0 && int(w) <= k.W {
-				wordIdx[bi*k.W+int(w)-1] = int64(t)
-			}
-			if b.InputIDs.Data[p] == classTok && n < k.C {
-				pos := int64(t)
-				if !m.Cfg.EmbedEntToken {
-					pos++
-				}
-				promptIdx[bi*k.C+n] = pos
-				promptMask[bi*k.C+n] = 1
-				n++
-			}
-		}
-		if n != len(b.IDToClass[bi]) {
-			return fmt.Errorf("example %d: %d <<ENT>> tokens (id %d) in the prompt, %d classes", bi, n, classTok, len(b.IDToClass[bi]))
-		}
-	}
-	lengths := make([]int64, k.B)
-	for bi := range lengths {
-		lengths[bi] = b.TextLengths.Data[bi]
-	}
-	start := make([]int64, k.B*S)
-	end := make([]int64, k.B*S)
-	spanMask := make([]float32, k.B*S)
-	for i := 0; i < k.B*S; i++ {
-		if b.SpanMask.Data[i] {
-			start[i] = b.SpanIdx.Data[2*i]
-			end[i] = b.SpanIdx.Data[2*i+1]
-			spanMask[i] = 1
-		}
-	}
-	mc := c.m
-	for _, err := range []error{
-		mc.SetInts("input_ids", b.InputIDs.Data, k.B, k.T),
-		mc.SetInts("attention_mask", b.AttentionMask.Data, k.B, k.T),
-		mc.SetInts("words_idx", wordIdx, k.B, k.W),
-		mc.SetInts("prompt_idx", promptIdx, k.B, k.C),
-		mc.SetInts("text_lengths", lengths, k.B),
-		mc.SetInts("span_start", start, k.B, S),
-		mc.SetInts("span_end", end, k.B, S),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	if train {
-		if b.Labels.Shape == nil {
-			return fmt.Errorf("training batch has no labels")
-		}
-		for _, err := range []error{
-			mc.SetFloats("labels", b.Labels.Data, k.B, S, k.C),
-			mc.SetFloats("span_mask", spanMask, k.B, S),
-			mc.SetFloats("prompts_mask", promptMask, k.B, k.C),
-		} {
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // Output holds a forward pass's tensors (copies, safe to keep).
 type Output struct {
-	// Logits (B,W,K,C).
+	// Logits: span models (B,W,K,C), token models (B,W,C,3) with the last
+	// axis [start, end, inside].
 	Logits autograd.Value
 	// Loss is set for training passes.
 	Loss float32
-	// Intermediates by the fixtures' names (encoder_last_hidden_state,
-	// token_rep_layer_output, words_embedding_pre_rnn,
-	// words_embedding_post_rnn, span_rep, prompts_embedding_pre_proj,
-	// prompts_embedding_post_proj).
+	// Intermediates by the fixtures' names: encoder_last_hidden_state,
+	// token_rep_layer_output (bi-encoders: token_rep_layer_output.0 for
+	// the text, .1 for the pooled labels (C,H), and
+	// labels_encoder_token_output), words_embedding_pre_rnn,
+	// words_embedding_post_rnn (uni-encoders), span_rep,
+	// prompts_embedding_pre_proj and prompts_embedding_post_proj (span
+	// models), scorer_output (token models), plus words_embedding and
+	// prompts_embedding, the word and class embeddings the head scores.
 	Intermediates map[string]autograd.Value
 }
 
@@ -316,12 +305,7 @@ func (m *Model) Forward(b *data.Batch) (*Output, error) {
 
 func (m *Model) output(c *compiled) (*Output, error) {
 	o := &Output{Intermediates: map[string]autograd.Value{}}
-	named := map[string]*autograd.Node{
-		"encoder_last_hidden_state": c.encOut, "token_rep_layer_output": c.tokRep,
-		"words_embedding_pre_rnn": c.wordsPre, "words_embedding_post_rnn": c.words,
-		"span_rep": c.spanRep, "prompts_embedding_pre_proj": c.promptsPre, "prompts_embedding_post_proj": c.prompts,
-	}
-	for n, node := range named {
+	for n, node := range c.named {
 		v, err := c.m.Value(node)
 		if err != nil {
 			return nil, err

@@ -98,6 +98,7 @@ func (m *MarkerV0) Forward(g *autograd.Graph, words, spanStart, spanEnd *autogra
 // as 0/1 floats; output the scalar loss.
 type spanLossK struct {
 	opts losses.Options
+	dyn  func() losses.Options // when set, read at every Forward
 	rng  *rand.Rand
 	res  *losses.Result
 	one  [1]float32
@@ -121,7 +122,11 @@ func (k *spanLossK) OutShape(in [][]int) ([]int, error) {
 func (k *spanLossK) NonDifferentiable(i int) bool { return i > 0 }
 func (k *spanLossK) Forward(in []Value, out Value) error {
 	l := in[0].Shape
-	res, err := losses.SpanLoss(in[0].F, in[1].F, l[0], l[1]*l[2], l[3], in[2].F, in[3].F, k.opts, k.rng)
+	opts := k.opts
+	if k.dyn != nil {
+		opts = k.dyn()
+	}
+	res, err := losses.SpanLoss(in[0].F, in[1].F, l[0], l[1]*l[2], l[3], in[2].F, in[3].F, opts, k.rng)
 	if err != nil {
 		return err
 	}
@@ -148,4 +153,63 @@ type Value = autograd.Value
 // SpanLoss adds the span loss node (scalar) for logits (B,W,K,C).
 func SpanLoss(logits, labels, spanMask, promptsMask *autograd.Node, opts losses.Options, rng *rand.Rand) *autograd.Node {
 	return logits.Graph().Apply(&spanLossK{opts: opts, rng: rng}, logits, labels, spanMask, promptsMask)
+}
+
+// tokenLossK wraps losses.TokenLoss as a graph kernel: inputs logits
+// (B,W,C,3), labels (B,W,C,3), word mask (B,W) and prompts mask (B,C) as
+// 0/1 floats; output the scalar loss.
+type tokenLossK struct {
+	opts losses.Options
+	dyn  func() losses.Options // when set, read at every Forward
+	rng  *rand.Rand
+	res  *losses.Result
+	one  [1]float32
+}
+
+func (k *tokenLossK) Name() string { return "token_loss" }
+func (k *tokenLossK) OutShape(in [][]int) ([]int, error) {
+	l := in[0]
+	if len(l) != 4 || l[3] != 3 {
+		return nil, fmt.Errorf("logits %v are not (B,W,C,3)", l)
+	}
+	B, W, C := l[0], l[1], l[2]
+	if len(in[1]) != 4 || in[1][0] != B || in[1][1] != W || in[1][2] != C || in[1][3] != 3 {
+		return nil, fmt.Errorf("labels %v do not fit logits %v", in[1], l)
+	}
+	if len(in[2]) != 2 || in[2][0] != B || in[2][1] != W || len(in[3]) != 2 || in[3][0] != B || in[3][1] != C {
+		return nil, fmt.Errorf("masks %v, %v do not fit logits %v", in[2], in[3], l)
+	}
+	return []int{}, nil
+}
+func (k *tokenLossK) NonDifferentiable(i int) bool { return i > 0 }
+func (k *tokenLossK) Forward(in []Value, out Value) error {
+	l := in[0].Shape
+	opts := k.opts
+	if k.dyn != nil {
+		opts = k.dyn()
+	}
+	res, err := losses.TokenLoss(in[0].F, in[1].F, l[0], l[1], l[2], 3, in[2].F, in[3].F, opts, k.rng)
+	if err != nil {
+		return err
+	}
+	k.res = res
+	out.F[0] = res.Loss
+	return nil
+}
+func (k *tokenLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
+	if grads[0].F == nil {
+		return nil
+	}
+	k.one[0] = dout.F[0]
+	g, err := k.res.Backward(k.one[:])
+	if err != nil {
+		return err
+	}
+	copy(grads[0].F, g)
+	return nil
+}
+
+// TokenLoss adds the token-model loss node (scalar) for logits (B,W,C,3).
+func TokenLoss(logits, labels, wordMask, promptsMask *autograd.Node, opts losses.Options, rng *rand.Rand) *autograd.Node {
+	return logits.Graph().Apply(&tokenLossK{opts: opts, rng: rng}, logits, labels, wordMask, promptsMask)
 }
