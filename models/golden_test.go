@@ -22,6 +22,18 @@ type fixtureExpected struct {
 	} `json:"losses"`
 	Grads      map[string]testutil.JSONTensor `json:"grads"`
 	GradNorms  map[string]float64             `json:"all_param_grad_norms"`
+	Outputs    map[string]json.RawMessage `json:"outputs"`
+	Decoded    map[string]struct {
+		Threshold  float64 `json:"threshold"`
+		FlatNER    bool    `json:"flat_ner"`
+		MultiLabel bool    `json:"multi_label"`
+		Entities   [][]struct {
+			Start      int     `json:"start"`
+			End        int     `json:"end"`
+			EntityType string  `json:"entity_type"`
+			Score      float64 `json:"score"`
+		} `json:"entities"`
+	} `json:"decoded"`
 	Trajectory struct {
 		LR          float64   `json:"lr"`
 		Betas       []float64 `json:"betas"`
@@ -61,11 +73,22 @@ func fixtureBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batc
 	b.AttentionMask = ints(t, src["attention_mask"])
 	b.WordsMask = ints(t, src["words_mask"])
 	b.TextLengths = ints(t, src["text_lengths"])
-	b.SpanIdx = ints(t, src["span_idx"])
-	sm := ints(t, src["span_mask"])
-	b.SpanMask = data.Tensor[bool]{Shape: sm.Shape, Data: make([]bool, len(sm.Data))}
-	for i, v := range sm.Data {
-		b.SpanMask.Data[i] = v != 0
+	if _, ok := src["span_idx"]; ok {
+		b.SpanIdx = ints(t, src["span_idx"])
+		sm := ints(t, src["span_mask"])
+		b.SpanMask = data.Tensor[bool]{Shape: sm.Shape, Data: make([]bool, len(sm.Data))}
+		for i, v := range sm.Data {
+			b.SpanMask.Data[i] = v != 0
+		}
+		b.NumWords = b.SpanIdx.Shape[1] / maxWidth
+	} else {
+		for _, n := range b.TextLengths.Data {
+			b.NumWords = max(b.NumWords, int(n))
+		}
+	}
+	if _, ok := src["labels_input_ids"]; ok {
+		b.LabelsInputIDs = ints(t, src["labels_input_ids"])
+		b.LabelsAttentionMask = ints(t, src["labels_attention_mask"])
 	}
 	var idToClasses []map[string]string
 	if err := json.Unmarshal(src["id_to_classes"], &idToClasses); err != nil {
@@ -94,7 +117,6 @@ func fixtureBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batc
 			b.NumClasses = len(names)
 		}
 	}
-	b.NumWords = b.SpanIdx.Shape[1] / maxWidth
 	if train {
 		var jt testutil.JSONTensor
 		if err := json.Unmarshal(src["labels"], &jt); err != nil {
@@ -139,8 +161,14 @@ func maxAbsDiff(t *testing.T, got []float32, want *testutil.JSONTensor) float64 
 
 var uniSpanFixtures = []string{"uni_span_bert", "uni_span_deberta"}
 
-func TestUniEncoderSpanForwardMatchesReference(t *testing.T) {
-	for _, f := range uniSpanFixtures {
+// goldenFixtures are the fixtures of the implemented architectures.
+var goldenFixtures = []string{
+	"uni_span_bert", "uni_span_deberta", "uni_token_bert", "uni_token_deberta",
+	"bi_span_deberta", "bi_token_deberta",
+}
+
+func TestForwardMatchesReference(t *testing.T) {
+	for _, f := range goldenFixtures {
 		t.Run(f, func(t *testing.T) {
 			m, dir, exp := loadFixtureModel(t, f)
 			out, err := m.Forward(fixtureBatch(t, dir, false, m.Cfg.MaxWidth))
@@ -158,6 +186,16 @@ func TestUniEncoderSpanForwardMatchesReference(t *testing.T) {
 				}
 				if d := maxAbsDiff(t, got.F, &want); d > 1e-4 {
 					t.Errorf("%s differs by %.3g", name, d)
+				}
+			}
+			// The forward outputs the heads score.
+			for _, name := range []string{"words_embedding", "prompts_embedding"} {
+				var want testutil.JSONTensor
+				if err := json.Unmarshal(exp.Outputs[name], &want); err != nil {
+					t.Fatalf("outputs.%s: %v", name, err)
+				}
+				if d := maxAbsDiff(t, out.Intermediates[name].F, &want); d > 1e-4 {
+					t.Errorf("output %s differs by %.3g", name, d)
 				}
 			}
 		})
@@ -183,14 +221,19 @@ func lossOptions(t *testing.T, name string) losses.Options {
 	return o
 }
 
-func TestUniEncoderSpanLossesAndGradientsMatchReference(t *testing.T) {
-	for _, f := range uniSpanFixtures {
+func TestLossesAndGradientsMatchReference(t *testing.T) {
+	for _, f := range goldenFixtures {
 		t.Run(f, func(t *testing.T) {
 			m, dir, exp := loadFixtureModel(t, f)
 			b := fixtureBatch(t, dir, true, m.Cfg.MaxWidth)
+			if len(exp.Losses) != 6 {
+				t.Fatalf("fixture has %d loss settings, want 6", len(exp.Losses))
+			}
 			for name, want := range exp.Losses {
+				// The reference's arithmetic, quirks included (BiEncoderSpan
+				// passes label smoothing as the margin, §10.2.1).
 				m.Loss = lossOptions(t, name)
-				m.graphs = map[shapeKey]*compiled{}
+				m.Loss.ReferenceCompat = true
 				m.Store.ZeroGrad()
 				out, err := m.Step(b)
 				if err != nil {
@@ -202,7 +245,6 @@ func TestUniEncoderSpanLossesAndGradientsMatchReference(t *testing.T) {
 			}
 			// Gradients of the default loss (bce, sum).
 			m.Loss = losses.DefaultOptions()
-			m.graphs = map[shapeKey]*compiled{}
 			m.Store.ZeroGrad()
 			if _, err := m.Step(b); err != nil {
 				t.Fatal(err)

@@ -1,0 +1,44 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
+)
+
+// Probabilities returns σ(logits) of a forward output, same layout.
+func Probabilities(out *Output) []float32 {
+	p := make([]float32, len(out.Logits.F))
+	for i, x := range out.Logits.F {
+		p[i] = float32(1 / (1 + math.Exp(-float64(x))))
+	}
+	return p
+}
+
+// Decode turns a forward output on batch b into entities per example
+// (§6.1 span models, §6.3 token models), over each text's own words
+// (b.TextLengths) with the class names of b.IDToClass.
+func (m *Model) Decode(out *Output, b *data.Batch, o decode.Options) ([][]decode.Span, error) {
+	s := out.Logits.Shape
+	if len(s) != 4 {
+		return nil, fmt.Errorf("decode: logits have shape %v, want 4 dimensions", s)
+	}
+	B := s[0]
+	if len(b.TextLengths.Data) != B || len(b.IDToClass) != B {
+		return nil, fmt.Errorf("decode: batch has %d text lengths and %d class maps for %d logits rows",
+			len(b.TextLengths.Data), len(b.IDToClass), B)
+	}
+	n := make([]int, B)
+	for i := range n {
+		n[i] = int(b.TextLengths.Data[i])
+	}
+	probs := Probabilities(out)
+	switch m.Arch {
+	case UniEncoderToken, BiEncoderToken:
+		return decode.TokenBatch(probs, B, s[1], s[2], n, b.IDToClass, o)
+	default:
+		return decode.SpanBatch(probs, B, s[1], s[2], s[3], n, b.IDToClass, o)
+	}
+}
