@@ -20,10 +20,10 @@ type fixtureExpected struct {
 	Losses        map[string]struct {
 		Loss float64 `json:"loss"`
 	} `json:"losses"`
-	Grads      map[string]testutil.JSONTensor `json:"grads"`
-	GradNorms  map[string]float64             `json:"all_param_grad_norms"`
-	Outputs    map[string]json.RawMessage `json:"outputs"`
-	Decoded    map[string]struct {
+	Grads     map[string]testutil.JSONTensor `json:"grads"`
+	GradNorms map[string]float64             `json:"all_param_grad_norms"`
+	Outputs   map[string]json.RawMessage     `json:"outputs"`
+	Decoded   map[string]struct {
 		Threshold  float64 `json:"threshold"`
 		FlatNER    bool    `json:"flat_ner"`
 		MultiLabel bool    `json:"multi_label"`
