@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 )
@@ -295,4 +297,80 @@ func TestLossesAndGradientsMatchReference(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The reference's decoded entities (flat, nested, multi-label, several
+// thresholds) are reproduced from this model's logits by DecodeAsReference,
+// compared inside each text's length (the reference's token decoder also
+// emits entities over the padding words of shorter texts). Decode, which
+// never looks at padding words, must agree wherever the reference accepted
+// no padding entity (only accepted entities block others).
+func TestDecodedEntitiesMatchReference(t *testing.T) {
+	for _, f := range goldenFixtures {
+		t.Run(f, func(t *testing.T) {
+			m, dir, exp := loadFixtureModel(t, f)
+			b := fixtureBatch(t, dir, false, m.Cfg.MaxWidth)
+			out, err := m.Forward(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(exp.Decoded) < 5 {
+				t.Fatalf("fixture has %d decoding runs", len(exp.Decoded))
+			}
+			compared, ownCompared := 0, 0
+			for run, d := range exp.Decoded {
+				o := decode.Options{Threshold: d.Threshold, FlatNER: d.FlatNER, MultiLabel: d.MultiLabel}
+				asRef, err := m.DecodeAsReference(out, b, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				own, err := m.Decode(out, b, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, ents := range d.Entities {
+					n := int(b.TextLengths.Data[i])
+					var want []decode.Span
+					padding := false
+					for _, e := range ents {
+						if e.End < n {
+							want = append(want, decode.Span{Start: e.Start, End: e.End, Label: e.EntityType, Score: float32(e.Score)})
+						} else {
+							padding = true
+						}
+					}
+					var got []decode.Span
+					for _, g := range asRef[i] {
+						if g.End < n {
+							got = append(got, g)
+						}
+					}
+					compared += sameSpans(t, fmt.Sprintf("%s text %d (as reference)", run, i), got, want)
+					if !padding {
+						ownCompared += sameSpans(t, fmt.Sprintf("%s text %d", run, i), own[i], want)
+					}
+				}
+			}
+			if compared == 0 || ownCompared == 0 {
+				t.Errorf("compared %d / %d decoded entities", compared, ownCompared)
+			}
+		})
+	}
+}
+
+// sameSpans reports differences between decoded and reference entities
+// (same order, scores within 1e-4) and returns how many it compared.
+func sameSpans(t *testing.T, what string, got, want []decode.Span) int {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d entities %v, reference %v", what, len(got), got, want)
+		return 0
+	}
+	for j := range want {
+		g, w := got[j], want[j]
+		if g.Start != w.Start || g.End != w.End || g.Label != w.Label || math.Abs(float64(g.Score-w.Score)) > 1e-4 {
+			t.Errorf("%s entity %d: %+v, reference %+v", what, j, g, w)
+		}
+	}
+	return len(want)
 }

@@ -21,6 +21,19 @@ func Probabilities(out *Output) []float32 {
 // (§6.1 span models, §6.3 token models), over each text's own words
 // (b.TextLengths) with the class names of b.IDToClass.
 func (m *Model) Decode(out *Output, b *data.Batch, o decode.Options) ([][]decode.Span, error) {
+	return m.decode(out, b, o, false)
+}
+
+// DecodeAsReference decodes as the reference does: token models run over
+// the padded word width W, so a shorter text can get entities over padding
+// words, and those can block (flat) or partially overlap (nested) real
+// ones. Span models decode as Decode (the reference bounds them by the
+// text length too).
+func (m *Model) DecodeAsReference(out *Output, b *data.Batch, o decode.Options) ([][]decode.Span, error) {
+	return m.decode(out, b, o, true)
+}
+
+func (m *Model) decode(out *Output, b *data.Batch, o decode.Options, padded bool) ([][]decode.Span, error) {
 	s := out.Logits.Shape
 	if len(s) != 4 {
 		return nil, fmt.Errorf("decode: logits have shape %v, want 4 dimensions", s)
@@ -37,6 +50,11 @@ func (m *Model) Decode(out *Output, b *data.Batch, o decode.Options) ([][]decode
 	probs := Probabilities(out)
 	switch m.Arch {
 	case UniEncoderToken, BiEncoderToken:
+		if padded {
+			for i := range n {
+				n[i] = s[1]
+			}
+		}
 		return decode.TokenBatch(probs, B, s[1], s[2], n, b.IDToClass, o)
 	default:
 		return decode.SpanBatch(probs, B, s[1], s[2], s[3], n, b.IDToClass, o)
