@@ -1,0 +1,165 @@
+// Package infer is GLiNER's prediction pipeline: text → words (the
+// reference's splitter, character offsets in Unicode code points) →
+// windows (texts longer than the model accepts are split, never
+// truncated) → batches (the reference collator) → model forward → σ →
+// decoding (threshold, flat/nested, multi-label) → entities with
+// character and word offsets, as the reference's predict_entities gives
+// them. `gliner predict`, `gliner evaluate` and self-training's teacher
+// all go through it.
+//
+// Windows and merging: a text longer than the window (Options.WindowWords,
+// default the model's max_len words, and never more sub-tokens than the
+// tokenizer's model_max_length with the label prompt) is cut into windows
+// that start Options.Stride words apart (default half a window; a window
+// shortened by the sub-token limit moves the next start by at most its
+// own length, so no word is skipped). Each window is decoded on its own;
+// its entities are shifted back to the text's word indices, entities
+// found by several windows (same start, end and label) are kept once with
+// their highest score, and the union is selected again greedily under the
+// same flat/nested/multi-label rule, so the merged result obeys the rule
+// the caller asked for. Texts that fit in one window are decoded exactly
+// as the reference does.
+package infer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/data/tokenizer"
+	"github.com/gliner-go/gliner/models"
+)
+
+// Pipeline holds a loaded model, its tokenizer and the collator configured
+// from the model's config. It is not safe for concurrent use.
+type Pipeline struct {
+	Model     *models.Model
+	Tokenizer tokenizer.Tokenizer
+	// Dir is the model folder (empty for New).
+	Dir string
+
+	arch      data.Architecture
+	collator  *data.Collator
+	maxTokens int // tokenizer's model_max_length; 0 = no limit
+}
+
+// LoadOptions tune LoadWith.
+type LoadOptions struct {
+	// TokenizerDir overrides where the tokenizer is read from.
+	TokenizerDir string
+}
+
+// Load reads a GLiNER model folder: gliner_config.json, model.safetensors
+// (else pytorch_model.bin) and the tokenizer, found in <dir>/tokenizer/
+// when that folder exists (the fixtures' layout), else at the top level of
+// dir (the reference's save_pretrained layout).
+func Load(dir string) (*Pipeline, error) { return LoadWith(dir, LoadOptions{}) }
+
+// LoadWith is Load with options.
+func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model folder %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("model folder %s: not a folder", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gliner_config.json")); err != nil {
+		return nil, fmt.Errorf("model folder %s: missing gliner_config.json: %w", dir, err)
+	}
+	if !exists(filepath.Join(dir, "model.safetensors")) && !exists(filepath.Join(dir, "pytorch_model.bin")) {
+		return nil, fmt.Errorf("model folder %s: missing weights: neither model.safetensors nor pytorch_model.bin", dir)
+	}
+	tokDir := o.TokenizerDir
+	if tokDir == "" {
+		tokDir = TokenizerDir(dir)
+	}
+	tok, err := tokenizer.Load(tokDir)
+	if err != nil {
+		return nil, fmt.Errorf("model folder %s: tokenizer in %s: %w", dir, tokDir, err)
+	}
+	m, err := models.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model folder %s: %w", dir, err)
+	}
+	p, err := New(m, tok)
+	if err != nil {
+		return nil, fmt.Errorf("model folder %s (tokenizer %s): %w", dir, tokDir, err)
+	}
+	p.Dir = dir
+	return p, nil
+}
+
+// TokenizerDir is where Load looks for a model folder's tokenizer:
+// <dir>/tokenizer when it is a folder, else dir.
+func TokenizerDir(dir string) string {
+	sub := filepath.Join(dir, "tokenizer")
+	if st, err := os.Stat(sub); err == nil && st.IsDir() {
+		return sub
+	}
+	return dir
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// New builds a pipeline around a model and its tokenizer. The tokenizer
+// must hold the prompt markers (ent_token, sep_token), with ent_token's id
+// equal to the config's class_token_index when that is set.
+func New(m *models.Model, tok tokenizer.Tokenizer) (*Pipeline, error) {
+	if m == nil || tok == nil {
+		return nil, fmt.Errorf("infer: nil model or tokenizer")
+	}
+	arch, err := data.ParseArchitecture(m.Arch.String())
+	if err != nil {
+		return nil, err
+	}
+	switch arch {
+	case data.UniEncoderSpan, data.UniEncoderToken:
+	default:
+		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v)", arch, data.UniEncoderSpan, data.UniEncoderToken)
+	}
+	cfg := m.Cfg
+	for _, t := range []string{cfg.EntToken, cfg.SepToken} {
+		if _, ok := tok.TokenToID(t); !ok {
+			return nil, fmt.Errorf("tokenizer has no %q token (the folder's tokenizer must include GLiNER's added tokens)", t)
+		}
+	}
+	if id, _ := tok.TokenToID(cfg.EntToken); cfg.ClassTokenIndex >= 0 && id != cfg.ClassTokenIndex {
+		return nil, fmt.Errorf("tokenizer's %q id %d differs from class_token_index %d in gliner_config.json", cfg.EntToken, id, cfg.ClassTokenIndex)
+	}
+	cc := data.DefaultCollatorConfig(arch)
+	cc.MaxWidth = cfg.MaxWidth
+	cc.MaxTypes = cfg.MaxTypes
+	cc.MaxLen = cfg.MaxLen
+	cc.EntToken, cc.SepToken = cfg.EntToken, cfg.SepToken
+	if cfg.RelToken != "" {
+		cc.RelToken = cfg.RelToken
+	}
+	if ml, ok := tok.(interface{ ModelMaxLength() int }); ok {
+		cc.ModelMaxLength = ml.ModelMaxLength()
+	}
+	if pe := m.EncCfg.MaxPositionEmbeddings; pe > 0 && (cc.ModelMaxLength == 0 || cc.ModelMaxLength > pe) {
+		// Positions past the encoder's table do not exist: never feed more.
+		cc.ModelMaxLength = pe
+	}
+	cc.Truncation = data.TruncateError
+	col, err := data.NewCollator(cc, tok, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{Model: m, Tokenizer: tok, arch: arch, collator: col, maxTokens: cc.ModelMaxLength}, nil
+}
+
+// MaxWords is the most text words one window holds by default: the
+// model's max_len.
+func (p *Pipeline) MaxWords() int { return p.Model.Cfg.MaxLen }
+
+// MaxTokens is the sub-token limit of one sequence (prompt, text and
+// special tokens): the tokenizer's model_max_length, capped by the
+// encoder's max_position_embeddings (0 when neither is set).
+func (p *Pipeline) MaxTokens() int { return p.maxTokens }

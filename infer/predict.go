@@ -1,0 +1,436 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
+)
+
+// Options are the prediction settings.
+type Options struct {
+	// Threshold: a span's probability must be strictly greater (0.5).
+	Threshold float64
+	// FlatNER forbids overlapping entities (true, the reference's
+	// predict_entities default); false allows nesting.
+	FlatNER bool
+	// MultiLabel lets one span carry several labels.
+	MultiLabel bool
+	// BatchSize is the number of windows per forward pass (8).
+	BatchSize int
+	// WindowWords is the most words per window (0: the model's max_len;
+	// more than max_len is an error).
+	WindowWords int
+	// Stride is the distance in words between window starts (0: half a
+	// window, at least 1; at most WindowWords).
+	Stride int
+	// Buckets pads every batch to data.DefaultShapeBuckets so compiled
+	// graphs are reused across batches (faster on many texts; outputs at
+	// valid positions are unchanged, logits are returned unpadded).
+	Buckets bool
+	// KeepLogits returns every batch's raw logits in Result.Logits.
+	KeepLogits bool
+}
+
+// DefaultOptions are the reference's predict_entities defaults: threshold
+// 0.5, flat NER, single label; batches of 8.
+func DefaultOptions() Options {
+	return Options{Threshold: 0.5, FlatNER: true, BatchSize: 8}
+}
+
+// Entity is one predicted entity, as the reference's predict_entities
+// returns it plus word indices: characters [Start, End) of the text (code
+// points, End exclusive), Text = those characters, words
+// StartWord..EndWord (inclusive).
+type Entity struct {
+	Start     int     `json:"start"`
+	End       int     `json:"end"`
+	Text      string  `json:"text"`
+	Label     string  `json:"label"`
+	Score     float64 `json:"score"`
+	StartWord int     `json:"start_word"`
+	EndWord   int     `json:"end_word"`
+}
+
+// Row says which window of which input one batch row holds.
+type Row struct {
+	// Doc is the input's index; FirstWord the window's first word in it;
+	// Words the window's word count.
+	Doc, FirstWord, Words int
+}
+
+// Logits are one batch's raw model outputs in the reference's layout:
+// span models (B, W, K, C), token models (B, W, C, 3); B rows are windows,
+// described by Rows.
+type Logits struct {
+	Shape []int
+	Data  []float32
+	Rows  []Row
+	// Labels are the class names of the C columns (column c = class c+1).
+	Labels []string
+}
+
+// Result is a prediction run's output.
+type Result struct {
+	// Entities[i] are input i's entities sorted by start (empty, not
+	// nil, for a text without words).
+	Entities [][]Entity
+	// Logits holds every batch's logits when Options.KeepLogits is set.
+	Logits []Logits
+	// Windows counts the model rows run; Split the inputs that were cut
+	// into several windows.
+	Windows, Split int
+}
+
+// Predict finds entities of the given labels in raw texts (split into
+// words with the reference's splitter).
+func (p *Pipeline) Predict(texts []string, labels []string, o Options) ([][]Entity, error) {
+	exs := make([]data.Example, len(texts))
+	for i, t := range texts {
+		if !utf8.ValidString(t) {
+			return nil, fmt.Errorf("predict: text %d is not valid UTF-8", i)
+		}
+		exs[i] = data.ExampleFromText(t)
+		exs[i].Source = fmt.Sprintf("text %d", i)
+	}
+	r, err := p.PredictExamples(exs, labels, o)
+	if err != nil {
+		return nil, err
+	}
+	return r.Entities, nil
+}
+
+// PredictExamples predicts on examples. An example with Text and
+// CharStarts/CharEnds (from data.ExampleFromText or a .txt file) gets
+// character offsets into its Text; an example given as pre-split Words
+// only gets offsets into its words joined by single spaces (the text the
+// Entity.Text values are cut from). Gold entities are ignored.
+func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Options) (*Result, error) {
+	labels, err := data.DedupLabels(labels)
+	if err != nil {
+		return nil, fmt.Errorf("predict: labels: %w", err)
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("predict: no labels given")
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 8
+	}
+	maxWords := p.Model.Cfg.MaxLen
+	if o.WindowWords == 0 {
+		o.WindowWords = maxWords
+	}
+	switch {
+	case o.BatchSize < 0:
+		return nil, fmt.Errorf("predict: batch size %d < 1", o.BatchSize)
+	case o.WindowWords < 1 || o.WindowWords > maxWords:
+		return nil, fmt.Errorf("predict: window of %d words outside 1..%d (the model's max_len)", o.WindowWords, maxWords)
+	case math.IsNaN(o.Threshold) || o.Threshold < 0 || o.Threshold >= 1:
+		return nil, fmt.Errorf("predict: threshold %v outside [0, 1)", o.Threshold)
+	}
+	if o.Stride == 0 {
+		o.Stride = max(1, o.WindowWords/2)
+	}
+	if o.Stride < 1 || o.Stride > o.WindowWords {
+		return nil, fmt.Errorf("predict: stride %d outside 1..%d (the window)", o.Stride, o.WindowWords)
+	}
+	promptTokens := 0
+	if p.maxTokens > 0 {
+		ids, _, err := p.Tokenizer.EncodeWords(p.prompt(labels))
+		if err != nil {
+			return nil, fmt.Errorf("predict: tokenize the label prompt: %w", err)
+		}
+		promptTokens = len(ids)
+		if promptTokens >= p.maxTokens {
+			return nil, fmt.Errorf("predict: the prompt of %d labels takes %d sub-tokens, leaving none of the model's %d for text",
+				len(labels), promptTokens, p.maxTokens)
+		}
+	}
+
+	res := &Result{Entities: make([][]Entity, len(exs))}
+	var rows []Row
+	var wins []data.Example
+	for i := range exs {
+		ex := &exs[i]
+		res.Entities[i] = []Entity{}
+		if len(ex.Words) == 0 {
+			continue
+		}
+		spans, err := p.windows(ex, promptTokens, o.WindowWords, o.Stride)
+		if err != nil {
+			return nil, fmt.Errorf("predict: %s: %w", exampleName(ex, i), err)
+		}
+		if len(spans) > 1 {
+			res.Split++
+		}
+		for _, s := range spans {
+			rows = append(rows, Row{Doc: i, FirstWord: s[0], Words: s[1] - s[0]})
+			w := data.Example{Words: ex.Words[s[0]:s[1]:s[1]], Source: exampleName(ex, i)}
+			if len(spans) > 1 {
+				w.Source += fmt.Sprintf(" window words %d-%d", s[0], s[1]-1)
+			}
+			wins = append(wins, w)
+		}
+	}
+	res.Windows = len(rows)
+
+	dopts := decode.Options{Threshold: o.Threshold, FlatNER: o.FlatNER, MultiLabel: o.MultiLabel}
+	found := make([][]decode.Span, len(exs))
+	windowsOf := make([]int, len(exs))
+	for start := 0; start < len(rows); start += o.BatchSize {
+		end := min(start+o.BatchSize, len(rows))
+		lg, spans, err := p.runBatch(wins[start:end], labels, dopts, o.Buckets)
+		if err != nil {
+			return nil, fmt.Errorf("predict: batch of windows %d-%d: %w", start, end-1, err)
+		}
+		for j, r := range rows[start:end] {
+			windowsOf[r.Doc]++
+			for _, s := range spans[j] {
+				s.Start += r.FirstWord
+				s.End += r.FirstWord
+				found[r.Doc] = append(found[r.Doc], s)
+			}
+		}
+		if o.KeepLogits {
+			lg.Rows = append([]Row(nil), rows[start:end]...)
+			lg.Labels = labels
+			res.Logits = append(res.Logits, lg)
+		}
+	}
+	for i := range exs {
+		spans := found[i]
+		if windowsOf[i] > 1 {
+			spans = mergeWindows(spans, labels, o.FlatNER, o.MultiLabel)
+		}
+		ents, err := toEntities(&exs[i], spans)
+		if err != nil {
+			return nil, fmt.Errorf("predict: %s: %w", exampleName(&exs[i], i), err)
+		}
+		res.Entities[i] = ents
+	}
+	return res, nil
+}
+
+func exampleName(ex *data.Example, i int) string {
+	if ex.Source != "" {
+		return ex.Source
+	}
+	return fmt.Sprintf("example %d", i)
+}
+
+// prompt is the word-level label prompt of span and token uni-encoders.
+func (p *Pipeline) prompt(labels []string) []string {
+	cfg := p.Model.Cfg
+	out := make([]string, 0, 2*len(labels)+1)
+	for _, l := range labels {
+		out = append(out, cfg.EntToken, l)
+	}
+	return append(out, cfg.SepToken)
+}
+
+// windows returns the [start, end) word ranges of ex's windows.
+func (p *Pipeline) windows(ex *data.Example, promptTokens, maxWords, stride int) ([][2]int, error) {
+	n := len(ex.Words)
+	if p.maxTokens == 0 {
+		var out [][2]int
+		for _, s := range data.WindowStarts(n, maxWords, stride) {
+			out = append(out, [2]int{s, min(s+maxWords, n)})
+		}
+		return out, nil
+	}
+	_, wordIDs, err := p.Tokenizer.EncodeWords(ex.Words)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: %w", err)
+	}
+	counts := make([]int, n)
+	for _, w := range wordIDs {
+		if w >= 0 && w < n {
+			counts[w]++
+		}
+	}
+	budget := p.maxTokens - promptTokens
+	var out [][2]int
+	for s := 0; ; {
+		e, used := s, 0
+		for e < n && e-s < maxWords && used+counts[e] <= budget {
+			used += counts[e]
+			e++
+		}
+		if e == s {
+			return nil, fmt.Errorf("word %d %q has %d sub-tokens: with the label prompt (%d) it exceeds the model's %d",
+				s, ex.Words[s], counts[s], promptTokens, p.maxTokens)
+		}
+		out = append(out, [2]int{s, e})
+		if e == n {
+			return out, nil
+		}
+		s += min(stride, e-s)
+	}
+}
+
+// runBatch collates, runs and decodes one batch of windows.
+func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Options, buckets bool) (Logits, [][]decode.Span, error) {
+	b, err := p.collator.Inference(wins, labels, nil)
+	if err != nil {
+		return Logits{}, nil, err
+	}
+	w0, c0 := b.W(), b.C()
+	if buckets {
+		t, w, c, err := data.DefaultShapeBuckets.Round(b.T(), b.W(), b.C())
+		if err != nil {
+			return Logits{}, nil, err
+		}
+		if p.maxTokens > 0 && t > p.maxTokens {
+			t = b.T()
+		}
+		pad := int64(p.Tokenizer.SpecialIDs().Pad)
+		if pad < 0 {
+			pad = 0
+		}
+		if err := b.PadTo(t, w, c, pad); err != nil {
+			return Logits{}, nil, err
+		}
+	}
+	out, err := p.Model.Forward(b)
+	if err != nil {
+		return Logits{}, nil, err
+	}
+	lg := out.Logits
+	B := len(wins)
+	token := p.arch.TokenLevel()
+	var want []int
+	if token {
+		want = []int{B, b.W(), b.C(), 3}
+	} else {
+		want = []int{B, b.W(), p.Model.Cfg.MaxWidth, b.C()}
+	}
+	if fmt.Sprint(lg.Shape) != fmt.Sprint(want) {
+		return Logits{}, nil, fmt.Errorf("model returned logits of shape %v, want %v", lg.Shape, want)
+	}
+	probs := make([]float32, len(lg.F))
+	for i, x := range lg.F {
+		probs[i] = sigmoid(x)
+	}
+	W, C := want[1], b.C()
+	per := len(probs) / B
+	spans := make([][]decode.Span, B)
+	for i := range B {
+		nw := len(wins[i].Words)
+		var err error
+		if token {
+			spans[i], err = decode.Tokens(probs[i*per:(i+1)*per], W, C, nw, labels, o)
+		} else {
+			spans[i], err = decode.Spans(probs[i*per:(i+1)*per], W, want[2], C, nw, labels, o)
+		}
+		if err != nil {
+			return Logits{}, nil, err
+		}
+	}
+	// Logits without bucket padding, in the reference's shape.
+	var res Logits
+	if token {
+		res = Logits{Shape: []int{B, w0, c0, 3}}
+		res.Data = slice4(lg.F, want, res.Shape)
+	} else {
+		res = Logits{Shape: []int{B, w0, want[2], c0}}
+		res.Data = slice4(lg.F, want, res.Shape)
+	}
+	return res, spans, nil
+}
+
+// slice4 copies the leading sub-block of shape to of a row-major 4-D
+// tensor of shape from.
+func slice4(x []float32, from, to []int) []float32 {
+	out := make([]float32, 0, to[0]*to[1]*to[2]*to[3])
+	for a := range to[0] {
+		for b := range to[1] {
+			for c := range to[2] {
+				off := ((a*from[1]+b)*from[2] + c) * from[3]
+				out = append(out, x[off:off+to[3]]...)
+			}
+		}
+	}
+	return out
+}
+
+// sigmoid is torch.sigmoid on a float32 value.
+func sigmoid(x float32) float32 {
+	return float32(1 / (1 + math.Exp(-float64(x))))
+}
+
+// mergeWindows merges the entities a text's windows found: one entity per
+// (start, end, label) with its highest score, then the reference's greedy
+// selection again over the union (candidates in (start, end, label
+// index) order before the stable score sort).
+func mergeWindows(spans []decode.Span, labels []string, flat, multi bool) []decode.Span {
+	type key struct {
+		s, e int
+		l    string
+	}
+	best := map[key]decode.Span{}
+	for _, s := range spans {
+		k := key{s.Start, s.End, s.Label}
+		if b, ok := best[k]; !ok || s.Score > b.Score {
+			best[k] = s
+		}
+	}
+	idx := make(map[string]int, len(labels))
+	for i, l := range labels {
+		idx[l] = i
+	}
+	cands := make([]decode.Span, 0, len(best))
+	for _, s := range best {
+		cands = append(cands, s)
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		if a.End != b.End {
+			return a.End < b.End
+		}
+		return idx[a.Label] < idx[b.Label]
+	})
+	return decode.Greedy(cands, flat, multi)
+}
+
+// toEntities maps word spans to characters of ex's text.
+func toEntities(ex *data.Example, spans []decode.Span) ([]Entity, error) {
+	text, starts, ends := ex.Text, ex.CharStarts, ex.CharEnds
+	n := len(ex.Words)
+	if len(starts) != n || len(ends) != n {
+		var b strings.Builder
+		starts, ends = make([]int, n), make([]int, n)
+		pos := 0
+		for i, w := range ex.Words {
+			if i > 0 {
+				b.WriteByte(' ')
+				pos++
+			}
+			starts[i] = pos
+			b.WriteString(w)
+			pos += utf8.RuneCountInString(w)
+			ends[i] = pos
+		}
+		text = b.String()
+	}
+	runes := []rune(text)
+	out := make([]Entity, 0, len(spans))
+	for _, s := range spans {
+		if s.Start < 0 || s.End >= n || s.End < s.Start {
+			return nil, fmt.Errorf("entity words %d-%d outside the %d words", s.Start, s.End, n)
+		}
+		cs, ce := starts[s.Start], ends[s.End]
+		if cs < 0 || ce > len(runes) || ce < cs {
+			return nil, fmt.Errorf("entity characters [%d, %d) outside the text's %d characters", cs, ce, len(runes))
+		}
+		out = append(out, Entity{Start: cs, End: ce, Text: string(runes[cs:ce]), Label: s.Label,
+			Score: float64(s.Score), StartWord: s.Start, EndWord: s.End})
+	}
+	return out, nil
+}
