@@ -1,8 +1,12 @@
-// Package models assembles the six GLiNER architectures from shared parts
-// (encoder, word pooling, BiLSTM, span representation, prompt
-// representation, scorer). Configs use the reference's gliner_config.json
-// names; the architecture is chosen from the config exactly as the
-// reference chooses it.
+// Package models assembles the GLiNER architectures from shared parts
+// (text encoder, labels encoder with masked-mean pooling, word pooling,
+// BiLSTM, markerV0 span representation, prompt representation, token
+// scorer, span and token losses). Configs use the reference's
+// gliner_config.json names; the architecture is chosen from the config
+// exactly as the reference chooses it. UniEncoderSpan, UniEncoderToken,
+// BiEncoderSpan and BiEncoderToken are implemented (one short file each:
+// uni_span.go, uni_token.go, bi_span.go, bi_token.go); New reports the
+// others as not implemented.
 package models
 
 import (

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 )
@@ -223,5 +224,39 @@ func TestUnimplementedArchitecturesAreErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not implemented") {
 			t.Errorf("%s: error %v, want 'not implemented'", f, err)
 		}
+	}
+}
+
+// Batches that do not fit the architecture are clear errors, never panics.
+func TestBadBatchesAreClearErrors(t *testing.T) {
+	m, dir, _ := loadFixtureModel(t, "bi_token_deberta")
+	b := fixtureBatch(t, dir, true, m.Cfg.MaxWidth)
+	noLabels := *b
+	noLabels.LabelsInputIDs = data.Tensor[int64]{}
+	if _, err := m.Forward(&noLabels); err == nil || !strings.Contains(err.Error(), "labels_input_ids") {
+		t.Errorf("bi-encoder batch without label ids: %v", err)
+	}
+	badTargets := *b
+	badTargets.Labels = data.Tensor[float32]{Shape: []int{2, 32, 4}, Data: make([]float32, 2*32*4)}
+	if _, err := m.Step(&badTargets); err == nil || !strings.Contains(err.Error(), "labels have shape [2 32 4]") {
+		t.Errorf("span targets for a token model: %v", err)
+	}
+	badWords := *b
+	badWords.WordsMask = data.Tensor[int64]{Shape: b.WordsMask.Shape, Data: append([]int64(nil), b.WordsMask.Data...)}
+	badWords.WordsMask.Data[3] = 99
+	if _, err := m.Forward(&badWords); err == nil || !strings.Contains(err.Error(), "words_mask names word 99") {
+		t.Errorf("words_mask past the words: %v", err)
+	}
+	u, udir, _ := loadFixtureModel(t, "uni_span_bert")
+	ub := fixtureBatch(t, udir, false, u.Cfg.MaxWidth)
+	ub.IDToClass = append([][]string(nil), ub.IDToClass...)
+	ub.IDToClass[1] = ub.IDToClass[1][:2]
+	if _, err := u.Forward(ub); err == nil || !strings.Contains(err.Error(), "example 1") {
+		t.Errorf("prompt/class count mismatch: %v", err)
+	}
+	cfg := *m.Cfg
+	cfg.RepresentSpans = true
+	if _, err := New(&cfg); err == nil || !strings.Contains(err.Error(), "represent_spans") {
+		t.Errorf("represent_spans: %v", err)
 	}
 }
