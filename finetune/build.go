@@ -1,0 +1,231 @@
+package finetune
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gliner-go/gliner/checkpoints"
+	"github.com/gliner-go/gliner/data/tokenizer"
+	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/models/encoder"
+)
+
+// Source says where a built model came from.
+type Source int
+
+// The three model sources of a recipe.
+const (
+	FromGLiNER     Source = iota // model.prev_path
+	FromEncoder                  // model.model_name
+	FromRandomInit               // model.encoder_config
+)
+
+func (s Source) String() string {
+	return [...]string{"prev_path", "model_name", "encoder_config"}[s]
+}
+
+// GLiNERTokens are the tokens appended to the tokenizer of a new span
+// model, in order (spec §2.3).
+var GLiNERTokens = []string{"[FLERT]", "<<ENT>>", "<<SEP>>"}
+
+// wordEmbeddings is the encoder's token embedding matrix (bare-model key).
+const wordEmbeddings = "embeddings.word_embeddings.weight"
+
+// Built is a model ready to train with its tokenizer.
+type Built struct {
+	Model     *models.Model
+	Tokenizer tokenizer.Tokenizer
+	Source    Source
+}
+
+// BuildModel constructs the recipe's model and tokenizer. trainWords are
+// the training texts' words, used only to build the vocabulary of a random
+// encoder (model.encoder_config). Seeds come from training.seed.
+func BuildModel(r *Recipe, trainWords [][]string) (*Built, error) {
+	m := &r.Model
+	switch {
+	case !isNone(m.PrevPath):
+		return buildFromGLiNER(m.PrevPath)
+	case !isNone(m.ModelName):
+		return buildFromEncoder(r)
+	case len(m.EncoderConfig) > 0:
+		return buildRandom(r, trainWords)
+	}
+	return nil, fmt.Errorf("model: no source (prev_path, model_name or encoder_config)")
+}
+
+// LoadTokenizer reads a GLiNER folder's tokenizer: from the folder itself,
+// else from its tokenizer/ subfolder.
+func LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
+	tok, err := tokenizer.Load(dir)
+	if err == nil {
+		return tok, nil
+	}
+	sub := filepath.Join(dir, "tokenizer")
+	if st, serr := os.Stat(sub); serr == nil && st.IsDir() {
+		return tokenizer.Load(sub)
+	}
+	return nil, err
+}
+
+func buildFromGLiNER(dir string) (*Built, error) {
+	mod, err := models.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model.prev_path: %w", err)
+	}
+	if mod.Arch != models.UniEncoderSpan {
+		return nil, fmt.Errorf("model.prev_path %s: architecture %v; this command trains %v", dir, mod.Arch, models.UniEncoderSpan)
+	}
+	tok, err := LoadTokenizer(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model.prev_path: %w", err)
+	}
+	cfg := mod.Cfg
+	if cfg.ClassTokenIndex < 0 || cfg.VocabSize < 0 {
+		return nil, fmt.Errorf("model.prev_path %s: gliner_config.json has class_token_index %d and vocab_size %d; a trained GLiNER folder has both set", dir, cfg.ClassTokenIndex, cfg.VocabSize)
+	}
+	if id, ok := tok.TokenToID(cfg.EntToken); !ok || id != cfg.ClassTokenIndex {
+		return nil, fmt.Errorf("model.prev_path %s: tokenizer gives %q id %d (present %v), gliner_config.json class_token_index %d", dir, cfg.EntToken, id, ok, cfg.ClassTokenIndex)
+	}
+	if tok.VocabSize() != mod.EncCfg.VocabSize {
+		return nil, fmt.Errorf("model.prev_path %s: tokenizer has %d tokens, the encoder %d embedding rows", dir, tok.VocabSize(), mod.EncCfg.VocabSize)
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromGLiNER}, nil
+}
+
+// glinerConfig is the gliner_config.json of a new model from the recipe.
+func glinerConfig(m *ModelSection, encCfg []byte) *models.Config {
+	c := models.DefaultConfig()
+	c.Name, c.MaxWidth, c.HiddenSize, c.Dropout = m.Name, m.MaxWidth, m.HiddenSize, m.Dropout
+	c.FineTune, c.SubtokenPooling, c.FuseLayers, c.PostFusionSchema = m.FineTune, m.SubtokenPooling, m.FuseLayers, m.PostFusionSchema
+	c.SpanMode, c.MaxTypes, c.MaxLen, c.MaxNegTypeRatio = m.SpanMode, m.MaxTypes, m.MaxLen, m.MaxNegTypeRatio
+	c.NumRNNLayers, c.WordsSplitterType, c.EmbedEntToken = m.NumRNNLayers, m.WordsSplitterType, m.EmbedEntToken
+	c.EncoderConfig = encCfg
+	return &c
+}
+
+// addGLiNERTokens appends [FLERT], <<ENT>>, <<SEP>> and returns
+// class_token_index and vocab_size as the reference sets them (§2.3):
+// len(tokenizer)−2 and len(tokenizer).
+func addGLiNERTokens(tok tokenizer.Tokenizer) (classIdx, vocab int, err error) {
+	for _, t := range GLiNERTokens {
+		if _, ok := tok.TokenToID(t); ok {
+			return 0, 0, fmt.Errorf("tokenizer already has %q: not a fresh encoder tokenizer", t)
+		}
+	}
+	tok.AddSpecialTokens(GLiNERTokens...)
+	n := tok.VocabSize()
+	if id, _ := tok.TokenToID("<<ENT>>"); id != n-2 {
+		return 0, 0, fmt.Errorf("<<ENT>> got id %d, want len(tokenizer)−2 = %d", id, n-2)
+	}
+	return n - 2, n, nil
+}
+
+// newModel builds and initialises a model, freezing nothing.
+func newModel(cfg *models.Config, seed uint64) (*models.Model, error) {
+	mod, err := models.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mod.Initialize(seed)
+	return mod, nil
+}
+
+func buildFromEncoder(r *Recipe) (*Built, error) {
+	dir := r.Model.ModelName
+	pre, err := encoder.LoadPretrained(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model.model_name: %w", err)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model.model_name: %w", err)
+	}
+	classIdx, vocab, err := addGLiNERTokens(tok)
+	if err != nil {
+		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
+	}
+	emb, ok := pre.Tensors[wordEmbeddings]
+	if !ok || len(emb.Shape) != 2 || emb.Data == nil {
+		return nil, fmt.Errorf("model.model_name %s: no float tensor %s", dir, wordEmbeddings)
+	}
+	// resize_token_embeddings(len(tokenizer)): keep the first rows, draw
+	// new ones from N(0, initializer_range²); this may shrink the matrix.
+	rng := rand.New(rand.NewPCG(r.Training.Seed, 0x7265736976))
+	rows, dim := emb.Shape[0], emb.Shape[1]
+	resized, err := encoder.ResizeRows(emb.Data, rows, vocab, dim, pre.Config.InitializerRange, rng)
+	if err != nil {
+		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
+	}
+	pre.Tensors[wordEmbeddings] = &checkpoints.StateTensor{Name: emb.Name, DType: emb.DType, Shape: []int{vocab, dim}, Data: resized}
+	pre.Config.VocabSize = vocab
+	encJSON, err := json.Marshal(pre.Config)
+	if err != nil {
+		return nil, fmt.Errorf("model.model_name %s: encoder config: %w", dir, err)
+	}
+	cfg := glinerConfig(&r.Model, encJSON)
+	cfg.ModelName = dir
+	cfg.ClassTokenIndex, cfg.VocabSize = classIdx, vocab
+	mod, err := newModel(cfg, r.Training.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
+	}
+	// The encoder's weights replace its random initialisation; the GLiNER
+	// head (everything outside the encoder) keeps its random one.
+	var heads []string
+	for _, p := range mod.Store.Params() {
+		if !strings.HasPrefix(p.Name, models.TextEncoderPrefix+".") {
+			heads = append(heads, p.Name)
+		}
+	}
+	if err := mod.Store.LoadState(pre.State(models.TextEncoderPrefix), nil, checkpoints.LoadOptions{AllowMissing: heads}); err != nil {
+		return nil, fmt.Errorf("model.model_name: %w", err)
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromEncoder}, nil
+}
+
+func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
+	v := r.Model.Vocab
+	vocab, err := tokenizer.BuildWordPieceVocab(trainWords, tokenizer.VocabOptions{Lowercase: v.Lowercase, MinFrequency: v.MinFrequency, MaxWords: v.MaxWords})
+	if err != nil {
+		return nil, fmt.Errorf("model.vocab: %w", err)
+	}
+	tok, err := tokenizer.NewBertWordPiece(vocab, v.Lowercase)
+	if err != nil {
+		return nil, fmt.Errorf("model.vocab: %w", err)
+	}
+	classIdx, n, err := addGLiNERTokens(tok)
+	if err != nil {
+		return nil, fmt.Errorf("model.vocab: %w", err)
+	}
+	ec := map[string]any{}
+	for k, x := range r.Model.EncoderConfig {
+		ec[k] = x
+	}
+	if x, ok := ec["vocab_size"]; ok && x != nil {
+		return nil, fmt.Errorf("model.encoder_config.vocab_size %v: leave it out, it is the size of the vocabulary built from the training data", x)
+	}
+	ec["vocab_size"] = n
+	if _, ok := ec["pad_token_id"]; !ok {
+		ec["pad_token_id"] = 0
+	}
+	encJSON, err := json.Marshal(ec)
+	if err != nil {
+		return nil, fmt.Errorf("model.encoder_config: %w", err)
+	}
+	if _, err := encoder.ParseConfig(encJSON); err != nil {
+		return nil, fmt.Errorf("model.encoder_config: %w", err)
+	}
+	cfg := glinerConfig(&r.Model, encJSON)
+	cfg.ModelName = "random-" + fmt.Sprint(ec["model_type"])
+	cfg.ClassTokenIndex, cfg.VocabSize = classIdx, n
+	mod, err := newModel(cfg, r.Training.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("model.encoder_config: %w", err)
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromRandomInit}, nil
+}

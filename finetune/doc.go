@@ -1,0 +1,27 @@
+// Package finetune fine-tunes a GLiNER UniEncoderSpan model end to end from
+// a recipe: strict YAML in the reference's config layout (model / data /
+// training sections, `--set key.path=value` overrides typed by the field),
+// model construction from a GLiNER folder (prev_path), a Hugging Face
+// encoder folder (model_name: special tokens added and embeddings resized
+// as the reference does, head randomly initialised) or a random encoder
+// with a vocabulary built from the training data (encoder_config), the
+// train.Model adapter, dev evaluation (micro and per-label P/R/F1), and
+// export of the best model as a GLiNER folder.
+//
+// Run is the whole pipeline; cmd/train wires its flags to it:
+//
+//	r, _ := finetune.LoadRecipe("recipes/uni_span_sample.yaml", []string{"training.num_steps=200"})
+//	res, _ := finetune.Run(ctx, r, finetune.Options{Resume: true})
+//	fmt.Println(res.FinalDir, res.Dev.Micro().F1)
+//
+// training.output_dir receives recipe.yaml (the resolved recipe),
+// metrics.jsonl, train.png, train.log, checkpoint-<step>/ (whole training
+// state: weights, AdamW moments, random streams, sampler position), best/
+// and final/ (the exported model). A run is resumed only when asked
+// (Options.Resume, `train --resume`): it continues from the latest
+// checkpoint and ends in the same weights as an uninterrupted run, bit for
+// bit, when the model draws no random numbers of its own (dropout 0 in the
+// GLiNER head and the encoder, training.negatives 1): models.Model does not
+// expose its dropout stream, so with dropout a resumed run differs (a
+// warning says so).
+package finetune

@@ -1,0 +1,384 @@
+package finetune
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/checkpoints"
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/train"
+)
+
+// Files and folders Run writes into training.output_dir (besides the
+// loop's checkpoint-<step>/ and best/).
+const (
+	RecipeFile  = "recipe.yaml"   // the resolved recipe, defaults included
+	MetricsFile = "metrics.jsonl" // one record per step and per evaluation
+	PlotFile    = "train.png"     // loss and dev F1 against the step
+	LogFile     = "train.log"     // zap JSON log
+	FinalDir    = "final"         // the exported GLiNER folder
+)
+
+// Options are Run's settings that are not part of the recipe.
+type Options struct {
+	// Resume continues from the latest checkpoint in output_dir (or starts
+	// afresh when there is none). Without it, an output_dir that already
+	// holds checkpoints is an error, so a finished run is never silently
+	// overwritten or extended.
+	Resume bool
+	// Logger receives the structured log (nil: none).
+	Logger *zap.Logger
+	// Progress receives the progress bar (nil: none); a terminal gets a
+	// redrawn line.
+	Progress io.Writer
+	// Hooks are further loop hooks, called after the built-in ones.
+	Hooks []train.Hook
+}
+
+// Result summarises a fine-tuning run.
+type Result struct {
+	Train *train.Result
+	// FinalDir is the exported GLiNER folder (the best evaluated weights,
+	// else the last ones).
+	FinalDir string
+	// Dev is the exported model's evaluation on the dev set (nil without
+	// one); Dev.Micro().F1 is the run's dev F1.
+	Dev *decode.Metrics
+	// ResumedFrom is the checkpoint the run resumed from ("" if none).
+	ResumedFrom string
+	Source      Source
+	// SkippedBatches counts training batches with no entity class to score
+	// (every text without entities), which make no update.
+	SkippedBatches int
+}
+
+// stepModel adapts models.Model to train.Model.
+type stepModel struct {
+	m       *models.Model
+	skipped int
+	saved   map[*autograd.Param][]float32
+}
+
+func (a *stepModel) Store() *autograd.Store { return a.m.Store }
+
+// Step runs forward and backward on one collated batch. The model adds
+// d loss/dθ into the gradients; for GradScale ≠ 1 (gradient accumulation)
+// this micro-batch's contribution is scaled before it joins the earlier
+// ones.
+func (a *stepModel) Step(_ context.Context, b *data.Batch, env train.StepEnv) (train.StepOutput, error) {
+	if b.NumClasses == 0 {
+		a.skipped++
+		return train.StepOutput{Grads: []*autograd.Param{}}, nil
+	}
+	params := a.m.TrainedParams(b)
+	scale := env.GradScale != 1
+	if scale {
+		if a.saved == nil {
+			a.saved = map[*autograd.Param][]float32{}
+		}
+		// Set the earlier micro-batches' gradients aside.
+		for _, p := range a.m.Store.Params() {
+			if p.Frozen {
+				continue
+			}
+			buf := a.saved[p]
+			if buf == nil {
+				buf = make([]float32, len(p.Grad))
+				a.saved[p] = buf
+			}
+			copy(buf, p.Grad)
+			clear(p.Grad)
+		}
+	}
+	out, err := a.m.Step(b)
+	if err != nil {
+		return train.StepOutput{}, err
+	}
+	if scale {
+		for p, buf := range a.saved {
+			for i, g := range p.Grad {
+				p.Grad[i] = buf[i] + env.GradScale*g
+			}
+		}
+	}
+	if params == nil {
+		params = a.m.TrainedParams(b)
+	}
+	return train.StepOutput{Loss: out.Loss, Grads: params}, nil
+}
+
+// collatorConfig is the UniEncoderSpan collator for the model's config.
+func collatorConfig(m *models.Model, tok interface{ VocabSize() int }) data.CollatorConfig {
+	c := data.DefaultCollatorConfig(data.UniEncoderSpan)
+	c.MaxWidth, c.MaxTypes, c.MaxLen, c.MaxNegTypeRatio = m.Cfg.MaxWidth, m.Cfg.MaxTypes, m.Cfg.MaxLen, m.Cfg.MaxNegTypeRatio
+	c.EntToken, c.SepToken = m.Cfg.EntToken, m.Cfg.SepToken
+	if ml, ok := tok.(interface{ ModelMaxLength() int }); ok {
+		if n := ml.ModelMaxLength(); n > 0 && n < 1<<20 {
+			c.ModelMaxLength = n
+		}
+	}
+	return c
+}
+
+// NewLogger returns a logger writing JSON to dir/train.log and, when
+// console is not nil, a readable copy to console.
+func NewLogger(dir string, console io.Writer) (*zap.Logger, func() error, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("log: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log: %w", err)
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	cores := []zapcore.Core{zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(f), zap.InfoLevel)}
+	if console != nil {
+		cenc := zap.NewDevelopmentEncoderConfig()
+		cenc.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+		cores = append(cores, zapcore.NewCore(zapcore.NewConsoleEncoder(cenc), zapcore.AddSync(console), zap.InfoLevel))
+	}
+	lg := zap.New(zapcore.NewTee(cores...))
+	return lg, func() error { _ = lg.Sync(); return f.Close() }, nil
+}
+
+// Run fine-tunes the recipe's UniEncoderSpan model end to end: it reads
+// and windows the data, builds the model (BuildModel), trains it with
+// train.Run (length-bucketed batches, the reference's AdamW groups and
+// schedule, dev evaluation every eval_every steps with best-model keeping
+// and early stopping, checkpoints every save_every steps), then exports
+// the best weights as a GLiNER folder in output_dir/final and evaluates
+// that folder's model on the dev set.
+func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("recipe: %w", err)
+	}
+	lg := opts.Logger
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	t := &r.Training
+	out := t.OutputDir
+
+	// Where to start.
+	var resume string
+	if _, err := os.Stat(out); err == nil {
+		latest, err := train.LatestCheckpoint(out)
+		if err != nil {
+			return nil, err
+		}
+		if latest != "" && !opts.Resume {
+			return nil, fmt.Errorf("output_dir %s already holds checkpoints (latest %s): resume with --resume or choose another output_dir", out, latest)
+		}
+		resume = latest
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, fmt.Errorf("output_dir: %w", err)
+	}
+	if err := writeRecipe(filepath.Join(out, RecipeFile), r, resume != "", lg); err != nil {
+		return nil, err
+	}
+
+	ds, err := LoadData(r)
+	if err != nil {
+		return nil, err
+	}
+	lg.Info("data", zap.String("train", r.Data.TrainData), zap.String("train_report", ds.TrainReport.String()),
+		zap.String("dev", r.Data.ValData), zap.String("dev_report", ds.DevReport.String()), zap.Strings("dev_labels", ds.Labels))
+	for _, p := range append(append([]data.Problem(nil), ds.TrainReport.Problems...), ds.DevReport.Problems...) {
+		lg.Warn("skipped example", zap.String("source", p.Source), zap.String("reason", p.Reason))
+	}
+
+	built, err := BuildModel(r, Words(ds.Train))
+	if err != nil {
+		return nil, err
+	}
+	mod, tok := built.Model, built.Tokenizer
+	if mod.Loss, err = r.LossOptions(); err != nil {
+		return nil, err
+	}
+	for _, c := range t.FreezeComponents {
+		n, err := mod.Store.SetFrozen(freezePrefixes[c], true)
+		if err != nil {
+			return nil, fmt.Errorf("training.freeze_components %q: %w", c, err)
+		}
+		lg.Info("frozen", zap.String("component", c), zap.Int("params", n))
+	}
+	lg.Info("model", zap.Stringer("source", built.Source), zap.Int("params", mod.Store.NumParams()),
+		zap.Int("vocab_size", mod.Cfg.VocabSize), zap.Int("class_token_index", mod.Cfg.ClassTokenIndex))
+
+	col, err := data.NewCollator(collatorConfig(mod, tok), tok, nil, t.Seed)
+	if err != nil {
+		return nil, err
+	}
+	lengths, err := data.TokenLengths(tok, ds.Train)
+	if err != nil {
+		return nil, fmt.Errorf("data.train_data: %w", err)
+	}
+	ls, err := data.NewLengthSampler(lengths, t.TrainBatchSize, t.MegaBatches, t.Seed, false)
+	if err != nil {
+		return nil, err
+	}
+	sampler := &train.IndexSampler[*data.Batch]{Sampler: ls, Make: func(_ context.Context, idx []int) (*data.Batch, error) {
+		exs := make([]data.Example, len(idx))
+		for i, j := range idx {
+			exs[i] = ds.Train[j]
+		}
+		return col.Train(exs)
+	}}
+
+	var eval train.EvalFunc
+	evalBatch := t.EvalBatchSize
+	if evalBatch == 0 {
+		evalBatch = t.TrainBatchSize
+	}
+	var evalCol *data.Collator
+	if ds.Dev != nil {
+		if evalCol, err = data.NewCollator(collatorConfig(mod, tok), tok, nil, t.Seed); err != nil {
+			return nil, err
+		}
+		eval = func(context.Context) (*decode.Metrics, error) {
+			return Evaluate(mod, evalCol, ds.Dev, ds.Labels, evalBatch, t.EvalThreshold)
+		}
+	}
+	evalEvery := t.EvalEvery
+	if eval == nil {
+		evalEvery = 0
+	}
+	saveEvery := t.SaveEvery
+	if saveEvery == 0 {
+		saveEvery = t.EvalEvery
+	}
+	sched, _ := train.ParseSchedulerType(t.SchedulerType)
+	lrOthers, wdOthers := t.LROthers, t.WeightDecayOther
+	cfg := train.Config{
+		MaxSteps: t.NumSteps, GradAccum: t.GradientAccumulationSteps, MaxGradNorm: t.MaxGradNorm,
+		Scheduler: sched, WarmupSteps: t.WarmupSteps, WarmupRatio: t.WarmupRatio,
+		Groups: train.GroupConfig{LR: t.LREncoder, WeightDecay: t.WeightDecayEncoder, OthersLR: &lrOthers, OthersWeightDecay: &wdOthers},
+		Seed:   t.Seed, EvalEvery: evalEvery, Patience: t.EarlyStoppingPatience,
+		OutputDir: out, SaveEvery: saveEvery, SaveTotalLimit: t.SaveTotalLimit, KeepBest: evalEvery > 0,
+		ResumeFrom: resume,
+		States:     map[string]train.Stateful{"collator": train.StateFuncs{Marshal: col.RNGState, Unmarshal: col.SetRNGState}},
+	}
+	if resume != "" {
+		lg.Info("resume", zap.String("checkpoint", resume))
+		if mod.Cfg.Dropout > 0 || t.Negatives < 1 || encoderDropout(mod) {
+			lg.Warn("resume is not bit-exact: the model's dropout / negative-sampling random stream is not saved in checkpoints (models.Model does not expose it)")
+		}
+	}
+	metrics := filepath.Join(out, MetricsFile)
+	hooks := []train.Hook{&train.LogHook{Logger: lg, LogEvery: t.LogEvery}, &train.JSONLHook{Path: metrics},
+		&train.PlotHook{MetricsPath: metrics, Path: filepath.Join(out, PlotFile)}}
+	if opts.Progress != nil {
+		ph := &train.ProgressHook{W: opts.Progress}
+		if f, ok := opts.Progress.(*os.File); ok {
+			ph = train.NewProgress(f)
+		}
+		hooks = append(hooks, ph)
+	}
+	hooks = append(hooks, opts.Hooks...)
+
+	adapter := &stepModel{m: mod}
+	tres, err := train.Run[*data.Batch](ctx, cfg, adapter, sampler, eval, hooks...)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Train: tres, ResumedFrom: resume, Source: built.Source, SkippedBatches: adapter.skipped}
+	if adapter.skipped > 0 {
+		lg.Warn("batches without entity classes made no update", zap.Int("batches", adapter.skipped))
+	}
+
+	// Export the best weights (else the last ones).
+	if evalEvery > 0 && tres.BestStep > 0 {
+		if err := train.LoadWeights(filepath.Join(out, "best"), mod.Store); err != nil {
+			return nil, fmt.Errorf("load best weights: %w", err)
+		}
+	}
+	res.FinalDir = filepath.Join(out, FinalDir)
+	if err := Export(mod, tok, res.FinalDir); err != nil {
+		return nil, err
+	}
+	if ds.Dev != nil {
+		final, err := models.Load(res.FinalDir)
+		if err != nil {
+			return nil, fmt.Errorf("reload exported model: %w", err)
+		}
+		if res.Dev, err = Evaluate(final, evalCol, ds.Dev, ds.Labels, evalBatch, t.EvalThreshold); err != nil {
+			return nil, err
+		}
+		mi := res.Dev.Micro()
+		lg.Info("final dev evaluation", zap.String("dir", res.FinalDir), zap.Int("best_step", tres.BestStep),
+			zap.Float64("precision", mi.Precision), zap.Float64("recall", mi.Recall), zap.Float64("f1", mi.F1))
+	}
+	lg.Info("exported", zap.String("dir", res.FinalDir))
+	return res, nil
+}
+
+func encoderDropout(m *models.Model) bool {
+	return m.EncCfg.HiddenDropoutProb > 0 || m.EncCfg.AttentionProbsDropoutProb > 0
+}
+
+// writeRecipe saves the resolved recipe; on resume it warns when the
+// recipe differs from the saved one.
+func writeRecipe(path string, r *Recipe, resuming bool, lg *zap.Logger) error {
+	b, err := r.YAML()
+	if err != nil {
+		return fmt.Errorf("recipe: %w", err)
+	}
+	if resuming {
+		if old, err := os.ReadFile(path); err == nil && !bytes.Equal(old, b) {
+			lg.Warn("the recipe differs from the one the checkpoints were trained with", zap.String("saved", path))
+		}
+	}
+	return checkpoints.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// Export writes m and tok as a GLiNER folder (gliner_config.json,
+// model.safetensors, tokenizer files) that models.Load and the reference
+// read, replacing dir atomically.
+func Export(m *models.Model, tok interface{ Save(string) error }, dir string) error {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-export-")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := exportInto(m, tok, tmp); err != nil {
+		return fmt.Errorf("export %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+func exportInto(m *models.Model, tok interface{ Save(string) error }, dir string) error {
+	cfg, err := m.ConfigJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gliner_config.json"), append(cfg, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := checkpoints.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.Store.State(nil), map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return tok.Save(dir)
+}
