@@ -46,6 +46,40 @@ type Model struct {
 	impl   archImpl
 	rng    *rand.Rand
 	graphs map[shapeKey]*compiled
+	// lru lists the cached shapes, least recently used first.
+	lru   []shapeKey
+	built int
+
+	// MaxGraphs bounds how many compiled graphs (one per batch shape, each
+	// holding its activation buffers) stay cached; the least recently used
+	// is dropped first. Pad batches to shape buckets (data.ShapeBuckets)
+	// so that few shapes occur. 0 means DefaultMaxGraphs.
+	MaxGraphs int
+}
+
+// DefaultMaxGraphs is the graph cache size when Model.MaxGraphs is 0.
+const DefaultMaxGraphs = 16
+
+// GraphsBuilt counts the graphs compiled by this model so far (a
+// steady-state training step builds none).
+func (m *Model) GraphsBuilt() int { return m.built }
+
+func (m *Model) touch(k shapeKey) {
+	for i, x := range m.lru {
+		if x == k {
+			m.lru = append(m.lru[:i], m.lru[i+1:]...)
+			break
+		}
+	}
+	m.lru = append(m.lru, k)
+	limit := m.MaxGraphs
+	if limit <= 0 {
+		limit = DefaultMaxGraphs
+	}
+	for len(m.lru) > limit {
+		delete(m.graphs, m.lru[0])
+		m.lru = m.lru[1:]
+	}
 }
 
 // archImpl is one architecture: which parts it registers (init) and how it
@@ -253,7 +287,9 @@ func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error)
 			return nil, k, err
 		}
 		m.graphs[k] = c
+		m.built++
 	}
+	m.touch(k)
 	return c, k, nil
 }
 
