@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gliner-go/gliner/checkpoints"
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/infer"
+)
+
+func init() {
+	registerCommand(newPredictCmd)
+	registerCommand(newEvaluateCmd)
+	registerCommand(newExportCmd)
+}
+
+// modelFlags are the flags every model command shares.
+type modelFlags struct {
+	model, tokenizer string
+}
+
+func (m *modelFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&m.model, "model", "", "GLiNER model folder (gliner_config.json, model.safetensors or pytorch_model.bin, tokenizer files) (required)")
+	cmd.Flags().StringVar(&m.tokenizer, "tokenizer", "", "tokenizer folder (default: <model>/tokenizer if it exists, else <model>)")
+	_ = cmd.MarkFlagRequired("model")
+}
+
+func (m *modelFlags) load() (*infer.Pipeline, error) {
+	return infer.LoadWith(m.model, infer.LoadOptions{TokenizerDir: m.tokenizer})
+}
+
+// predictFlags are the decoding and batching flags of predict and evaluate.
+type predictFlags struct {
+	threshold             float64
+	flatNER, multiLabel   bool
+	batch, window, stride int
+	buckets               bool
+	labels                []string
+}
+
+func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
+	f := cmd.Flags()
+	f.Float64Var(&p.threshold, "threshold", 0.5, "a span's probability must be strictly greater")
+	f.BoolVar(&p.flatNER, "flat-ner", flatDefault, "forbid overlapping entities (false: allow nested ones)")
+	f.BoolVar(&p.multiLabel, "multi-label", false, "let one span carry several labels")
+	f.IntVar(&p.batch, "batch-size", 8, "windows per forward pass")
+	f.IntVar(&p.window, "window", 0, "most words per window (default: the model's max_len)")
+	f.IntVar(&p.stride, "stride", 0, "words between window starts for long texts (default: half a window)")
+	f.BoolVar(&p.buckets, "buckets", true, "pad batches to shape buckets so compiled graphs are reused (logits agree to ~1e-6)")
+	f.StringSliceVar(&p.labels, "labels", nil, "entity labels, comma-separated (order = class ids)")
+}
+
+func (p *predictFlags) options() infer.Options {
+	return infer.Options{Threshold: p.threshold, FlatNER: p.flatNER, MultiLabel: p.multiLabel, BatchSize: p.batch,
+		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets}
+}
+
+func newPredictCmd() *cobra.Command {
+	var mf modelFlags
+	var pf predictFlags
+	var input, from, output, logits string
+	cmd := &cobra.Command{
+		Use:   "predict",
+		Short: "Find entities in texts or a dataset and write them as JSONL",
+		Long: `Predict entities with a GLiNER model.
+
+Input (--input): plain text (.txt, or --from text), one document per line,
+split into words with the reference's splitter; or any dataset format the
+"data" commands read (words already split: character offsets then refer to
+the words joined by single spaces; gold entities are ignored).
+
+Output (--output): one JSON object per input line (.txt: blank lines give
+empty lists) or per dataset record, {"entities": [{"start", "end", "text",
+"label", "score", "start_word", "end_word"}]}: start/end are Unicode code
+point offsets (end exclusive), start_word/end_word inclusive word indices.
+The file is written atomically: on any error no output file is left.
+
+Texts longer than the model accepts (max_len words, model_max_length
+sub-tokens with the label prompt) are cut into overlapping windows, never
+truncated; entities found by several windows are kept once (highest score)
+and the union is selected again under --flat-ner/--multi-label.
+
+--logits FILE.safetensors writes the raw logits: one batch as tensor
+"logits" in the reference's shape (B, W, K, C), several batches as
+"logits.0", "logits.1", ... (their W and C may differ); metadata "labels"
+and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if input == "" || output == "" {
+				return fmt.Errorf("predict: --input and --output are required")
+			}
+			if len(pf.labels) == 0 {
+				return fmt.Errorf("predict: --labels is empty: give the entity labels, comma-separated")
+			}
+			exs, err := readPredictInput(input, from)
+			if err != nil {
+				return err
+			}
+			p, err := mf.load()
+			if err != nil {
+				return err
+			}
+			o := pf.options()
+			o.KeepLogits = logits != ""
+			res, err := p.PredictExamples(exs, pf.labels, o)
+			if err != nil {
+				return fmt.Errorf("%s: %w", input, err)
+			}
+			if logits != "" {
+				if err := infer.WriteLogits(logits, res.Logits); err != nil {
+					return err
+				}
+			}
+			var buf bytes.Buffer
+			for _, ents := range res.Entities {
+				b, err := json.Marshal(struct {
+					Entities []infer.Entity `json:"entities"`
+				}{ents})
+				if err != nil {
+					return err
+				}
+				buf.Write(b)
+				buf.WriteByte('\n')
+			}
+			if err := checkpoints.WriteFileAtomic(output, func(w io.Writer) error {
+				_, err := w.Write(buf.Bytes())
+				return err
+			}); err != nil {
+				return fmt.Errorf("write %s: %w", output, err)
+			}
+			n := 0
+			for _, e := range res.Entities {
+				n += len(e)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d inputs, %d windows (%d inputs split), %d entities\n",
+				output, len(exs), res.Windows, res.Split, n)
+			return nil
+		},
+	}
+	mf.add(cmd)
+	pf.add(cmd, true)
+	f := cmd.Flags()
+	f.StringVar(&input, "input", "", "input file: .txt (one document per line) or a dataset (required)")
+	f.StringVar(&from, "from", "", "input format (default: from the extension)")
+	f.StringVar(&output, "output", "", "output JSONL file (required)")
+	f.StringVar(&logits, "logits", "", "also write the raw logits to this .safetensors file")
+	return cmd
+}
+
+// readPredictInput reads the documents to predict on. Plain text keeps
+// every line (blank lines become empty documents) so output lines match
+// input lines; other formats are read with the data readers, failing on
+// the first bad record.
+func readPredictInput(path, from string) ([]data.Example, error) {
+	f, err := data.ParseFormat(from)
+	if err != nil {
+		return nil, err
+	}
+	if f == data.FormatAuto {
+		if f, err = data.FormatFromPath(path); err != nil {
+			return nil, err
+		}
+	}
+	if f != data.FormatText {
+		exs, err := data.ReadFile(path, data.ReadOptions{Format: f}, data.FailFast, nil)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return exs, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer fh.Close()
+	name := filepath.Base(path)
+	var exs []data.Example
+	br := bufio.NewReaderSize(fh, 1<<16)
+	for line := 1; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("read %s:%d: %w", path, line, err)
+		}
+		if len(b) == 0 && err == io.EOF {
+			break
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if !utf8.Valid(b) {
+			return nil, fmt.Errorf("read %s:%d: invalid UTF-8", path, line)
+		}
+		ex := data.ExampleFromText(string(b))
+		ex.Source = fmt.Sprintf("%s:%d", name, line)
+		exs = append(exs, ex)
+		if err == io.EOF {
+			break
+		}
+	}
+	return exs, nil
+}
+
+func newEvaluateCmd() *cobra.Command {
+	var mf modelFlags
+	var pf predictFlags
+	var dataPath, from string
+	cmd := &cobra.Command{
+		Use:   "evaluate",
+		Short: "Score a model on an annotated dataset: micro and per-label precision, recall, F1",
+		Long: `Evaluate as the reference's model.evaluate does: predictions and gold
+entities are (label, start word, end word, document) sets; micro and
+per-label P/R/F1. Defaults follow the reference's evaluate: threshold 0.5,
+nested decoding (--flat-ner=false). Labels default to every label in the
+data, sorted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dataPath == "" {
+				return fmt.Errorf("evaluate: --data is required")
+			}
+			if cmd.Flags().Changed("labels") && len(pf.labels) == 0 {
+				return fmt.Errorf("evaluate: --labels is empty")
+			}
+			f, err := data.ParseFormat(from)
+			if err != nil {
+				return err
+			}
+			exs, err := data.ReadFile(dataPath, data.ReadOptions{Format: f}, data.FailFast, nil)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", dataPath, err)
+			}
+			p, err := mf.load()
+			if err != nil {
+				return err
+			}
+			labels := pf.labels
+			if labels == nil {
+				labels = infer.DataLabels(exs)
+				if len(labels) == 0 {
+					return fmt.Errorf("evaluate: %s has no entities: give --labels", dataPath)
+				}
+			}
+			m, err := p.Evaluate(exs, labels, pf.options())
+			if err != nil {
+				return fmt.Errorf("%s: %w", dataPath, err)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: %d documents, labels %s, threshold %v, flat_ner %v\n", dataPath, m.Docs(),
+				strings.Join(labels, ","), pf.threshold, pf.flatNER)
+			return m.WriteTable(out)
+		},
+	}
+	mf.add(cmd)
+	pf.add(cmd, false)
+	cmd.Flags().StringVar(&dataPath, "data", "", "annotated dataset (any format the data commands read) (required)")
+	cmd.Flags().StringVar(&from, "from", "", "data format (default: from the extension)")
+	return cmd
+}
