@@ -42,6 +42,36 @@ type GPT2Generation struct {
 	// EOS ends a row; Pad fills a row after its EOS (HF: pad_token_id, or
 	// eos when unset; a negative Pad means EOS).
 	EOS, Pad int
+	// Allowed, when set, is GLiNER's labels-trie constraint (HF
+	// prefix_allowed_tokens_fn): the tokens row may produce after the
+	// tokens it generated so far; an empty list allows only EOS. Other
+	// tokens get −Inf before the stability processor (so they end at
+	// −1e9+1e-6).
+	Allowed func(row int, generated []int64) []int64
+	// Observe, when set, sees each unfinished row's processed scores
+	// (V values, valid during the call) before the greedy choice.
+	Observe func(step, row int, scores []float32)
+}
+
+// constrain adds −Inf to every score outside allowed (EOS alone when
+// allowed is empty), as HF's PrefixConstrainedLogitsProcessor.
+func constrain(scores []float32, allowed []int64, eos int) error {
+	if len(allowed) == 0 {
+		allowed = []int64{int64(eos)}
+	}
+	keep := make([]bool, len(scores))
+	for _, id := range allowed {
+		if id < 0 || int(id) >= len(scores) {
+			return fmt.Errorf("allowed token %d is outside the vocabulary of %d", id, len(scores))
+		}
+		keep[id] = true
+	}
+	for i := range scores {
+		if !keep[i] {
+			scores[i] = float32(math.Inf(-1))
+		}
+	}
+	return nil
 }
 
 // Generate continues prefix embeddings greedily, reproducing transformers
@@ -172,10 +202,18 @@ func (m *GPT2) Generate(s *autograd.Store, prefixEmbeds []float32, rows, prefixL
 		done := true
 		for r := 0; r < rows; r++ {
 			row := logits[r*V : (r+1)*V]
+			if opt.Allowed != nil && unfinished[r] {
+				if err := constrain(row, opt.Allowed(r, out[r]), opt.EOS); err != nil {
+					return nil, fmt.Errorf("gpt2 generate: step %d, row %d: %w", step, r, err)
+				}
+			}
 			StabilizeLogits(row)
 			next := int64(pad)
 			if unfinished[r] {
 				next = int64(argmax(row))
+				if opt.Observe != nil {
+					opt.Observe(step, r, row)
+				}
 			}
 			out[r] = append(out[r], next)
 			if next == int64(opt.EOS) {
