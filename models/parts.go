@@ -88,9 +88,9 @@ func NewMarkerV0(s *autograd.Store, prefix string, hidden int, dropout float64) 
 func (m *MarkerV0) Forward(g *autograd.Graph, words, spanStart, spanEnd *autograd.Node) *autograd.Node {
 	start := m.Start.Forward(g, words)
 	end := m.End.Forward(g, words)
-	gs := autograd.GatherRows(start, spanStart)
-	ge := autograd.GatherRows(end, spanEnd)
-	return m.Out.Forward(g, autograd.ReLU(autograd.Concat(gs, ge)))
+	l0, l3 := m.Out.L0, m.Out.L3
+	h := g.Apply(&spanFirstLayerK{}, start, end, g.Param(l0.Weight), g.Param(l0.Bias), spanStart, spanEnd)
+	return l3.Forward(g, m.Out.Drop.Forward(autograd.ReLU(h)))
 }
 
 // spanLossK wraps losses.SpanLoss as a graph kernel: inputs logits
