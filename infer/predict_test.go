@@ -14,6 +14,9 @@ import (
 
 var spanFixtures = []string{"uni_span_bert", "uni_span_deberta"}
 
+// uniFixtures are the uni-encoder fixtures, span and token models.
+var uniFixtures = []string{"uni_span_bert", "uni_span_deberta", "uni_token_bert", "uni_token_deberta"}
+
 type fixtureBatch struct {
 	Examples []struct {
 		Words []string `json:"tokenized_text"`
@@ -61,11 +64,12 @@ func loadFixture(t *testing.T, name string) (*Pipeline, []data.Example, []string
 // against the reference decoder's output: same entities in the same order,
 // scores within 1e-4.
 func TestPredictMatchesReferenceDecoding(t *testing.T) {
-	for _, name := range spanFixtures {
+	compared := map[string]int{}
+	for _, name := range uniFixtures {
 		t.Run(name, func(t *testing.T) {
 			p, exs, labels, exp := loadFixture(t, name)
-			if len(exp.Decoded) != 5 {
-				t.Fatalf("%d decoded settings in expected.json, want 5", len(exp.Decoded))
+			if len(exp.Decoded) < 5 {
+				t.Fatalf("%d decoded settings in expected.json, want at least 5", len(exp.Decoded))
 			}
 			for setting, want := range exp.Decoded {
 				o := DefaultOptions()
@@ -81,6 +85,24 @@ func TestPredictMatchesReferenceDecoding(t *testing.T) {
 				n := 0
 				for i := range want.Entities {
 					got, w := res.Entities[i], want.Entities[i]
+					if p.arch.TokenLevel() {
+						// The reference's token decoder runs over the padded
+						// width and can emit entities on padding words (text 1
+						// has 7 words, the batch 8); decode does not (see
+						// decode.Tokens). Where it did, those entities also
+						// blocked others in the greedy selection, so there we
+						// check that every reference entity inside the text is
+						// found (same span, label, score), not the exact list.
+						if in := withinText(w, len(exs[i].Words)); len(in) < len(w) {
+							for _, r := range in {
+								if !containsEntity(got, r) {
+									t.Errorf("%s text %d: reference entity %+v not found in %v", setting, i, r, got)
+								}
+								n++
+							}
+							continue
+						}
+					}
 					if len(got) != len(w) {
 						t.Errorf("%s text %d: %d entities %v, want %d %v", setting, i, len(got), got, len(w), w)
 						continue
@@ -97,10 +119,8 @@ func TestPredictMatchesReferenceDecoding(t *testing.T) {
 						n++
 					}
 				}
-				if setting == "thr=0.500000,flat_ner=True" && n == 0 {
-					t.Errorf("%s: no entity compared", setting)
-				}
-				// Raw logits: one batch, the reference's (B, W, K, C).
+				compared[name] += n
+				// Raw logits: one batch, the reference's (B, W, K, C) or (B, W, C, 3).
 				if len(res.Logits) != 1 {
 					t.Fatalf("%d logits batches, want 1", len(res.Logits))
 				}
@@ -120,6 +140,30 @@ func TestPredictMatchesReferenceDecoding(t *testing.T) {
 			}
 		})
 	}
+	for _, name := range uniFixtures {
+		if compared[name] < 10 {
+			t.Errorf("%s: only %d entities compared over all settings", name, compared[name])
+		}
+	}
+}
+
+func containsEntity(got []Entity, r decodedEntity) bool {
+	for _, g := range got {
+		if g.StartWord == r.Start && g.EndWord == r.End && g.Label == r.EntityType && math.Abs(g.Score-r.Score) <= 1e-4 {
+			return true
+		}
+	}
+	return false
+}
+
+func withinText(ents []decodedEntity, words int) []decodedEntity {
+	var out []decodedEntity
+	for _, e := range ents {
+		if e.End < words {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func fmtShape(s []int) string { b, _ := json.Marshal(s); return string(b) }
