@@ -193,7 +193,7 @@ func TestGPT2GenerateMatchesReference(t *testing.T) {
 	}
 	repT := f.exp.Intermediates["span_rep"]
 	spanRep := gpt2Floats(t, repT, "span_rep")
-	B, W, K, D := repT.Shape[0], repT.Shape[1], repT.Shape[2], repT.Shape[3]
+	B, K, D := repT.Shape[0], repT.Shape[2], repT.Shape[3]
 	wte, _ := f.store.Get(f.model.WTE())
 	tokens := func(coll map[string]json.RawMessage) (words []int64, emb []float32, L int) {
 		idsT := gpt2JSON(t, coll, "decoder_input_ids")
@@ -231,7 +231,6 @@ func TestGPT2GenerateMatchesReference(t *testing.T) {
 			}
 		}
 	}
-	_ = W
 
 	dec := newByteDecoder(t, filepath.Join(f.dir, "decoder_tokenizer"), 269)
 	words, tokEmb, L = tokens(f.batch.CollatedInference)
@@ -251,11 +250,11 @@ func TestGPT2GenerateMatchesReference(t *testing.T) {
 		}
 		sel := gpt2Ints(t, run.SpanIdx, key+" decoder_span_idx")
 		S := run.SpanIdx.Shape[1]
-		emb, mask, tp := spanPrefixes(spanRep, sel, words, tokEmb, B, S, L, K, D)
+		emb, _, tp := spanPrefixes(spanRep, sel, words, tokEmb, B, S, L, K, D)
 		var prefix []float32
 		rows := 0
 		for bs := 0; bs < B*S; bs++ {
-			if mask[bs*tp+tp-1] != 0 || sel[bs] >= 0 { // get_raw_decoder_inputs: any valid slot
+			if sel[bs] >= 0 { // get_raw_decoder_inputs keeps the slots with a valid position: the selected spans
 				prefix = append(prefix, emb[bs*tp*D:(bs+1)*tp*D]...)
 				rows++
 			}
