@@ -37,6 +37,9 @@ import (
 type Pipeline struct {
 	Model     *models.Model
 	Tokenizer tokenizer.Tokenizer
+	// LabelsTokenizer tokenizes the label strings of bi-encoders (nil
+	// for the other architectures).
+	LabelsTokenizer tokenizer.Tokenizer
 	// Dir is the model folder (empty for New).
 	Dir string
 
@@ -49,6 +52,10 @@ type Pipeline struct {
 type LoadOptions struct {
 	// TokenizerDir overrides where the tokenizer is read from.
 	TokenizerDir string
+	// LabelsTokenizerDir is the bi-encoders' labels-encoder tokenizer
+	// (default: <dir>/labels_tokenizer when it exists; the reference
+	// loads it from the labels_encoder hub id, which is not in the folder).
+	LabelsTokenizerDir string
 }
 
 // Load reads a GLiNER model folder: gliner_config.json, model.safetensors
@@ -84,7 +91,20 @@ func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model folder %s: %w", dir, err)
 	}
-	p, err := New(m, tok)
+	var labelsTok tokenizer.Tokenizer
+	if m.Arch == models.BiEncoderSpan || m.Arch == models.BiEncoderToken {
+		ld := o.LabelsTokenizerDir
+		if ld == "" {
+			ld = filepath.Join(dir, "labels_tokenizer")
+			if st, err := os.Stat(ld); err != nil || !st.IsDir() {
+				return nil, fmt.Errorf("model folder %s: %v needs the labels encoder's tokenizer: no %s folder, give its folder (--labels-tokenizer)", dir, m.Arch, ld)
+			}
+		}
+		if labelsTok, err = tokenizer.Load(ld); err != nil {
+			return nil, fmt.Errorf("model folder %s: labels tokenizer in %s: %w", dir, ld, err)
+		}
+	}
+	p, err := NewWith(m, tok, labelsTok)
 	if err != nil {
 		return nil, fmt.Errorf("model folder %s (tokenizer %s): %w", dir, tokDir, err)
 	}
@@ -107,10 +127,13 @@ func exists(path string) bool {
 	return !errors.Is(err, os.ErrNotExist)
 }
 
-// New builds a pipeline around a model and its tokenizer. The tokenizer
-// must hold the prompt markers (ent_token, sep_token), with ent_token's id
-// equal to the config's class_token_index when that is set.
-func New(m *models.Model, tok tokenizer.Tokenizer) (*Pipeline, error) {
+// New builds a pipeline around a uni-encoder model and its tokenizer. The
+// tokenizer must hold the prompt markers (ent_token, sep_token), with
+// ent_token's id equal to the config's class_token_index when that is set.
+func New(m *models.Model, tok tokenizer.Tokenizer) (*Pipeline, error) { return NewWith(m, tok, nil) }
+
+// NewWith is New with the labels tokenizer bi-encoders need.
+func NewWith(m *models.Model, tok, labelsTok tokenizer.Tokenizer) (*Pipeline, error) {
 	if m == nil || tok == nil {
 		return nil, fmt.Errorf("infer: nil model or tokenizer")
 	}
@@ -120,16 +143,22 @@ func New(m *models.Model, tok tokenizer.Tokenizer) (*Pipeline, error) {
 	}
 	switch arch {
 	case data.UniEncoderSpan, data.UniEncoderToken:
+		labelsTok = nil
+	case data.BiEncoderSpan, data.BiEncoderToken:
+		if labelsTok == nil {
+			return nil, fmt.Errorf("infer: %v needs the labels encoder's tokenizer", arch)
+		}
 	default:
-		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v)", arch, data.UniEncoderSpan, data.UniEncoderToken)
+		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v, %v, %v)", arch,
+			data.UniEncoderSpan, data.UniEncoderToken, data.BiEncoderSpan, data.BiEncoderToken)
 	}
 	cfg := m.Cfg
 	for _, t := range []string{cfg.EntToken, cfg.SepToken} {
-		if _, ok := tok.TokenToID(t); !ok {
+		if _, ok := tok.TokenToID(t); !ok && !arch.BiEncoder() {
 			return nil, fmt.Errorf("tokenizer has no %q token (the folder's tokenizer must include GLiNER's added tokens)", t)
 		}
 	}
-	if id, _ := tok.TokenToID(cfg.EntToken); cfg.ClassTokenIndex >= 0 && id != cfg.ClassTokenIndex {
+	if id, ok := tok.TokenToID(cfg.EntToken); ok && cfg.ClassTokenIndex >= 0 && id != cfg.ClassTokenIndex {
 		return nil, fmt.Errorf("tokenizer's %q id %d differs from class_token_index %d in gliner_config.json", cfg.EntToken, id, cfg.ClassTokenIndex)
 	}
 	cc := data.DefaultCollatorConfig(arch)
@@ -148,11 +177,11 @@ func New(m *models.Model, tok tokenizer.Tokenizer) (*Pipeline, error) {
 		cc.ModelMaxLength = pe
 	}
 	cc.Truncation = data.TruncateError
-	col, err := data.NewCollator(cc, tok, nil, 0)
+	col, err := data.NewCollator(cc, tok, labelsTok, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{Model: m, Tokenizer: tok, arch: arch, collator: col, maxTokens: cc.ModelMaxLength}, nil
+	return &Pipeline{Model: m, Tokenizer: tok, LabelsTokenizer: labelsTok, arch: arch, collator: col, maxTokens: cc.ModelMaxLength}, nil
 }
 
 // MaxWords is the most text words one window holds by default: the

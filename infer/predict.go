@@ -222,8 +222,12 @@ func exampleName(ex *data.Example, i int) string {
 	return fmt.Sprintf("example %d", i)
 }
 
-// prompt is the word-level label prompt of span and token uni-encoders.
+// prompt is the word-level label prompt of span and token uni-encoders
+// (none for bi-encoders).
 func (p *Pipeline) prompt(labels []string) []string {
+	if p.arch.BiEncoder() {
+		return nil
+	}
 	cfg := p.Model.Cfg
 	out := make([]string, 0, 2*len(labels)+1)
 	for _, l := range labels {

@@ -95,6 +95,11 @@ func TestLoadErrorsNameTheFolderAndTheMissingFile(t *testing.T) {
 	if _, err := Load(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("missing folder: %v", err)
 	}
+	// A bi-encoder needs its labels tokenizer.
+	bi := testutil.Fixture(t, "bi_span_deberta")
+	if _, err := Load(bi); err == nil || !strings.Contains(err.Error(), "labels_tokenizer folder") || !strings.Contains(err.Error(), bi) {
+		t.Errorf("bi-encoder without labels tokenizer: %v", err)
+	}
 	// --tokenizer override: the base vocabulary (no GLiNER tokens) is refused.
 	if _, err := LoadWith(src, LoadOptions{TokenizerDir: src}); err == nil || !strings.Contains(err.Error(), "<<ENT>>") {
 		t.Errorf("override with the base vocabulary: %v", err)

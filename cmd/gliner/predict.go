@@ -26,17 +26,18 @@ func init() {
 
 // modelFlags are the flags every model command shares.
 type modelFlags struct {
-	model, tokenizer string
+	model, tokenizer, labelsTokenizer string
 }
 
 func (m *modelFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&m.model, "model", "", "GLiNER model folder (gliner_config.json, model.safetensors or pytorch_model.bin, tokenizer files) (required)")
 	cmd.Flags().StringVar(&m.tokenizer, "tokenizer", "", "tokenizer folder (default: <model>/tokenizer if it exists, else <model>)")
+	cmd.Flags().StringVar(&m.labelsTokenizer, "labels-tokenizer", "", "bi-encoders: the labels encoder's tokenizer folder (default: <model>/labels_tokenizer)")
 	_ = cmd.MarkFlagRequired("model")
 }
 
 func (m *modelFlags) load() (*infer.Pipeline, error) {
-	return infer.LoadWith(m.model, infer.LoadOptions{TokenizerDir: m.tokenizer})
+	return infer.LoadWith(m.model, infer.LoadOptions{TokenizerDir: m.tokenizer, LabelsTokenizerDir: m.labelsTokenizer})
 }
 
 // predictFlags are the decoding and batching flags of predict and evaluate.
