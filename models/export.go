@@ -136,11 +136,12 @@ var (
 // writes gliner_config.json: the fields of the architecture's config class
 // under their reference names, keys sorted at every level, two-space
 // indent, non-ASCII escaped, floats in Python's repr, a final newline.
-// vocab_size (top level and in encoder_config) is set to the encoder's
-// embedding rows and class_token_index to the tokenizer's ent_token id
-// when the config does not hold it; a tokenizer whose ent_token id
-// differs from class_token_index, or with more ids than the embedding has
-// rows, is an error. model_type is written as the config holds it (the
+// encoder_config's vocab_size is set to the text encoder's embedding rows.
+// For uni-encoders the top-level vocab_size is too, and class_token_index
+// is the tokenizer's ent_token id when the config does not hold it; a
+// tokenizer whose ent_token id differs from class_token_index, or with
+// more ids than the embedding has rows, is an error. Bi-encoders keep
+// both as the config holds them (the reference leaves them at -1). model_type is written as the config holds it (the
 // reference's v0.2.27 writes null; it is ignored on load);
 // _attn_implementation is left out, as transformers' to_dict drops it.
 // For the UniEncoderSpan fixtures the result is byte-identical to the
@@ -152,8 +153,15 @@ func ExportConfigJSON(m *Model, tok tokenizer.Tokenizer) ([]byte, error) {
 		return nil, fmt.Errorf("config: model has no %s.embeddings.word_embeddings.weight", TextEncoderPrefix)
 	}
 	rows := emb.Shape[0]
-	cfg.VocabSize = rows
-	if tok != nil {
+	bi := m.Arch == BiEncoderSpan || m.Arch == BiEncoderToken
+	if !bi {
+		// Uni-encoders: the embedding was resized to the tokenizer with
+		// GLiNER's tokens. Bi-encoders never put them in the text encoder,
+		// whose vocabulary stays as it came (the reference keeps
+		// vocab_size and class_token_index at -1 there).
+		cfg.VocabSize = rows
+	}
+	if tok != nil && !bi {
 		if n := tok.VocabSize(); n > rows {
 			return nil, fmt.Errorf("config: tokenizer has %d ids but the encoder's embedding only %d rows", n, rows)
 		}
