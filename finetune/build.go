@@ -58,18 +58,16 @@ func BuildModel(r *Recipe, trainWords [][]string) (*Built, error) {
 	return nil, fmt.Errorf("model: no source (prev_path, model_name or encoder_config)")
 }
 
-// LoadTokenizer reads a GLiNER folder's tokenizer: from the folder itself,
-// else from its tokenizer/ subfolder.
+// LoadTokenizer reads a GLiNER folder's tokenizer: from the folder when it
+// holds tokenizer_config.json (the reference's layout), else from its
+// tokenizer/ subfolder when there is one, else from the folder's files.
 func LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
-	tok, err := tokenizer.Load(dir)
-	if err == nil {
-		return tok, nil
+	isFile := func(p string) bool { st, err := os.Stat(p); return err == nil && !st.IsDir() }
+	isDir := func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
+	if !isFile(filepath.Join(dir, "tokenizer_config.json")) && isDir(filepath.Join(dir, "tokenizer")) {
+		return tokenizer.Load(filepath.Join(dir, "tokenizer"))
 	}
-	sub := filepath.Join(dir, "tokenizer")
-	if st, serr := os.Stat(sub); serr == nil && st.IsDir() {
-		return tokenizer.Load(sub)
-	}
-	return nil, err
+	return tokenizer.Load(dir)
 }
 
 func buildFromGLiNER(dir string) (*Built, error) {

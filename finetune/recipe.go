@@ -151,14 +151,57 @@ func ParseRecipe(b []byte, name string) (*Recipe, error) {
 	r := DefaultRecipe()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("recipe %s: %w", name, err)
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("recipe %s: more than one YAML document", name)
 	}
+	if len(doc.Content) == 0 {
+		return &r, nil
+	}
+	if err := checkNumbers(doc.Content[0], reflect.TypeOf(r), ""); err != nil {
+		return nil, fmt.Errorf("recipe %s: %w", name, err)
+	}
+	// Node.Decode ignores KnownFields: decode the text again strictly.
+	dec = yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("recipe %s: %w", name, err)
+	}
 	return &r, nil
+}
+
+// checkNumbers rejects a non-integer number given for an integer field
+// (yaml.v3 would silently truncate 1.5 to 1).
+func checkNumbers(n *yaml.Node, t reflect.Type, path string) error {
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return nil // the decoder reports the type error
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			for j := 0; j < t.NumField(); j++ {
+				if yamlName(t.Field(j)) == k {
+					p := k
+					if path != "" {
+						p = path + "." + k
+					}
+					if err := checkNumbers(n.Content[i+1], t.Field(j).Type, p); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint64, reflect.Uint, reflect.Uint32:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
+			return fmt.Errorf("line %d: %s: %s is not an integer", n.Line, path, n.Value)
+		}
+	}
+	return nil
 }
 
 // LoadRecipe reads a recipe file, applies the --set overrides in order
@@ -229,6 +272,9 @@ func (r *Recipe) Set(assign string) error {
 		return fmt.Errorf("--set %s: value %q: %w", path, value, err)
 	}
 	if len(node.Content) > 0 {
+		if err := checkNumbers(node.Content[0], v.Type(), path); err != nil {
+			return fmt.Errorf("--set %s: value %q does not fit %s: %w", path, value, v.Type(), err)
+		}
 		if err := node.Content[0].Decode(nv.Interface()); err != nil {
 			return fmt.Errorf("--set %s: value %q does not fit %s: %w", path, value, v.Type(), err)
 		}

@@ -3,7 +3,6 @@ package finetune
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
@@ -218,7 +218,13 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	lg.Info("model", zap.Stringer("source", built.Source), zap.Int("params", mod.Store.NumParams()),
 		zap.Int("vocab_size", mod.Cfg.VocabSize), zap.Int("class_token_index", mod.Cfg.ClassTokenIndex))
 
-	col, err := data.NewCollator(collatorConfig(mod, tok), tok, nil, t.Seed)
+	ccfg := collatorConfig(mod, tok)
+	if long, _ := data.ParseWindowPolicy(r.Data.LongTexts); long == data.WindowTruncate {
+		// As the reference: texts over the tokenizer's model_max_length
+		// sub-tokens are cut (each cut counted and logged).
+		ccfg.Truncation = data.TruncateCompat
+	}
+	col, err := data.NewCollator(ccfg, tok, nil, t.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +241,12 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		for i, j := range idx {
 			exs[i] = ds.Train[j]
 		}
-		return col.Train(exs)
+		b, err := col.Train(exs)
+		if err == nil && len(b.Stats.TruncatedTokens)+len(b.Stats.TruncatedWords) > 0 {
+			lg.Warn("texts truncated to the tokenizer's model_max_length", zap.Ints("examples", idx),
+				zap.Ints("token_cut", b.Stats.TruncatedTokens), zap.Ints("word_cut", b.Stats.TruncatedWords))
+		}
+		return b, err
 	}}
 
 	var eval train.EvalFunc
@@ -245,7 +256,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	var evalCol *data.Collator
 	if ds.Dev != nil {
-		if evalCol, err = data.NewCollator(collatorConfig(mod, tok), tok, nil, t.Seed); err != nil {
+		if evalCol, err = data.NewCollator(ccfg, tok, nil, t.Seed); err != nil {
 			return nil, err
 		}
 		eval = func(context.Context) (*decode.Metrics, error) {
@@ -344,41 +355,8 @@ func writeRecipe(path string, r *Recipe, resuming bool, lg *zap.Logger) error {
 	return checkpoints.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
-// Export writes m and tok as a GLiNER folder (gliner_config.json,
-// model.safetensors, tokenizer files) that models.Load and the reference
-// read, replacing dir atomically.
-func Export(m *models.Model, tok interface{ Save(string) error }, dir string) error {
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, ".tmp-export-")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := exportInto(m, tok, tmp); err != nil {
-		return fmt.Errorf("export %s: %w", dir, err)
-	}
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return nil
-}
-
-func exportInto(m *models.Model, tok interface{ Save(string) error }, dir string) error {
-	cfg, err := m.ConfigJSON()
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gliner_config.json"), append(cfg, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := checkpoints.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.Store.State(nil), map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	return tok.Save(dir)
+// Export writes m and tok as a GLiNER folder (models.ExportWith,
+// replacing an existing dir once the new folder is complete).
+func Export(m *models.Model, tok tokenizer.Tokenizer, dir string) error {
+	return models.ExportWith(m, tok, dir, models.ExportOptions{Overwrite: true})
 }

@@ -1,0 +1,193 @@
+package finetune
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/train"
+)
+
+// tinyRecipe trains a very small model on the sample data; TRAIN, DEV and
+// OUT are replaced by tinyRecipeFor.
+const tinyRecipe = `model:
+  encoder_config:
+    model_type: deberta-v2
+    hidden_size: 32
+    num_hidden_layers: 1
+    num_attention_heads: 2
+    intermediate_size: 64
+    max_position_embeddings: 512
+    relative_attention: true
+    position_buckets: 32
+    max_relative_positions: -1
+    pos_att_type: [p2c, c2p]
+    norm_rel_ebd: layer_norm
+    share_att_key: true
+    position_biased_input: false
+    type_vocab_size: 0
+    hidden_dropout_prob: 0.0
+    attention_probs_dropout_prob: 0.0
+  hidden_size: 32
+  max_width: 4
+  max_len: 64
+  dropout: 0.0
+  max_types: 25
+data:
+  train_data: TRAIN
+  val_data: DEV
+training:
+  num_steps: 30
+  train_batch_size: 8
+  eval_every: 10
+  save_total_limit: 2
+  lr_encoder: 3.0e-3
+  lr_others: 1.0e-2
+  weight_decay_encoder: 0.01
+  seed: 3
+  log_every: 0
+  output_dir: OUT
+`
+
+func tinyRecipeFor(t *testing.T, out string) *Recipe {
+	root := testutil.RepoRoot(t)
+	y := strings.NewReplacer("TRAIN", filepath.Join(root, "testdata/sample/train.jsonl"),
+		"DEV", filepath.Join(root, "testdata/sample/dev.jsonl"), "OUT", out).Replace(tinyRecipe)
+	r, err := ParseRecipe([]byte(y), "tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRunTrainsEvaluatesAndExports(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	r := tinyRecipeFor(t, out)
+	res, err := Run(context.Background(), r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Train.Steps != 30 || res.Train.Reason != train.ReasonMaxSteps || res.Source != FromRandomInit {
+		t.Fatalf("result %+v", res.Train)
+	}
+	recs, err := train.ReadMetrics(filepath.Join(out, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var losses []float64
+	var evals int
+	for _, rec := range recs {
+		switch rec.Type {
+		case "step":
+			losses = append(losses, *rec.Loss)
+		case "eval":
+			evals++
+			if rec.F1 == nil || len(rec.PerLabel) != 6 {
+				t.Fatalf("eval record %+v: want micro F1 and the 6 dev labels", rec)
+			}
+		}
+	}
+	if len(losses) != 30 || evals != 3 {
+		t.Fatalf("%d step and %d eval records, want 30 and 3", len(losses), evals)
+	}
+	mean := func(xs []float64) float64 {
+		s := 0.0
+		for _, x := range xs {
+			s += x
+		}
+		return s / float64(len(xs))
+	}
+	first, last := mean(losses[:5]), mean(losses[25:])
+	if !(last < 0.5*first) {
+		t.Fatalf("loss did not fall: first steps %.3f, last steps %.3f", first, last)
+	}
+	for _, f := range []string{PlotFile, RecipeFile, "checkpoint-20/model.safetensors", "checkpoint-30/optimizer.safetensors",
+		"checkpoint-30/trainer_state.json", "best/model.safetensors", FinalDir + "/gliner_config.json"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	// save_total_limit 2: the last two, plus the best one when older.
+	_, steps, err := train.Checkpoints(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(steps); n < 2 || n > 3 || steps[n-2] != 20 || steps[n-1] != 30 || (n == 3 && steps[0] != res.Train.BestStep) {
+		t.Fatalf("checkpoints %v (best step %d)", steps, res.Train.BestStep)
+	}
+	// The exported folder is a GLiNER model holding the best weights, and
+	// its dev evaluation is the best one of the run.
+	m, err := models.Load(res.FinalDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, err := models.Load(res.FinalDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.LoadWeights(filepath.Join(out, "best"), bm.Store); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range m.Store.Params() {
+		if !equalF32(p.Data, bm.Store.Params()[i].Data) {
+			t.Fatalf("%s: exported weights are not the best ones", p.Name)
+		}
+	}
+	if _, err := LoadTokenizer(res.FinalDir); err != nil {
+		t.Fatal(err)
+	}
+	if res.Dev == nil || res.Dev.Micro().F1 != res.Train.BestF1 {
+		t.Fatalf("final dev F1 %v, best during training %v", res.Dev, res.Train.BestF1)
+	}
+
+	// A second run into the same output_dir is refused without Resume;
+	// with it, the finished run resumes at step 30 and does nothing more.
+	if _, err := Run(context.Background(), r, Options{}); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("rerun without resume: %v", err)
+	}
+	res2, err := Run(context.Background(), r, Options{Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.ResumedFrom != filepath.Join(out, "checkpoint-30") || res2.Dev.Micro() != res.Dev.Micro() {
+		t.Fatalf("resume of a finished run: from %q, dev %+v, want %+v", res2.ResumedFrom, res2.Dev.Micro(), res.Dev.Micro())
+	}
+}
+
+// Gradient accumulation: two micro-batches of 4 at scale 1/2 (the loss is
+// a sum, so each half is weighted by 1/2) train without error, and the
+// loss still falls.
+func TestRunGradientAccumulation(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	r := tinyRecipeFor(t, out)
+	for _, s := range []string{"training.train_batch_size=4", "training.gradient_accumulation_steps=2",
+		"training.num_steps=12", "training.eval_every=0", "data.val_data=none"} {
+		if err := r.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Run(context.Background(), r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Dev != nil || res.Train.Steps != 12 {
+		t.Fatalf("result %+v", res)
+	}
+	recs, err := train.ReadMetrics(filepath.Join(out, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, last := *recs[0].Loss, *recs[len(recs)-1].Loss; !(last < first) {
+		t.Fatalf("loss %g → %g", first, last)
+	}
+	if _, err := models.Load(res.FinalDir); err != nil {
+		t.Fatal(err)
+	}
+}
