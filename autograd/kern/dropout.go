@@ -9,8 +9,9 @@ import (
 // element is kept with probability 1 − p and scaled by 1/(1 − p), so the
 // expectation is unchanged (PyTorch's nn.Dropout). It writes the per-element
 // multiplier (0 or 1/(1 − p), as float32) into mask and y = x·mask.
-// The keep decisions are drawn in index order from rng (an element is kept
-// when rng.Float64() ≥ p), so a seeded rng gives the same mask every run
+// The keep decisions are drawn in index order from rng (two elements per
+// rng.Uint64(), one 32-bit uniform u each; kept when u ≥ p·2³²), so a
+// seeded rng gives the same mask every run
 // regardless of Workers. p = 0 is the identity (mask all 1, rng untouched);
 // p = 1 drops everything (y = 0, rng untouched). y may alias x.
 // It returns an error when p is outside [0, 1] or rng is nil while needed.
@@ -38,11 +39,14 @@ func DropoutForward(y, mask, x []float32, p float64, rng *rand.Rand) error {
 		return fmt.Errorf("kern.DropoutForward: nil random generator with p = %v", p)
 	}
 	scale := float32(1 / (1 - p))
-	for i := range mask {
-		if rng.Float64() >= p {
-			mask[i] = scale
-		} else {
-			mask[i] = 0
+	// Two 32-bit uniforms per draw: element i is kept when its uniform
+	// u ∈ [0, 2³²) satisfies u ≥ p·2³².
+	thr := uint64(p * (1 << 32))
+	for i := 0; i < len(mask); i += 2 {
+		r := rng.Uint64()
+		mask[i] = keep(r&0xffffffff, thr, scale)
+		if i+1 < len(mask) {
+			mask[i+1] = keep(r>>32, thr, scale)
 		}
 	}
 	elementwise(len(x), func(lo, hi int) {
@@ -63,4 +67,11 @@ func DropoutBackward(dx, dy, mask []float32) {
 			dx[i] = dy[i] * mask[i]
 		}
 	})
+}
+
+func keep(u, thr uint64, scale float32) float32 {
+	if u >= thr {
+		return scale
+	}
+	return 0
 }

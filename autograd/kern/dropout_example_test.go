@@ -20,6 +20,6 @@ func ExampleDropoutForward() {
 	fmt.Println(y)
 	fmt.Println(dx)
 	// Output:
-	// [0 4 0 8 10 0 0 0]
-	// [0 2 0 2 2 0 0 0]
+	// [2 4 0 0 10 12 14 0]
+	// [2 2 0 0 2 2 2 0]
 }
