@@ -1,7 +1,8 @@
-// Package encoder implements the text encoders GLiNER runs on — BERT and
-// DeBERTa-v2/v3 — as autograd graphs whose parameter names are the
-// Hugging Face state-dict keys, loaded from a model folder (config.json +
-// model.safetensors or pytorch_model.bin).
+// Package encoder implements the transformers GLiNER runs on — the BERT
+// and DeBERTa-v2/v3 text and label encoders, and the GPT-2 labels decoder —
+// as autograd graphs whose parameter names are the Hugging Face state-dict
+// keys, loaded from a model folder (config.json + model.safetensors or
+// pytorch_model.bin).
 package encoder
 
 import (
