@@ -351,3 +351,82 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("no --model: code %d, stderr %q", code, stderr)
 	}
 }
+
+// TestExportFromPytorchBin converts a folder holding only pytorch_model.bin
+// into the safetensors layout: the result is byte-identical to the
+// reference's own model.safetensors.
+func TestExportFromPytorchBin(t *testing.T) {
+	f := readFixture(t, "uni_span_bert")
+	src := t.TempDir()
+	for _, file := range []string{"gliner_config.json", "pytorch_model.bin", "tokenizer/vocab.txt", "tokenizer/tokenizer_config.json",
+		"tokenizer/added_tokens.json", "tokenizer/special_tokens_map.json"} {
+		b, err := os.ReadFile(filepath.Join(f.dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, file)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, file), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "converted")
+	if code, _, stderr := runCLI(t, "export", "--model", src, "--output", out); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(f.dir, "model.safetensors"))
+	b, err := os.ReadFile(filepath.Join(out, "model.safetensors"))
+	if err != nil || !bytes.Equal(a, b) {
+		t.Errorf("converted model.safetensors differs from the reference's (%v)", err)
+	}
+}
+
+// TestPredictLogitsPerBatch: with several batches the logits file holds
+// logits.0, logits.1, ... each with its rows.
+func TestPredictLogitsPerBatch(t *testing.T) {
+	f := readFixture(t, "uni_span_bert")
+	tmp := t.TempDir()
+	in := f.examplesJSONL(t, tmp)
+	out, lg := filepath.Join(tmp, "out.jsonl"), filepath.Join(tmp, "l.safetensors")
+	code, _, stderr := runCLI(t, "predict", "--model", f.dir, "--input", in, "--labels", strings.Join(f.labels, ","),
+		"--output", out, "--logits", lg, "--batch-size", "1")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, stderr)
+	}
+	sf, err := checkpoints.OpenSafetensors(lg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	if names := strings.Join(sf.Names(), ","); names != "logits.0,logits.1" {
+		t.Fatalf("tensors %s, want logits.0,logits.1", names)
+	}
+	wl, err := f.logits.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Batch b alone has W = its own word count: compare with the
+	// reference's rows cut to that width.
+	W, K, C := f.logits.Shape[1], f.logits.Shape[2], f.logits.Shape[3]
+	for b, name := range []string{"logits.0", "logits.1"} {
+		info, _ := sf.Info(name)
+		w := len(f.words[b])
+		if fmtInts(info.Shape) != fmtInts([]int{1, w, K, C}) {
+			t.Fatalf("%s shape %v, want [1 %d %d %d]", name, info.Shape, w, K, C)
+		}
+		got, err := sf.Float32(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			ref := wl[b*W*K*C+i]
+			if math.Abs(float64(got[i]-ref)) > 1e-4 {
+				t.Fatalf("%s[%d] = %v, want %v", name, i, got[i], ref)
+			}
+		}
+	}
+	if md := sf.Metadata(); md["rows.0"] != "[[0,0,8]]" || md["rows.1"] != "[[1,0,7]]" {
+		t.Errorf("metadata %v", md)
+	}
+}
