@@ -34,6 +34,9 @@ type Options struct {
 	Buckets bool
 	// KeepLogits returns every batch's raw logits in Result.Logits.
 	KeepLogits bool
+	// Progress, when set, is called after every batch with the windows
+	// done and the total.
+	Progress func(done, total int)
 }
 
 // DefaultOptions are the reference's predict_entities defaults: threshold
@@ -194,6 +197,9 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 				s.End += r.FirstWord
 				found[r.Doc] = append(found[r.Doc], s)
 			}
+		}
+		if o.Progress != nil {
+			o.Progress(end, len(rows))
 		}
 		if o.KeepLogits {
 			lg.Rows = append([]Row(nil), rows[start:end]...)

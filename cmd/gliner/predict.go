@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -61,9 +62,31 @@ func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
 	f.StringSliceVar(&p.labels, "labels", nil, "entity labels, comma-separated (order = class ids)")
 }
 
-func (p *predictFlags) options() infer.Options {
+func (p *predictFlags) options(stderr io.Writer) infer.Options {
 	return infer.Options{Threshold: p.threshold, FlatNER: p.flatNER, MultiLabel: p.multiLabel, BatchSize: p.batch,
-		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets}
+		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets, Progress: progress(stderr)}
+}
+
+// progress returns a progress line (windows done, rate, ETA) rewritten in
+// place on stderr when it is a terminal, else nil.
+func progress(w io.Writer) func(done, total int) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	start := time.Now()
+	return func(done, total int) {
+		el := time.Since(start).Seconds()
+		rate := float64(done) / max(el, 1e-9)
+		eta := time.Duration(float64(total-done)/max(rate, 1e-9)) * time.Second
+		fmt.Fprintf(f, "\r%d/%d windows  %.1f/s  ETA %s   ", done, total, rate, eta.Round(time.Second))
+		if done == total {
+			fmt.Fprintln(f)
+		}
+	}
 }
 
 func newPredictCmd() *cobra.Command {
@@ -111,7 +134,7 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 			if err != nil {
 				return err
 			}
-			o := pf.options()
+			o := pf.options(cmd.ErrOrStderr())
 			o.KeepLogits = logits != ""
 			res, err := p.PredictExamples(exs, pf.labels, o)
 			if err != nil {
@@ -248,7 +271,7 @@ data, sorted.`,
 					return fmt.Errorf("evaluate: %s has no entities: give --labels", dataPath)
 				}
 			}
-			m, err := p.Evaluate(exs, labels, pf.options())
+			m, err := p.Evaluate(exs, labels, pf.options(cmd.ErrOrStderr()))
 			if err != nil {
 				return fmt.Errorf("%s: %w", dataPath, err)
 			}
