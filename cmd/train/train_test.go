@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/train"
+)
+
+// TestMain lets the test binary act as the train command: with
+// GLINER_TRAIN_ARGS set (a JSON list) it runs the command and exits, so a
+// test can start a real training process and kill it.
+func TestMain(m *testing.M) {
+	if a := os.Getenv("GLINER_TRAIN_ARGS"); a != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(a), &args); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(run(args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// A tiny model without random draws of its own (no dropout, negatives 1),
+// so that resuming is bit-exact.
+const recipe = `model:
+  encoder_config:
+    model_type: deberta-v2
+    hidden_size: 32
+    num_hidden_layers: 1
+    num_attention_heads: 2
+    intermediate_size: 64
+    max_position_embeddings: 512
+    relative_attention: true
+    position_buckets: 32
+    max_relative_positions: -1
+    pos_att_type: [p2c, c2p]
+    norm_rel_ebd: layer_norm
+    share_att_key: true
+    position_biased_input: false
+    type_vocab_size: 0
+    hidden_dropout_prob: 0.0
+    attention_probs_dropout_prob: 0.0
+  hidden_size: 32
+  max_width: 4
+  max_len: 64
+  dropout: 0.0
+  max_types: 25
+data:
+  train_data: %s
+  val_data: %s
+training:
+  num_steps: 60
+  train_batch_size: 8
+  eval_every: 10
+  save_every: 5
+  save_total_limit: 0
+  lr_encoder: 3.0e-3
+  lr_others: 1.0e-2
+  seed: 5
+  output_dir: %s
+`
+
+func writeRecipe(t *testing.T, out string) string {
+	root := testutil.RepoRoot(t)
+	p := filepath.Join(t.TempDir(), "tiny.yaml")
+	y := fmt.Sprintf(recipe, filepath.Join(root, "testdata/sample/train.jsonl"), filepath.Join(root, "testdata/sample/dev.jsonl"), out)
+	if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	var so, se bytes.Buffer
+	rc := run(args, &so, &se)
+	return rc, so.String(), se.String()
+}
+
+// Kill a real training process with SIGKILL after its step-20 checkpoint,
+// resume it, and require the same final weights, optimizer state and dev
+// scores as an uninterrupted run, bit for bit.
+func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
+	tmp := t.TempDir()
+	full, killed := filepath.Join(tmp, "full"), filepath.Join(tmp, "killed")
+	rf := writeRecipe(t, full)
+
+	rc, outFull, errs := runCmd(t, "--recipe", rf, "--quiet")
+	if rc != 0 {
+		t.Fatalf("uninterrupted run: rc %d: %s", rc, errs)
+	}
+
+	rk := writeRecipe(t, killed)
+	args, _ := json.Marshal([]string{"--recipe", rk, "--quiet"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GLINER_TRAIN_ARGS="+string(args))
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(train.CheckpointDir(killed, 20)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no checkpoint-20 after 60 s: %s", se.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the training process was not killed mid-run (%v): %s", err, se.String())
+	}
+	_, steps, err := train.Checkpoints(killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := steps[len(steps)-1]; last >= 60 {
+		t.Fatalf("killed run already reached step %d", last)
+	}
+	if _, err := os.Stat(filepath.Join(killed, "final")); !os.IsNotExist(err) {
+		t.Fatalf("killed run has a final folder (%v)", err)
+	}
+
+	// Without --resume the output folder is refused.
+	if rc, _, errs := runCmd(t, "--recipe", rk, "--quiet"); rc != 1 || !strings.Contains(errs, "--resume") {
+		t.Fatalf("rerun without --resume: rc %d, %s", rc, errs)
+	}
+	rc, outResumed, errs := runCmd(t, "--recipe", rk, "--quiet", "--resume")
+	if rc != 0 {
+		t.Fatalf("resumed run: rc %d: %s", rc, errs)
+	}
+	for _, f := range []string{"final/model.safetensors", "checkpoint-60/model.safetensors", "checkpoint-60/optimizer.safetensors", "best/model.safetensors"} {
+		a, err1 := os.ReadFile(filepath.Join(full, f))
+		b, err2 := os.ReadFile(filepath.Join(killed, f))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", f, err1, err2)
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s differs between the uninterrupted and the resumed run", f)
+		}
+	}
+	devLine := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, "dev F1 ") {
+				return l
+			}
+		}
+		t.Fatalf("no dev F1 line in %q", s)
+		return ""
+	}
+	if a, b := devLine(outFull), devLine(outResumed); a != b {
+		t.Fatalf("dev scores differ: %q vs %q", a, b)
+	}
+	// The resumed metrics file holds each step once.
+	recs, err := train.ReadMetrics(filepath.Join(killed, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		k := fmt.Sprint(r.Type, r.Step)
+		if seen[k] {
+			t.Fatalf("metrics hold %s twice", k)
+		}
+		seen[k] = true
+	}
+	if len(seen) != 60+6 {
+		t.Fatalf("%d metrics records, want 60 steps + 6 evaluations", len(seen))
+	}
+}
+
+func TestCommandErrors(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	rf := writeRecipe(t, out)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--recipe is required"},
+		{[]string{"--recipe", rf, "--set", "training.num_stpes=3"}, `unknown key "num_stpes" in training`},
+		{[]string{"--recipe", rf, "--set", "training.num_steps=x"}, "does not fit int"},
+		{[]string{"--recipe", rf, "--set", "model.model_name=/nonexistent"}, "exactly one of prev_path"},
+		{[]string{"--recipe", filepath.Join(out, "missing.yaml")}, "missing.yaml"},
+		{[]string{"--recipe", rf, "extra"}, "unknown command"},
+	} {
+		rc, _, errs := runCmd(t, c.args...)
+		if rc != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: rc %d, stderr %q, want %q", c.args, rc, errs, c.want)
+		}
+	}
+	rc, so, errs := runCmd(t, "--recipe", rf, "--set", "training.num_steps=9", "--print-recipe")
+	if rc != 0 || !strings.Contains(so, "num_steps: 9") || !strings.Contains(so, "lr_others: 0.01") {
+		t.Fatalf("--print-recipe: rc %d, %s %s", rc, so, errs)
+	}
+}
