@@ -1,0 +1,157 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/losses"
+)
+
+// Slot codes of DecoderInputs besides token ids (≥ 0).
+const (
+	// SlotZero is a zero vector (left padding of a prefix).
+	SlotZero = -1
+	// SlotSpan is the row's own span vector.
+	SlotSpan = -2
+)
+
+// DecoderInputs assembles the labels decoder's inputs_embeds (M,T,D): slot
+// (m,t) of the int slots (M,T) is a token id (its wte row), SlotSpan (row
+// m of the span vectors spans (M,D)) or SlotZero (zeros). One op builds
+// the reference's [span_vector, word tokens…] prefix, left padding
+// included, and the teacher-forced label embeddings; gradients flow to
+// the span vectors and to wte (V,D).
+func DecoderInputs(spans, wte, slots *autograd.Node) *autograd.Node {
+	return spans.Graph().Apply(&decoderInputK{}, spans, wte, slots)
+}
+
+type decoderInputK struct{}
+
+func (decoderInputK) Name() string { return "decoder_inputs" }
+func (decoderInputK) OutShape(in [][]int) ([]int, error) {
+	sp, w, sl := in[0], in[1], in[2]
+	if len(sp) != 2 || len(w) != 2 || len(sl) != 2 || sp[1] != w[1] || sl[0] != sp[0] {
+		return nil, fmt.Errorf("span vectors %v, wte %v and slots %v do not fit (M,D), (V,D), (M,T)", sp, w, sl)
+	}
+	return []int{sl[0], sl[1], sp[1]}, nil
+}
+
+func (decoderInputK) Forward(in []Value, out Value) error {
+	D, V, T := in[0].Shape[1], in[1].Shape[0], in[2].Shape[1]
+	for i, s := range in[2].I {
+		dst := out.F[i*D : (i+1)*D]
+		switch {
+		case s >= 0 && s < int64(V):
+			copy(dst, in[1].F[int(s)*D:int(s+1)*D])
+		case s == SlotSpan:
+			m := i / T
+			copy(dst, in[0].F[m*D:(m+1)*D])
+		case s == SlotZero:
+			clear(dst)
+		default:
+			return fmt.Errorf("decoder inputs: slot (%d,%d) = %d is neither a token id in [0, %d) nor a span/zero slot", i/T, i%T, s, V)
+		}
+	}
+	return nil
+}
+
+func (decoderInputK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
+	D, T := in[0].Shape[1], in[2].Shape[1]
+	if grads[0].F != nil {
+		clear(grads[0].F)
+	}
+	if grads[1].F != nil {
+		clear(grads[1].F)
+	}
+	for i, s := range in[2].I {
+		src := dout.F[i*D : (i+1)*D]
+		var dst []float32
+		switch {
+		case s >= 0 && grads[1].F != nil:
+			dst = grads[1].F[int(s)*D : int(s+1)*D]
+		case s == SlotSpan && grads[0].F != nil:
+			m := i / T
+			dst = grads[0].F[m*D : (m+1)*D]
+		default:
+			continue
+		}
+		for j, v := range src {
+			dst[j] += v
+		}
+	}
+	return nil
+}
+
+// DecoderLoss is the summed token cross-entropy (§5.6) of logits (M,T,V)
+// against int targets (M,T); targets equal to losses.IgnoreIndex (−100)
+// do not count. Output: a scalar.
+func DecoderLoss(logits, targets *autograd.Node) *autograd.Node {
+	return logits.Graph().Apply(&decoderLossK{}, logits, targets)
+}
+
+type decoderLossK struct {
+	res *losses.Result
+	one [1]float32
+}
+
+func (*decoderLossK) Name() string { return "decoder_cross_entropy" }
+func (*decoderLossK) OutShape(in [][]int) ([]int, error) {
+	l, t := in[0], in[1]
+	if len(l) != 3 || len(t) != 2 || t[0] != l[0] || t[1] != l[1] {
+		return nil, fmt.Errorf("logits %v and targets %v do not fit (M,T,V), (M,T)", l, t)
+	}
+	return []int{}, nil
+}
+
+func (k *decoderLossK) Forward(in []Value, out Value) error {
+	s := in[0].Shape
+	res, err := losses.DecoderCrossEntropy(in[0].F, in[1].I, s[0]*s[1], s[2], losses.CEOptions{Reduction: losses.ReductionSum})
+	if err != nil {
+		return err
+	}
+	k.res = res
+	out.F[0] = res.Loss
+	return nil
+}
+
+func (k *decoderLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
+	if grads[0].F == nil {
+		return nil
+	}
+	k.one[0] = dout.F[0]
+	g, err := k.res.Backward(k.one[:])
+	if err != nil {
+		return err
+	}
+	copy(grads[0].F, g)
+	return nil
+}
+
+// scaledSum is the scalar a·x + b·y of two scalars (the decoder model's
+// decoder_loss·decoder_loss_coef + span_loss·span_loss_coef).
+func scaledSum(x, y *autograd.Node, a, b float32) *autograd.Node {
+	return x.Graph().Apply(&weightedSumK{a: a, b: b}, x, y)
+}
+
+type weightedSumK struct{ a, b float32 }
+
+func (k *weightedSumK) Name() string { return fmt.Sprintf("weighted_sum(%g,%g)", k.a, k.b) }
+func (k *weightedSumK) OutShape(in [][]int) ([]int, error) {
+	if autograd.Numel(in[0]) != 1 || autograd.Numel(in[1]) != 1 {
+		return nil, fmt.Errorf("inputs %v, %v are not scalars", in[0], in[1])
+	}
+	return []int{}, nil
+}
+func (k *weightedSumK) Forward(in []Value, out Value) error {
+	out.F[0] = k.a*in[0].F[0] + k.b*in[1].F[0]
+	return nil
+}
+func (k *weightedSumK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
+	if grads[0].F != nil {
+		grads[0].F[0] = k.a * dout.F[0]
+	}
+	if grads[1].F != nil {
+		grads[1].F[0] = k.b * dout.F[0]
+	}
+	return nil
+}
