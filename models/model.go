@@ -42,6 +42,8 @@ type Model struct {
 	span   *MarkerV0
 	prompt *layers.Projection
 	scorer *Scorer
+	// dec is UniEncoderSpanDecoder's labels decoder (span_decoder.go).
+	dec *spanDecoder
 
 	impl   archImpl
 	rng    *rand.Rand
@@ -94,11 +96,15 @@ var archImpls = map[Architecture]archImpl{
 	UniEncoderToken: {initUniToken, buildUniToken},
 	BiEncoderSpan:   {initBiSpan, buildBiSpan},
 	BiEncoderToken:  {initBiToken, buildBiToken},
+
+	UniEncoderSpanDecoder: {initSpanDecoder, buildSpanDecoder},
 }
 
 type shapeKey struct {
 	B, T, W, C, TL int
 	train          bool
+	// Dec: UniEncoderSpanDecoder's kept spans M and decoder length T.
+	Dec [2]int
 }
 
 // New builds a model from its config, registering every parameter under
@@ -225,7 +231,11 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Store.LoadState(st, nil, checkpoints.LoadOptions{}); err != nil {
+	ignore, err := m.decoderCheckState(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Store.LoadState(st, nil, checkpoints.LoadOptions{IgnoreUnexpected: ignore}); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -280,6 +290,9 @@ func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error)
 		}
 		k.TL = s[1]
 	}
+	if err := m.decoderShape(&k, b); err != nil {
+		return nil, k, err
+	}
 	c, ok := m.graphs[k]
 	if !ok {
 		var err error
@@ -321,6 +334,9 @@ func (m *Model) run(b *data.Batch, train bool) (*compiled, error) {
 		return nil, err
 	}
 	if err := m.bind(c, k, b, train); err != nil {
+		return nil, err
+	}
+	if err := m.decoderBind(c, k, b); err != nil {
 		return nil, err
 	}
 	if err := c.m.Run(); err != nil {
