@@ -100,8 +100,9 @@ func newPredictCmd() *cobra.Command {
 
 Input (--input): plain text (.txt, or --from text), one document per line,
 split into words with the reference's splitter; or any dataset format the
-"data" commands read (words already split: character offsets then refer to
-the words joined by single spaces; gold entities are ignored).
+"data" commands read: records of pre-split words get character offsets into
+the words joined by single spaces; raw-text records ({"text", "entities"} in
+JSONL) get offsets into their text. Gold entities are ignored.
 
 Output (--output): one JSON object per input line (.txt: blank lines give
 empty lists) or per dataset record, {"entities": [{"start", "end", "text",

@@ -430,3 +430,33 @@ func TestPredictLogitsPerBatch(t *testing.T) {
 		t.Errorf("metadata %v", md)
 	}
 }
+
+// TestPredictRawTextRecords: JSONL records {"text", ...} get offsets into
+// their own text (here with irregular spacing), not the joined words.
+func TestPredictRawTextRecords(t *testing.T) {
+	f := readFixture(t, "uni_span_bert")
+	tmp := t.TempDir()
+	text := "Berlin   is the\tcapital of  Germany ."
+	in := writeFile(t, tmp, "raw.jsonl", `{"text": "Berlin   is the\tcapital of  Germany .", "entities": []}`+"\n")
+	out := filepath.Join(tmp, "out.jsonl")
+	if code, _, stderr := runCLI(t, "predict", "--model", f.dir, "--input", in, "--labels", strings.Join(f.labels, ","), "--output", out); code != 0 {
+		t.Fatalf("predict: %s", stderr)
+	}
+	got := readPredictions(t, out)
+	want := f.decoded["thr=0.500000,flat_ner=True"].Entities[1]
+	if len(got) != 1 || len(got[0]) != len(want) {
+		t.Fatalf("got %v, want %d entities", got, len(want))
+	}
+	r := []rune(text)
+	for j, e := range got[0] {
+		if e.StartWord != want[j].Start || e.EndWord != want[j].End || string(r[e.Start:e.End]) != e.Text {
+			t.Errorf("entity %d: %+v (reference words %d-%d)", j, e, want[j].Start, want[j].End)
+		}
+	}
+	// "capital of  Germany" style spans keep the original spacing.
+	for _, e := range got[0] {
+		if e.StartWord == 4 && e.EndWord == 5 && e.Text != "of  Germany" {
+			t.Errorf("text %q, want the original spacing", e.Text)
+		}
+	}
+}
