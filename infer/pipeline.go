@@ -18,7 +18,14 @@
 // their highest score, and the union is selected again greedily under the
 // same flat/nested/multi-label rule, so the merged result obeys the rule
 // the caller asked for. Texts that fit in one window are decoded exactly
-// as the reference does.
+// as the reference does (except that token models never emit entities on
+// padding words, which the reference's token decoder can; see
+// decode.Tokens).
+//
+// Architectures: UniEncoderSpan, UniEncoderToken, BiEncoderSpan and
+// BiEncoderToken (bi-encoders need the labels encoder's tokenizer, see
+// LoadOptions). The span decoder and relation-extraction models are
+// reported as unsupported.
 package infer
 
 import (
