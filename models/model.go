@@ -42,6 +42,7 @@ type Model struct {
 	span   *MarkerV0
 	prompt *layers.Projection
 	scorer *Scorer
+	relex  *relexParts
 	// dec is UniEncoderSpanDecoder's labels decoder (span_decoder.go).
 	dec *spanDecoder
 
@@ -97,12 +98,18 @@ var archImpls = map[Architecture]archImpl{
 	BiEncoderSpan:   {initBiSpan, buildBiSpan},
 	BiEncoderToken:  {initBiToken, buildBiToken},
 
+	UniEncoderSpanRelex: {initRelex, buildRelex},
+
 	UniEncoderSpanDecoder: {initSpanDecoder, buildSpanDecoder},
 }
 
 type shapeKey struct {
 	B, T, W, C, TL int
 	train          bool
+	// Relex: entities, pairs and relation classes of the batch, and which
+	// of its graphs (relexStage).
+	E, N, R int
+	stage   relexStage
 	// Dec: UniEncoderSpanDecoder's kept spans M and decoder length T.
 	Dec [2]int
 }
@@ -290,6 +297,12 @@ func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error)
 		}
 		k.TL = s[1]
 	}
+	if m.relex != nil {
+		var err error
+		if k, err = m.relexKey(k, b, train); err != nil {
+			return nil, k, err
+		}
+	}
 	if err := m.decoderShape(&k, b); err != nil {
 		return nil, k, err
 	}
@@ -322,6 +335,9 @@ type Output struct {
 	// models), scorer_output (token models), plus words_embedding and
 	// prompts_embedding, the word and class embeddings the head scores.
 	Intermediates map[string]autograd.Value
+	// Relex holds UniEncoderSpanRelex's inference outputs (nil otherwise
+	// and in training).
+	Relex *RelexOutput
 }
 
 func copyValue(v autograd.Value) autograd.Value {
@@ -348,6 +364,9 @@ func (m *Model) run(b *data.Batch, train bool) (*compiled, error) {
 // Forward runs the model on a batch in evaluation mode (no dropout, no
 // gradients) and returns the logits and intermediates.
 func (m *Model) Forward(b *data.Batch) (*Output, error) {
+	if m.relex != nil {
+		return m.ForwardRelex(b, m.relex.Threshold, m.relex.AdjacencyThreshold)
+	}
 	c, err := m.run(b, false)
 	if err != nil {
 		return nil, err

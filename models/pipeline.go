@@ -242,5 +242,8 @@ func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
 			return fmt.Errorf("batch: %w", err)
 		}
 	}
+	if m.relex != nil {
+		return m.bindRelex(c, k, b, train)
+	}
 	return nil
 }
