@@ -219,7 +219,7 @@ func ones(n int) []float32 {
 
 // Architectures not built yet fail clearly at New and Load.
 func TestUnimplementedArchitecturesAreErrors(t *testing.T) {
-	for _, f := range []string{"uni_span_relex_deberta", "uni_span_decoder_deberta"} {
+	for _, f := range []string{"uni_span_decoder_deberta"} {
 		_, err := Load(testutil.Fixture(t, f))
 		if err == nil || !strings.Contains(err.Error(), "not implemented") {
 			t.Errorf("%s: error %v, want 'not implemented'", f, err)
