@@ -1,0 +1,494 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/layers"
+	"github.com/gliner-go/gliner/losses"
+)
+
+// UniEncoderSpanRelex (spec §4.6): UniEncoderSpan's entity head plus
+// relation extraction. Entities are selected spans (gold spans in
+// training, σ(logits) > threshold at inference) packed to (B,E,H); the
+// relations layer scores an adjacency (B,E,E); entity pairs whose
+// adjacency passes adjacency_threshold (the gold adj_matrix in training)
+// go through pair_rep_layer = MLP4(2H→H) on [head; tail] and are scored
+// against the raw <<REL>> token embeddings: rel_logits (B,N,R).
+//
+// Training runs one graph (the selections are known from the targets).
+// Inference runs the entity graph, selects entities from its logits, then
+// two small head graphs over the packed entities: one for the adjacency
+// (to select pairs), one for the pair scores.
+
+// RelationsLayer is the adjacency scorer of relations_layer.
+type RelationsLayer int
+
+// Relations layers implemented here (the reference's attention, gcn and
+// gat modes, "none" and triples_layer are not).
+const (
+	// RelationsDot is σ(X Xᵀ) (no parameters).
+	RelationsDot RelationsLayer = iota
+	// RelationsMLP is σ(mlp.2(ReLU(mlp.0([x_i; x_j])))), mlp.0 (H,2H), mlp.2 (1,H).
+	RelationsMLP
+	// RelationsBilinear is σ(Z Zᵀ) with Z = proj(X), proj (H,H).
+	RelationsBilinear
+)
+
+var relationsLayerNames = []string{"dot", "mlp", "bilinear"}
+
+func (r RelationsLayer) String() string { return relationsLayerNames[r] }
+
+// ParseRelationsLayer parses a relations_layer value (case-insensitive).
+func ParseRelationsLayer(s string) (RelationsLayer, error) {
+	for i, n := range relationsLayerNames {
+		if strings.EqualFold(s, n) {
+			return RelationsLayer(i), nil
+		}
+	}
+	return 0, fmt.Errorf("relations_layer %q is not supported (supported: %s; the reference's attention, gcn, gat and none are not implemented)",
+		s, strings.Join(relationsLayerNames, ", "))
+}
+
+// relexStage names the relex graphs of one batch shape.
+type relexStage int
+
+const (
+	// relexFull: encoder, entity head and rel prompts; in training also
+	// the relation head and the three losses.
+	relexFull relexStage = iota
+	// relexAdjacency: packed entities → adjacency (inference).
+	relexAdjacency
+	// relexPairs: packed entities, pairs and rel prompts → rel_logits
+	// (inference).
+	relexPairs
+)
+
+// RelexSettings are UniEncoderSpanRelex's run-time settings.
+type RelexSettings struct {
+	// Threshold selects entities at inference (σ(logit) > Threshold) in
+	// Forward; AdjacencyThreshold selects entity pairs (A > it). Both
+	// default to 0.5 as in the reference's forward.
+	Threshold, AdjacencyThreshold float64
+	// RelAlpha and RelGamma, when set, replace Loss.Alpha and Loss.Gamma
+	// in the adjacency and relation losses (the reference's rel_alpha,
+	// rel_gamma).
+	RelAlpha, RelGamma *float32
+}
+
+type relexParts struct {
+	RelexSettings
+	layer RelationsLayer
+	mlp0  *layers.Linear // mlp: (H,2H)
+	mlp2  *layers.Linear // mlp: (1,H)
+	proj  *layers.Linear // bilinear: (H,H)
+	pair  *layers.Projection
+	// plan is the selection of the batch being bound (graphFor computes
+	// it, bind uses it).
+	plan *relexPlan
+}
+
+// Relex returns the relex settings (nil for other architectures); change
+// them in place.
+func (m *Model) Relex() *RelexSettings {
+	if m.relex == nil {
+		return nil
+	}
+	return &m.relex.RelexSettings
+}
+
+func initRelex(m *Model) error {
+	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead); err != nil {
+		return err
+	}
+	cfg := m.Cfg
+	if cfg.TriplesLayer != nil {
+		return fmt.Errorf("gliner config: triples_layer %q is not supported yet", *cfg.TriplesLayer)
+	}
+	if cfg.RelTokenIndex < 0 {
+		return fmt.Errorf("gliner config: rel_token_index %d: the <<REL>> token id is required", cfg.RelTokenIndex)
+	}
+	layer, err := ParseRelationsLayer(*cfg.RelationsLayer)
+	if err != nil {
+		return fmt.Errorf("gliner config: %w", err)
+	}
+	H := cfg.HiddenSize
+	r := &relexParts{layer: layer, RelexSettings: RelexSettings{Threshold: 0.5, AdjacencyThreshold: 0.5}}
+	const pre = "relations_rep_layer.relation_rep_layer"
+	switch layer {
+	case RelationsMLP:
+		if r.mlp0, err = layers.NewLinear(m.Store, pre+".mlp.0", 2*H, H, true, nil); err != nil {
+			return err
+		}
+		if r.mlp2, err = layers.NewLinear(m.Store, pre+".mlp.2", H, 1, true, nil); err != nil {
+			return err
+		}
+	case RelationsBilinear:
+		if r.proj, err = layers.NewLinear(m.Store, pre+".proj", H, H, true, nil); err != nil {
+			return err
+		}
+	}
+	if r.pair, err = layers.NewProjection(m.Store, "pair_rep_layer", 2*H, H, cfg.Dropout); err != nil {
+		return err
+	}
+	m.relex = r
+	return nil
+}
+
+func buildRelex(b *builder) {
+	switch b.k.stage {
+	case relexAdjacency, relexPairs:
+		b.relexHeadOnly()
+		return
+	}
+	k := b.k
+	tok := b.text("token_rep_layer_output")
+	prompts := b.entPrompts(tok)
+	words := b.applyRNN(b.keep("words_embedding_pre_rnn", b.words(tok)))
+	b.keep("words_embedding_post_rnn", words)
+	b.spanHead(words, prompts, b.m.lossAsWritten)
+	if k.R == 0 {
+		return
+	}
+	// Relation prompts: the raw token embeddings at <<REL>> (no projection).
+	q := b.keep("rel_prompts_embedding", autograd.GatherRows(tok, b.intInput("rel_prompt_idx", k.B, k.R)))
+	if !k.train {
+		return
+	}
+	H := b.m.Cfg.HiddenSize
+	span := autograd.Reshape(b.c.named["span_rep"], k.B, k.W*b.m.Cfg.MaxWidth, H)
+	ent := autograd.GatherRows(span, b.intInput("ent_idx", k.B, k.E))
+	entMask := b.floatInput("ent_mask", k.B, k.E)
+	adj := b.relexAdjacency(ent, entMask)
+	relLogits := b.relexPairs(ent, q)
+	m := b.m
+	adjLabels := b.floatInput("adj_matrix", k.B, k.E, k.E)
+	relLabels := b.floatInput("rel_matrix", k.B, k.N, k.R)
+	pairMask := b.floatInput("pair_mask", k.B, k.N)
+	relPromptsMask := b.floatInput("rel_prompts_mask", k.B, k.R)
+	adjLoss := b.g.Apply(&adjLossK{dyn: m.relexLossOptions, rng: m.rng}, adj, adjLabels, entMask)
+	relLoss := b.g.Apply(&relLossK{dyn: m.relexLossOptions, rng: m.rng}, relLogits, relLabels, pairMask, relPromptsMask)
+	cfg := m.Cfg
+	// Total = span_loss_coef·span + adjacency_loss_coef·adj +
+	// relation_loss_coef·rel (§4.6 step 7).
+	b.c.loss = LossSum([]float32{float32(cfg.SpanLossCoef), float32(cfg.AdjacencyLossCoef), float32(cfg.RelationLossCoef)},
+		b.c.loss, adjLoss, relLoss)
+}
+
+// relexHeadOnly builds the inference head graphs over packed entities
+// given as inputs.
+func (b *builder) relexHeadOnly() {
+	k, H := b.k, b.m.Cfg.HiddenSize
+	ent := b.floatInput("ent", k.B, k.E, H)
+	entMask := b.floatInput("ent_mask", k.B, k.E)
+	adj := b.relexAdjacency(ent, entMask)
+	b.c.logits = adj
+	if k.stage == relexPairs {
+		q := b.floatInput("rel_prompts", k.B, k.R, H)
+		b.c.logits = b.relexPairs(ent, q)
+	}
+}
+
+// relexAdjacency scores entity pairs (B,E,E) with the relations layer,
+// masked by m_i·m_j, kept as relations_rep_layer_output.
+func (b *builder) relexAdjacency(ent, entMask *autograd.Node) *autograd.Node {
+	k, r := b.k, b.m.relex
+	var x *autograd.Node
+	switch r.layer {
+	case RelationsDot:
+		x = autograd.BatchMatMulNT(ent, ent)
+	case RelationsBilinear:
+		z := r.proj.Forward(b.g, ent)
+		x = autograd.BatchMatMulNT(z, z)
+	case RelationsMLP:
+		xi := autograd.GatherRows(ent, b.intInput("adj_i", k.B, k.E*k.E))
+		xj := autograd.GatherRows(ent, b.intInput("adj_j", k.B, k.E*k.E))
+		h := autograd.ReLU(r.mlp0.Forward(b.g, autograd.Concat(xi, xj)))
+		x = autograd.Reshape(r.mlp2.Forward(b.g, h), k.B, k.E, k.E)
+	}
+	return b.keep("relations_rep_layer_output", SigmoidPairMask(x, entMask))
+}
+
+// relexPairs scores the selected pairs (B,N) against the relation prompts
+// q (B,R,H): rel_logits (B,N,R), kept with pair_rep_layer_output.
+func (b *builder) relexPairs(ent, q *autograd.Node) *autograd.Node {
+	k := b.k
+	head := autograd.GatherRows(ent, b.intInput("pair_head", k.B, k.N))
+	tail := autograd.GatherRows(ent, b.intInput("pair_tail", k.B, k.N))
+	pair := b.keep("pair_rep_layer_output", b.m.relex.pair.Forward(b.g, autograd.Concat(head, tail)))
+	return b.keep("rel_logits", autograd.BatchMatMulNT(pair, q))
+}
+
+// relexLossOptions are the adjacency and relation losses' options: the
+// model's, with rel_alpha / rel_gamma when set.
+func (m *Model) relexLossOptions() losses.Options {
+	o := m.Loss
+	if a := m.relex.RelAlpha; a != nil {
+		o.Alpha = *a
+	}
+	if g := m.relex.RelGamma; g != nil {
+		o.Gamma = *g
+	}
+	return o
+}
+
+// relexPlan is a batch's entity and pair selection, padded: entIdx (B,E)
+// flat span indices (−1 pad), pairs (B,N) head/tail entity indices.
+type relexPlan struct {
+	B, E, N, R int
+	entIdx     []int64
+	entMask    []float32
+	pairHead   []int64
+	pairTail   []int64
+	pairMask   []float32
+	adj, rel   []float32 // training targets fitted to (B,E,E), (B,N,R)
+}
+
+// relPromptCount counts <<REL>> tokens per example.
+func (m *Model) relPromptCount(b *data.Batch, T int) int {
+	tokID := int64(m.Cfg.RelTokenIndex)
+	r := 0
+	for bi := 0; bi < len(b.InputIDs.Data)/T; bi++ {
+		n := 0
+		for t := 0; t < T; t++ {
+			if b.InputIDs.Data[bi*T+t] == tokID {
+				n++
+			}
+		}
+		r = max(r, n)
+	}
+	return r
+}
+
+// relexKey adds the relex sizes to a batch's shape key: R (relation
+// prompts) always; in training E and N from the targets.
+func (m *Model) relexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, error) {
+	k.stage = relexFull
+	k.R = m.relPromptCount(b, k.T)
+	if !train || k.R == 0 {
+		return k, nil
+	}
+	if b.RelMatrix.Shape == nil || b.AdjMatrix.Shape == nil {
+		// The reference returns the plain span loss then (§10.2.4).
+		k.R = 0
+		return k, nil
+	}
+	p, err := m.trainPlan(b, k)
+	if err != nil {
+		return k, err
+	}
+	m.relex.plan = p
+	k.E, k.N = p.E, p.N
+	return k, nil
+}
+
+// trainPlan selects the gold spans as entities and the adj_matrix pairs.
+func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
+	S := k.W * m.Cfg.MaxWidth
+	if len(b.Labels.Data) != k.B*S*k.C {
+		return nil, fmt.Errorf("relex batch: labels have shape %v, want (%d,%d,%d)", b.Labels.Shape, k.B, S, k.C)
+	}
+	kept := make([][]int64, k.B)
+	E := 0
+	for bi := range kept {
+		for s := 0; s < S; s++ {
+			row := b.Labels.Data[(bi*S+s)*k.C : (bi*S+s+1)*k.C]
+			mx := float32(math.Inf(-1))
+			for _, v := range row {
+				mx = max(mx, v)
+			}
+			if mx == 1 {
+				kept[bi] = append(kept[bi], int64(s))
+			}
+		}
+		E = max(E, len(kept[bi]))
+		if bi < len(b.Entities) && b.Entities[bi] != nil && len(b.Entities[bi]) != len(kept[bi]) {
+			return nil, fmt.Errorf("relex batch: %s: %d gold entities but %d labelled spans: relation indices would not align with the model's entities "+
+				"(two entities on one span, an entity wider than max_width or with a type outside the label set; spec §10.2.5)",
+				exampleName(b, bi), len(b.Entities[bi]), len(kept[bi]))
+		}
+	}
+	as := b.AdjMatrix.Shape
+	if len(as) != 3 || as[0] != k.B || as[1] != as[2] || len(b.AdjMatrix.Data) != k.B*as[1]*as[1] {
+		return nil, fmt.Errorf("relex batch: adj_matrix has shape %v, want (B=%d,E,E)", as, k.B)
+	}
+	if as[1] != E {
+		return nil, fmt.Errorf("relex batch: adj_matrix is over %d entities, the labels select %d (spec §10.2.5)", as[1], E)
+	}
+	rs := b.RelMatrix.Shape
+	if len(rs) != 3 || rs[0] != k.B || len(b.RelMatrix.Data) != rs[0]*rs[1]*rs[2] {
+		return nil, fmt.Errorf("relex batch: rel_matrix has shape %v, want (B=%d,N,R)", rs, k.B)
+	}
+	if rs[2] > k.R {
+		return nil, fmt.Errorf("relex batch: rel_matrix has %d relation types but the prompts hold %d <<REL>> tokens", rs[2], k.R)
+	}
+	for bi := 0; bi < k.B && bi < len(b.RelIDToClass); bi++ {
+		if rs[2] > 0 && len(b.RelIDToClass[bi]) > rs[2] {
+			return nil, fmt.Errorf("relex batch: %s: %d relation types, rel_matrix has %d columns", exampleName(b, bi), len(b.RelIDToClass[bi]), rs[2])
+		}
+	}
+	Epad := max(E, 1)
+	p := &relexPlan{B: k.B, E: Epad, R: k.R}
+	p.entIdx = make([]int64, k.B*Epad)
+	p.entMask = make([]float32, k.B*Epad)
+	p.adj = make([]float32, k.B*Epad*Epad)
+	for bi := range kept {
+		for e := 0; e < Epad; e++ {
+			p.entIdx[bi*Epad+e] = -1
+			if e < len(kept[bi]) {
+				p.entIdx[bi*Epad+e] = kept[bi][e]
+				p.entMask[bi*Epad+e] = 1
+			}
+		}
+		for i := 0; i < E; i++ {
+			copy(p.adj[(bi*Epad+i)*Epad:(bi*Epad+i)*Epad+E], b.AdjMatrix.Data[(bi*E+i)*E:(bi*E+i+1)*E])
+		}
+	}
+	pairs := selectPairs(p.adj, k.B, Epad, m.relex.AdjacencyThreshold)
+	p.setPairs(pairs)
+	if rs[1] != 0 && rs[1] != p.N {
+		return nil, fmt.Errorf("relex batch: rel_matrix has %d pairs, adj_matrix selects %d", rs[1], p.N)
+	}
+	p.rel = make([]float32, k.B*p.N*k.R)
+	for bi := 0; bi < k.B; bi++ {
+		for n := 0; n < rs[1]; n++ {
+			copy(p.rel[(bi*p.N+n)*k.R:(bi*p.N+n)*k.R+rs[2]], b.RelMatrix.Data[(bi*rs[1]+n)*rs[2]:(bi*rs[1]+n+1)*rs[2]])
+		}
+	}
+	return p, nil
+}
+
+func exampleName(b *data.Batch, i int) string {
+	if i < len(b.Sources) && b.Sources[i] != "" {
+		return b.Sources[i]
+	}
+	return fmt.Sprintf("example %d", i)
+}
+
+// selectPairs lists, per example, the ordered pairs (i,j), i≠j, in
+// row-major order with adj[i,j] > threshold (build_entity_pairs).
+func selectPairs(adj []float32, B, E int, threshold float64) [][][2]int {
+	out := make([][][2]int, B)
+	thr := float32(threshold)
+	for bi := range out {
+		for i := 0; i < E; i++ {
+			for j := 0; j < E; j++ {
+				if i != j && adj[(bi*E+i)*E+j] > thr {
+					out[bi] = append(out[bi], [2]int{i, j})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// setPairs pads the pairs to (B,N) as build_entity_pairs does: padding
+// rows take entity 0 (its clamp_min(0)); with no pair anywhere N = 1 and
+// the row is a zero vector (index −1).
+func (p *relexPlan) setPairs(pairs [][][2]int) {
+	N := 0
+	for _, ps := range pairs {
+		N = max(N, len(ps))
+	}
+	pad := int64(0)
+	if N == 0 {
+		N, pad = 1, -1
+	}
+	p.N = N
+	p.pairHead = make([]int64, p.B*N)
+	p.pairTail = make([]int64, p.B*N)
+	p.pairMask = make([]float32, p.B*N)
+	for bi, ps := range pairs {
+		for n := 0; n < N; n++ {
+			i := bi*N + n
+			if n < len(ps) {
+				p.pairHead[i], p.pairTail[i], p.pairMask[i] = int64(ps[n][0]), int64(ps[n][1]), 1
+			} else {
+				p.pairHead[i], p.pairTail[i] = pad, pad
+			}
+		}
+	}
+}
+
+// bindRelex binds the relex inputs of the full graph: the <<REL>>
+// positions and, in training, the selections and targets.
+func (m *Model) bindRelex(c *compiled, k shapeKey, b *data.Batch, train bool) error {
+	if k.R == 0 {
+		return nil
+	}
+	idx := make([]int64, k.B*k.R)
+	mask := make([]float32, k.B*k.R)
+	tokID := int64(m.Cfg.RelTokenIndex)
+	for bi := 0; bi < k.B; bi++ {
+		n := 0
+		for t := 0; t < k.T; t++ {
+			if b.InputIDs.Data[bi*k.T+t] != tokID {
+				continue
+			}
+			pos := int64(t)
+			if !m.Cfg.EmbedRelToken {
+				pos++
+			}
+			idx[bi*k.R+n] = pos
+			mask[bi*k.R+n] = 1
+			n++
+		}
+		for j := n; j < k.R; j++ {
+			idx[bi*k.R+j] = -1
+		}
+		if bi < len(b.RelIDToClass) && b.RelIDToClass[bi] != nil && n != len(b.RelIDToClass[bi]) {
+			return fmt.Errorf("batch: %s: %d <<REL>> tokens (id %d) in the prompt, %d relation types", exampleName(b, bi), n, tokID, len(b.RelIDToClass[bi]))
+		}
+	}
+	var errs []error
+	errs = append(errs, c.m.SetInts("rel_prompt_idx", idx, k.B, k.R))
+	if train {
+		p := m.relex.plan
+		if p == nil || p.B != k.B || p.E != k.E || p.N != k.N || p.R != k.R {
+			return fmt.Errorf("relex batch: internal error: no selection for shape %+v", k)
+		}
+		errs = append(errs, m.bindHeadInputs(c, p),
+			c.m.SetInts("ent_idx", p.entIdx, k.B, k.E),
+			c.m.SetFloats("adj_matrix", p.adj, k.B, k.E, k.E),
+			c.m.SetFloats("rel_matrix", p.rel, k.B, k.N, k.R),
+			c.m.SetFloats("pair_mask", p.pairMask, k.B, k.N),
+			c.m.SetFloats("rel_prompts_mask", mask, k.B, k.R))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("relex batch: %w", err)
+		}
+	}
+	return nil
+}
+
+// bindHeadInputs binds the entity mask, the mlp layer's pair indices and
+// the pairs (when the graph has them).
+func (m *Model) bindHeadInputs(c *compiled, p *relexPlan) error {
+	var errs []error
+	errs = append(errs, c.m.SetFloats("ent_mask", p.entMask, p.B, p.E))
+	if c.inputs["adj_i"] {
+		ai := make([]int64, p.B*p.E*p.E)
+		aj := make([]int64, p.B*p.E*p.E)
+		for bi := 0; bi < p.B; bi++ {
+			for i := 0; i < p.E; i++ {
+				for j := 0; j < p.E; j++ {
+					ai[(bi*p.E+i)*p.E+j], aj[(bi*p.E+i)*p.E+j] = int64(i), int64(j)
+				}
+			}
+		}
+		errs = append(errs, c.m.SetInts("adj_i", ai, p.B, p.E*p.E), c.m.SetInts("adj_j", aj, p.B, p.E*p.E))
+	}
+	if c.inputs["pair_head"] {
+		errs = append(errs, c.m.SetInts("pair_head", p.pairHead, p.B, p.N), c.m.SetInts("pair_tail", p.pairTail, p.B, p.N))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
