@@ -1,0 +1,258 @@
+package models
+
+import (
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/losses"
+	"github.com/gliner-go/gliner/train"
+)
+
+const decoderFixture = "uni_span_decoder_deberta"
+
+// decoderBatch is fixtureBatch plus the decoder tensors of batch.json.
+func decoderBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batch {
+	t.Helper()
+	b := fixtureBatch(t, dir, train, maxWidth)
+	var raw struct {
+		Collated          map[string]json.RawMessage `json:"collated"`
+		CollatedInference map[string]json.RawMessage `json:"collated_inference"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "batch.json"), &raw)
+	src := raw.CollatedInference
+	if train {
+		src = raw.Collated
+	}
+	b.DecoderInputIDs = ints(t, src["decoder_input_ids"])
+	b.DecoderAttentionMask = ints(t, src["decoder_attention_mask"])
+	b.DecoderWordsMask = ints(t, src["decoder_words_mask"])
+	if train {
+		b.DecoderLabelsIDs = ints(t, src["decoder_labels_ids"])
+		b.DecoderLabelsMask = ints(t, src["decoder_labels_mask"])
+		b.DecoderLabels = ints(t, src["decoder_labels"])
+	}
+	return b
+}
+
+type decoderExpected struct {
+	Losses map[string]struct {
+		Loss        float64 `json:"loss"`
+		DecoderLoss float64 `json:"decoder_loss"`
+	} `json:"losses"`
+	Outputs map[string]testutil.JSONTensor `json:"outputs"`
+}
+
+func loadDecoderExpected(t *testing.T, dir string) *decoderExpected {
+	t.Helper()
+	var e decoderExpected
+	testutil.ReadJSON(t, filepath.Join(dir, "expected.json"), &e)
+	return &e
+}
+
+func relDiff(got, want float64) float64 { return math.Abs(got-want) / math.Max(math.Abs(want), 1e-12) }
+
+func TestSpanDecoderForwardMatchesReference(t *testing.T) {
+	m, dir, exp := loadFixtureModel(t, decoderFixture)
+	if m.Arch != UniEncoderSpanDecoder || m.Decoder() == nil {
+		t.Fatalf("loaded %v without decoder", m.Arch)
+	}
+	out, err := m.Forward(decoderBatch(t, dir, false, m.Cfg.MaxWidth))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(t, out.Logits.F, &exp.Logits); d > 1e-4 {
+		t.Errorf("logits differ by %.3g", d)
+	}
+	n := 0
+	for name, want := range exp.Intermediates {
+		if name == "decoder_lm_logits" {
+			continue // a training-batch output, checked below
+		}
+		got, ok := out.Intermediates[name]
+		if !ok {
+			t.Errorf("no intermediate %s", name)
+			continue
+		}
+		if d := maxAbsDiff(t, got.F, &want); d > 1e-4 {
+			t.Errorf("%s differs by %.3g", name, d)
+		}
+		n++
+	}
+	if n < 5 {
+		t.Errorf("compared only %d intermediates", n)
+	}
+}
+
+// The training forward under ReferenceCompat: the kept spans
+// (decoder_span_idx), the decoder prefixes (decoder_embedding), the
+// teacher-forced LM logits, every loss setting with its decoder_loss, the
+// named gradients and every gradient norm.
+func TestSpanDecoderLossesAndGradientsMatchReference(t *testing.T) {
+	m, dir, exp := loadFixtureModel(t, decoderFixture)
+	dexp := loadDecoderExpected(t, dir)
+	b := decoderBatch(t, dir, true, m.Cfg.MaxWidth)
+	if len(dexp.Losses) != 6 {
+		t.Fatalf("fixture has %d loss settings, want 6", len(dexp.Losses))
+	}
+	for name, want := range dexp.Losses {
+		m.Loss = lossOptions(t, name)
+		m.Loss.ReferenceCompat = true
+		m.Store.ZeroGrad()
+		out, err := m.Step(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := relDiff(float64(out.Loss), want.Loss); r > 1e-4 {
+			t.Errorf("%s: loss %v, reference %v (rel %.3g)", name, out.Loss, want.Loss, r)
+		}
+		dl := out.Intermediates["decoder_loss"].F[0]
+		t.Logf("%s: loss %v (reference %v), decoder_loss %v (reference %v)", name, out.Loss, want.Loss, dl, want.DecoderLoss)
+		if r := relDiff(float64(dl), want.DecoderLoss); r > 1e-4 {
+			t.Errorf("%s: decoder_loss %v, reference %v (rel %.3g)", name, dl, want.DecoderLoss, r)
+		}
+	}
+
+	m.Loss = losses.DefaultOptions()
+	m.Loss.ReferenceCompat = true
+	m.Store.ZeroGrad()
+	out, err := m.Step(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := exp.Intermediates["decoder_lm_logits"]
+	got := out.Intermediates["decoder_lm_logits"]
+	if len(got.Shape) != 3 || got.Shape[0] != want.Shape[0] || got.Shape[1] != want.Shape[1] || got.Shape[2] != want.Shape[2] {
+		t.Fatalf("decoder_lm_logits shape %v, reference %v", got.Shape, want.Shape)
+	}
+	d := maxAbsDiff(t, got.F, &want)
+	t.Logf("decoder_lm_logits %v: max |Δ| %.3g", got.Shape, d)
+	if d > 1e-4 {
+		t.Errorf("decoder_lm_logits differ by %.3g", d)
+	}
+	// Kept spans and their prefixes.
+	selT := dexp.Outputs["decoder_span_idx"]
+	sel, _ := selT.Int64s()
+	plan := m.dec.plan
+	if len(plan.SpanIdx) != len(sel) {
+		t.Fatalf("decoder_span_idx has %d entries, reference %d", len(plan.SpanIdx), len(sel))
+	}
+	for i := range sel {
+		if plan.SpanIdx[i] != sel[i] {
+			t.Fatalf("decoder_span_idx[%d] = %d, reference %d", i, plan.SpanIdx[i], sel[i])
+		}
+	}
+	embT := dexp.Outputs["decoder_embedding"]
+	emb, _ := embT.Float32s()
+	embMaskT := dexp.Outputs["decoder_embedding_mask"]
+	embMask, _ := embMaskT.Int64s()
+	S, Tp, D := embT.Shape[1], embT.Shape[2], embT.Shape[3]
+	if plan.Tp != Tp {
+		t.Fatalf("prefix length %d, reference %d", plan.Tp, Tp)
+	}
+	x := out.Intermediates["decoder_inputs_embeds"]
+	T := x.Shape[1]
+	worst := 0.0
+	for r, row := range plan.Rows {
+		bi, n := int(row)/S, int(row)%S
+		slot := bi*S + indexOf(sel[bi*S:(bi+1)*S], int64(n))
+		for p := 0; p < Tp; p++ {
+			if embMask[slot*Tp+p] != plan.Mask[r*T+p] {
+				t.Fatalf("span %d prefix mask differs at %d", r, p)
+			}
+			for c := 0; c < D; c++ {
+				worst = math.Max(worst, math.Abs(float64(x.F[(r*T+p)*D+c]-emb[(slot*Tp+p)*D+c])))
+			}
+		}
+	}
+	if worst > 1e-4 {
+		t.Errorf("decoder prefixes differ from decoder_embedding by %.3g", worst)
+	}
+
+	for name, w := range exp.Grads {
+		p, ok := m.Store.Get(name)
+		if !ok {
+			t.Fatalf("no parameter %s", name)
+		}
+		wv, _ := w.Float32s()
+		for i := range wv {
+			if d := math.Abs(float64(p.Grad[i] - wv[i])); d > 1e-3*math.Max(math.Abs(float64(wv[i])), 1e-3) {
+				t.Errorf("grad %s[%d] = %v, reference %v", name, i, p.Grad[i], wv[i])
+				break
+			}
+		}
+	}
+	if _, ok := exp.Grads[DecoderPrefix+".transformer.h.0.attn.c_attn.weight"]; !ok {
+		t.Error("fixture names no decoder gradient")
+	}
+	trained := map[string]bool{}
+	for _, p := range m.TrainedParams(b) {
+		trained[p.Name] = true
+	}
+	checked := 0
+	for name, want := range exp.GradNorms {
+		if name == DecoderPrefix+".lm_head.weight" {
+			continue // tied: its gradient is part of wte's
+		}
+		p, ok := m.Store.Get(name)
+		if !ok {
+			t.Errorf("reference parameter %s missing", name)
+			continue
+		}
+		var s float64
+		for _, g := range p.Grad {
+			s += float64(g) * float64(g)
+		}
+		if got := math.Sqrt(s); math.Abs(got-want) > 1e-3*math.Max(want, 1e-3) {
+			t.Errorf("grad norm %s = %.6g, reference %.6g", name, got, want)
+		}
+		checked++
+	}
+	if checked != len(trained) {
+		t.Errorf("checked %d grad norms, %d parameters trained", checked, len(trained))
+	}
+}
+
+func indexOf(v []int64, x int64) int {
+	for i, y := range v {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestSpanDecoderTrajectoryMatchesReference(t *testing.T) {
+	m, dir, exp := loadFixtureModel(t, decoderFixture)
+	m.Loss = losses.DefaultOptions()
+	m.Loss.ReferenceCompat = true
+	b := decoderBatch(t, dir, true, m.Cfg.MaxWidth)
+	tr := exp.Trajectory
+	if len(tr.Losses) != 10 {
+		t.Fatalf("fixture has %d trajectory losses", len(tr.Losses))
+	}
+	opt, err := train.NewAdamW([]*train.Group{{Name: "all", BaseLR: tr.LR, LR: tr.LR, WeightDecay: tr.WeightDecay, Params: m.Store.Params()}},
+		train.AdamWOptions{Beta1: tr.Betas[0], Beta2: tr.Betas[1], Eps: tr.Eps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained := map[*autograd.Param]bool{}
+	for _, p := range m.TrainedParams(b) {
+		trained[p] = true
+	}
+	for step, want := range tr.Losses {
+		m.Store.ZeroGrad()
+		out, err := m.Step(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := relDiff(float64(out.Loss), want); r > 1e-3 {
+			t.Fatalf("step %d: loss %v, reference %v (rel %.3g)", step, out.Loss, want, r)
+		}
+		opt.Step(func(p *autograd.Param) bool { return trained[p] })
+	}
+}
