@@ -3,6 +3,7 @@ package finetune
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -170,4 +171,27 @@ func TestParseRecipeRejectsFractionForInteger(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "line 9: training.num_steps: 7.5 is not an integer") {
 		t.Fatalf("error %v", err)
 	}
+}
+
+// Every recipe field is documented in the commented sample recipe.
+func TestSampleRecipeDocumentsEveryField(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "recipes", "uni_span_sample.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	var walk func(rt reflect.Type, path string)
+	walk = func(rt reflect.Type, path string) {
+		for i := 0; i < rt.NumField(); i++ {
+			f := rt.Field(i)
+			name := yamlName(f)
+			if !strings.Contains(text, name+":") {
+				t.Errorf("recipes/uni_span_sample.yaml does not document %s%s", path, name)
+			}
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, path+name+".")
+			}
+		}
+	}
+	walk(reflect.TypeOf(Recipe{}), "")
 }
