@@ -8,6 +8,7 @@ import (
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 	"github.com/gliner-go/gliner/train"
@@ -255,4 +256,153 @@ func TestSpanDecoderTrajectoryMatchesReference(t *testing.T) {
 		}
 		opt.Step(func(p *autograd.Param) bool { return trained[p] })
 	}
+}
+
+// decoderRuns are the fixture's decoding runs with generated labels.
+type decoderRuns map[string]struct {
+	Threshold  float64             `json:"threshold"`
+	FlatNER    bool                `json:"flat_ner"`
+	MultiLabel bool                `json:"multi_label"`
+	GenLabels  []string            `json:"gen_labels"`
+	SpanIdx    testutil.JSONTensor `json:"decoder_span_idx"`
+	Generation struct {
+		MaxNewTokens int `json:"max_new_tokens"`
+	} `json:"generation"`
+	Entities [][]struct {
+		Start      int      `json:"start"`
+		End        int      `json:"end"`
+		EntityType string   `json:"entity_type"`
+		Score      float64  `json:"score"`
+		Generated  []string `json:"generated_labels"`
+	} `json:"entities"`
+}
+
+// Generation on the fixture's inference batch at each decoding run's
+// threshold: the kept spans equal the reference's decoder_span_idx, the
+// generated labels equal its gen_labels (the reference sampled at
+// temperature 0.01, so a label may differ only after a step whose top two
+// scores are within 0.05 of each other), and the decoded entities carry the
+// reference's classes, scores and generated labels.
+func TestSpanDecoderGenerationMatchesReference(t *testing.T) {
+	m, dir, _ := loadFixtureModel(t, decoderFixture)
+	m.Loss.ReferenceCompat = true
+	var exp struct {
+		Decoded decoderRuns `json:"decoded"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "expected.json"), &exp)
+	tok, err := m.LoadDecoderTokenizer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := decoderBatch(t, dir, false, m.Cfg.MaxWidth)
+	out, err := m.Forward(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Decoded) != 4 {
+		t.Fatalf("fixture has %d decoding runs, want 4", len(exp.Decoded))
+	}
+	const nearTie = 0.05
+	checked, exact, ents := 0, 0, 0
+	for key, run := range exp.Decoded {
+		if run.Generation.MaxNewTokens != 8 {
+			t.Fatalf("%s: max_new_tokens %d", key, run.Generation.MaxNewTokens)
+		}
+		var margins [][]float32
+		observe := func(step, r int, row []float32) {
+			for len(margins) <= r {
+				margins = append(margins, nil)
+			}
+			a, second := 0, float32(math.Inf(-1))
+			for i, v := range row {
+				if v > row[a] {
+					a = i
+				}
+			}
+			for i, v := range row {
+				if i != a && v > second {
+					second = v
+				}
+			}
+			margins[r] = append(margins[r], row[a]-second)
+		}
+		gen, err := m.GenerateLabels(b, out, GenerateOptions{Threshold: run.Threshold, MaxNewTokens: 8, Tokenizer: tok, Observe: observe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel, _ := run.SpanIdx.Int64s()
+		if len(sel) != len(gen.SpanIdx) {
+			t.Fatalf("%s: decoder_span_idx has %d entries, reference %d", key, len(gen.SpanIdx), len(sel))
+		}
+		for i := range sel {
+			if sel[i] != gen.SpanIdx[i] {
+				t.Fatalf("%s: decoder_span_idx[%d] = %d, reference %d", key, i, gen.SpanIdx[i], sel[i])
+			}
+		}
+		if len(gen.Text) != len(run.GenLabels) {
+			t.Fatalf("%s: %d generated labels, reference %d", key, len(gen.Text), len(run.GenLabels))
+		}
+		for r, ref := range run.GenLabels {
+			checked++
+			if gen.Text[r] == ref {
+				exact++
+				continue
+			}
+			k := 0
+			for k < len(margins[r]) && margins[r][k] >= nearTie {
+				k++
+			}
+			if k == len(margins[r]) {
+				t.Errorf("%s: span %d: generated %q, reference %q, with no near-tie step (margins %v)", key, r, gen.Text[r], ref, margins[r])
+				continue
+			}
+			t.Logf("%s: span %d: greedy %q, reference %q: first near tie at step %d (margin %.4f)", key, r, gen.Text[r], ref, k, margins[r][k])
+		}
+		if run.MultiLabel {
+			continue
+		}
+		got, err := m.DecodeWithLabels(out, b, gen, decode.Options{Threshold: run.Threshold, FlatNER: run.FlatNER}, LabelsEnrich)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range run.Entities {
+			if len(got[i]) != len(want) {
+				t.Fatalf("%s text %d: %d entities %v, reference %d", key, i, len(got[i]), got[i], len(want))
+			}
+			for j, w := range want {
+				g := got[i][j]
+				if g.Start != w.Start || g.End != w.End || g.Label != w.EntityType || math.Abs(float64(g.Score)-w.Score) > 1e-4 {
+					t.Errorf("%s text %d entity %d: %+v, reference %+v", key, i, j, g.Span, w)
+				}
+				if len(w.Generated) != 1 || len(g.Generated) != 1 {
+					t.Errorf("%s text %d entity %d: generated %q, reference %q", key, i, j, g.Generated, w.Generated)
+					continue
+				}
+				// Both sides attach the label of the same kept-span row.
+				r := spanRow(sel, gen.S, i, w.Start*m.Cfg.MaxWidth+w.End-w.Start)
+				if r < 0 || w.Generated[0] != run.GenLabels[r] || g.Generated[0] != gen.Text[r] {
+					t.Errorf("%s text %d entity %d: generated %q, reference %q (row %d)", key, i, j, g.Generated[0], w.Generated[0], r)
+				}
+				ents++
+			}
+		}
+	}
+	t.Logf("generated labels: %d of %d identical to the reference's (the others differ after a near tie); %d decoded entities compared", exact, checked, ents)
+	if exact*4 < checked*3 {
+		t.Errorf("only %d of %d generated labels identical", exact, checked)
+	}
+}
+
+// spanRow is the kept-span row (batch-major) of example b's flat span.
+func spanRow(sel []int64, S, b, flat int) int {
+	r := 0
+	for bi := 0; bi*S < len(sel); bi++ {
+		for s := 0; s < S && sel[bi*S+s] >= 0; s++ {
+			if bi == b && sel[bi*S+s] == int64(flat) {
+				return r
+			}
+			r++
+		}
+	}
+	return -1
 }
