@@ -115,27 +115,37 @@ func initRelex(m *Model) error {
 	if err != nil {
 		return fmt.Errorf("gliner config: %w", err)
 	}
-	H := cfg.HiddenSize
-	r := &relexParts{layer: layer, RelexSettings: RelexSettings{Threshold: 0.5, AdjacencyThreshold: 0.5}}
-	const pre = "relations_rep_layer.relation_rep_layer"
-	switch layer {
-	case RelationsMLP:
-		if r.mlp0, err = layers.NewLinear(m.Store, pre+".mlp.0", 2*H, H, true, nil); err != nil {
-			return err
-		}
-		if r.mlp2, err = layers.NewLinear(m.Store, pre+".mlp.2", H, 1, true, nil); err != nil {
-			return err
-		}
-	case RelationsBilinear:
-		if r.proj, err = layers.NewLinear(m.Store, pre+".proj", H, H, true, nil); err != nil {
-			return err
-		}
-	}
-	if r.pair, err = layers.NewProjection(m.Store, "pair_rep_layer", 2*H, H, cfg.Dropout); err != nil {
+	r, err := newRelexParts(m.Store, layer, cfg.HiddenSize, cfg.Dropout)
+	if err != nil {
 		return err
 	}
 	m.relex = r
 	return nil
+}
+
+// newRelexParts registers the relations layer's and pair_rep_layer's
+// parameters.
+func newRelexParts(s *autograd.Store, layer RelationsLayer, H int, dropout float64) (*relexParts, error) {
+	r := &relexParts{layer: layer, RelexSettings: RelexSettings{Threshold: 0.5, AdjacencyThreshold: 0.5}}
+	const pre = "relations_rep_layer.relation_rep_layer"
+	var err error
+	switch layer {
+	case RelationsMLP:
+		if r.mlp0, err = layers.NewLinear(s, pre+".mlp.0", 2*H, H, true, nil); err != nil {
+			return nil, err
+		}
+		if r.mlp2, err = layers.NewLinear(s, pre+".mlp.2", H, 1, true, nil); err != nil {
+			return nil, err
+		}
+	case RelationsBilinear:
+		if r.proj, err = layers.NewLinear(s, pre+".proj", H, H, true, nil); err != nil {
+			return nil, err
+		}
+	}
+	if r.pair, err = layers.NewProjection(s, "pair_rep_layer", 2*H, H, dropout); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func buildRelex(b *builder) {
