@@ -239,7 +239,9 @@ func ReadWeak(path string) ([]WeakExample, *Provenance, error) {
 		}
 		cols = append(cols, idx[0])
 	}
-	rr, err := fr.GetRecordReader(context.Background(), cols, nil)
+	// Parquet's column indices count leaves, not fields: read every column
+	// and pick the extra ones by field index.
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("weak labels %s: %w", path, err)
 	}
@@ -249,13 +251,13 @@ func ReadWeak(path string) ([]WeakExample, *Provenance, error) {
 	row := 0
 	for rr.Next() {
 		rec := rr.Record()
-		scores := rec.Column(0).(*array.List)
-		unc := rec.Column(1).(*array.List)
-		src := rec.Column(2).(*array.String)
-		fp := rec.Column(3).(*array.String)
-		fp2 := rec.Column(4).(*array.String)
-		round := rec.Column(5).(*array.Int64)
-		th := rec.Column(6).(*array.String)
+		scores := rec.Column(cols[0]).(*array.List)
+		unc := rec.Column(cols[1]).(*array.List)
+		src := rec.Column(cols[2]).(*array.String)
+		fp := rec.Column(cols[3]).(*array.String)
+		fp2 := rec.Column(cols[4]).(*array.String)
+		round := rec.Column(cols[5]).(*array.Int64)
+		th := rec.Column(cols[6]).(*array.String)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if row >= len(exs) {
 				return nil, nil, fmt.Errorf("weak labels %s: more extra-column rows than examples (%d)", path, len(exs))

@@ -1,0 +1,155 @@
+package selftrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/finetune"
+	"github.com/gliner-go/gliner/infer"
+	"github.com/gliner-go/gliner/models"
+)
+
+// InferTeacher is a Teacher backed by the inference pipeline (windowing,
+// batching, flat decoding at the low threshold).
+type InferTeacher struct {
+	P           *infer.Pipeline
+	BatchSize   int
+	fingerprint string
+}
+
+// LoadTeacher opens a GLiNER model folder as a teacher. A folder that is
+// not a GLiNER export (e.g. a training checkpoint-<step>/), or a model of
+// an architecture that does not predict entities with the pipeline
+// (relation extraction, label decoder), is an error naming the folder.
+func LoadTeacher(dir string) (Teacher, error) {
+	cfgPath := filepath.Join(dir, "gliner_config.json")
+	if _, err := os.Stat(cfgPath); err != nil {
+		hint := ""
+		if _, e2 := os.Stat(filepath.Join(dir, "trainer_state.json")); e2 == nil {
+			hint = " (this is a training checkpoint: use the exported folder, e.g. <output_dir>/final)"
+		}
+		return nil, fmt.Errorf("teacher %s: not a GLiNER model folder: no gliner_config.json%s", dir, hint)
+	}
+	cfg, err := models.LoadConfig(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("teacher %s: %w", dir, err)
+	}
+	arch, err := cfg.Architecture()
+	if err != nil {
+		return nil, fmt.Errorf("teacher %s: %w", dir, err)
+	}
+	switch arch {
+	case models.UniEncoderSpanRelex, models.UniEncoderSpanDecoder:
+		return nil, fmt.Errorf("teacher %s: a %v model cannot teach entity labels here (the pipeline predicts with span/token NER models)", dir, arch)
+	}
+	fp, err := Fingerprint(dir)
+	if err != nil {
+		return nil, fmt.Errorf("teacher %s: %w", dir, err)
+	}
+	p, err := infer.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("teacher: %w", err)
+	}
+	return &InferTeacher{P: p, BatchSize: 16, fingerprint: fp}, nil
+}
+
+// Predict implements Teacher.
+func (t *InferTeacher) Predict(_ context.Context, docs []Doc, labels []string, minScore float64) ([][]Prediction, error) {
+	exs := make([]data.Example, len(docs))
+	for i, d := range docs {
+		exs[i] = data.Example{Words: d.Words, Source: d.Source}
+	}
+	o := infer.DefaultOptions()
+	o.Threshold, o.BatchSize = minScore, t.BatchSize
+	res, err := t.P.PredictExamples(exs, labels, o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Prediction, len(docs))
+	for i, ents := range res.Entities {
+		for _, e := range ents {
+			out[i] = append(out[i], Prediction{Start: e.StartWord, End: e.EndWord, Label: e.Label, Score: e.Score})
+		}
+	}
+	return out, nil
+}
+
+// Fingerprint implements Teacher.
+func (t *InferTeacher) Fingerprint() string { return t.fingerprint }
+
+// InferEvaluator scores model folders with infer's Evaluate (the
+// reference's evaluation: threshold 0.5, nested decoding) over Labels
+// (nil: the dev set's labels).
+type InferEvaluator struct {
+	Labels []string
+}
+
+// Evaluate implements Evaluator.
+func (e InferEvaluator) Evaluate(_ context.Context, dir string, dev []data.Example) (*decode.Metrics, error) {
+	p, err := infer.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return p.Evaluate(dev, e.Labels, infer.EvalOptions())
+}
+
+// FinetuneStudent trains students with finetune.Run (the training loop
+// train.Run with the recipe's optimizer, schedule, checkpoints, best-model
+// keeping and export): model.prev_path is the round's teacher,
+// data.train_data the round's training set written as Parquet beside the
+// checkpoints, training.label_smoothing and training.seed the job's.
+type FinetuneStudent struct {
+	// Base is the student recipe (its model source is replaced).
+	Base *finetune.Recipe
+	// DevPath is data.val_data ("" or "none": no evaluation while training).
+	DevPath string
+	Logger  *zap.Logger
+}
+
+// ErrMaskingUnsupported is returned when uncertain-span masking is asked
+// of a trainer that has no post-collation step.
+var ErrMaskingUnsupported = errors.New("uncertain-span masking needs a post-collation hook, which finetune.Run does not offer yet (finetune.Options has no PostCollate); set weak_labels.mask_uncertain: false")
+
+// Train implements Student.
+func (s *FinetuneStudent) Train(ctx context.Context, job StudentJob) (*StudentResult, error) {
+	if job.Masker != nil {
+		return nil, ErrMaskingUnsupported
+	}
+	r := *s.Base
+	r.Model.PrevPath, r.Model.ModelName, r.Model.EncoderConfig = job.InitDir, "", nil
+	if err := os.MkdirAll(job.OutputDir, 0o755); err != nil {
+		return nil, err
+	}
+	trainPath := filepath.Join(filepath.Dir(job.OutputDir), "student_train.parquet")
+	if err := data.WriteFile(trainPath+".tmp", data.FormatParquet, job.Train); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(trainPath+".tmp", trainPath); err != nil {
+		return nil, err
+	}
+	r.Data.TrainData = trainPath
+	r.Data.ValData = s.DevPath
+	if s.DevPath == "" {
+		r.Data.ValData = "none"
+		r.Training.EvalEvery, r.Training.EarlyStoppingPatience = 0, 0
+	}
+	r.Training.LabelSmoothing = job.LabelSmoothing
+	r.Training.Seed = job.Seed
+	r.Training.OutputDir = job.OutputDir
+	lg := s.Logger
+	if lg == nil {
+		lg = zap.NewNop()
+	}
+	res, err := finetune.Run(ctx, &r, finetune.Options{Resume: true, Logger: lg.With(zap.Int("round", job.Round))})
+	if err != nil {
+		return nil, err
+	}
+	return &StudentResult{ModelDir: res.FinalDir, Steps: res.Train.Steps}, nil
+}
