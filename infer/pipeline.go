@@ -22,10 +22,11 @@
 // padding words, which the reference's token decoder can; see
 // decode.Tokens).
 //
-// Architectures: UniEncoderSpan, UniEncoderToken, BiEncoderSpan and
-// BiEncoderToken (bi-encoders need the labels encoder's tokenizer, see
-// LoadOptions). The span decoder and relation-extraction models are
-// reported as unsupported.
+// Architectures: UniEncoderSpan, UniEncoderToken, BiEncoderSpan,
+// BiEncoderToken and UniEncoderSpanDecoder (bi-encoders and the span
+// decoder need their second tokenizer, see LoadOptions; the span decoder's
+// entities are predicted, its label generation is not run).
+// Relation-extraction models are reported as unsupported.
 package infer
 
 import (
@@ -44,8 +45,9 @@ import (
 type Pipeline struct {
 	Model     *models.Model
 	Tokenizer tokenizer.Tokenizer
-	// LabelsTokenizer tokenizes the label strings of bi-encoders (nil
-	// for the other architectures).
+	// LabelsTokenizer is the second tokenizer: the labels encoder's for
+	// bi-encoders, the labels decoder's for the span decoder (nil for the
+	// other architectures).
 	LabelsTokenizer tokenizer.Tokenizer
 	// Dir is the model folder (empty for New).
 	Dir string
@@ -63,6 +65,10 @@ type LoadOptions struct {
 	// (default: <dir>/labels_tokenizer when it exists; the reference
 	// loads it from the labels_encoder hub id, which is not in the folder).
 	LabelsTokenizerDir string
+	// DecoderTokenizerDir is the span decoder's labels-decoder tokenizer
+	// (default: <dir>/decoder_tokenizer when it exists, as in the
+	// fixtures; the reference loads it from the labels_decoder hub id).
+	DecoderTokenizerDir string
 }
 
 // Load reads a GLiNER model folder: gliner_config.json, model.safetensors
@@ -99,16 +105,27 @@ func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
 		return nil, fmt.Errorf("model folder %s: %w", dir, err)
 	}
 	var labelsTok tokenizer.Tokenizer
-	if m.Arch == models.BiEncoderSpan || m.Arch == models.BiEncoderToken {
-		ld := o.LabelsTokenizerDir
+	aux := func(given, sub, what, flag string) error {
+		ld := given
 		if ld == "" {
-			ld = filepath.Join(dir, "labels_tokenizer")
+			ld = filepath.Join(dir, sub)
 			if st, err := os.Stat(ld); err != nil || !st.IsDir() {
-				return nil, fmt.Errorf("model folder %s: %v needs the labels encoder's tokenizer: no %s folder, give its folder (--labels-tokenizer)", dir, m.Arch, ld)
+				return fmt.Errorf("model folder %s: %v needs the %s: no %s folder, give its folder (%s)", dir, m.Arch, what, ld, flag)
 			}
 		}
 		if labelsTok, err = tokenizer.Load(ld); err != nil {
-			return nil, fmt.Errorf("model folder %s: labels tokenizer in %s: %w", dir, ld, err)
+			return fmt.Errorf("model folder %s: %s in %s: %w", dir, what, ld, err)
+		}
+		return nil
+	}
+	switch m.Arch {
+	case models.BiEncoderSpan, models.BiEncoderToken:
+		if err := aux(o.LabelsTokenizerDir, "labels_tokenizer", "labels encoder's tokenizer", "--labels-tokenizer"); err != nil {
+			return nil, err
+		}
+	case models.UniEncoderSpanDecoder:
+		if err := aux(o.DecoderTokenizerDir, "decoder_tokenizer", "labels decoder's tokenizer", "--decoder-tokenizer"); err != nil {
+			return nil, err
 		}
 	}
 	p, err := NewWith(m, tok, labelsTok)
@@ -151,9 +168,9 @@ func NewWith(m *models.Model, tok, labelsTok tokenizer.Tokenizer) (*Pipeline, er
 	switch arch {
 	case data.UniEncoderSpan, data.UniEncoderToken:
 		labelsTok = nil
-	case data.BiEncoderSpan, data.BiEncoderToken:
+	case data.BiEncoderSpan, data.BiEncoderToken, data.UniEncoderSpanDecoder:
 		if labelsTok == nil {
-			return nil, fmt.Errorf("infer: %v needs the labels encoder's tokenizer", arch)
+			return nil, fmt.Errorf("infer: %v needs its second tokenizer (labels encoder's or labels decoder's)", arch)
 		}
 	default:
 		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v, %v, %v)", arch,

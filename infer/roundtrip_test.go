@@ -16,11 +16,11 @@ import (
 // the reference's layout) loads with Load and gives bit-identical logits and
 // the same entities.
 func TestExportedFolderGivesIdenticalLogits(t *testing.T) {
-	for _, name := range spanFixtures {
+	for _, name := range modelFixtures {
 		t.Run(name, func(t *testing.T) {
 			p, exs, labels, _ := loadFixture(t, name)
 			out := filepath.Join(t.TempDir(), "export")
-			if err := models.Export(p.Model, p.Tokenizer, out); err != nil {
+			if err := models.ExportWith(p.Model, p.Tokenizer, out, models.ExportOptions{AuxTokenizer: p.LabelsTokenizer}); err != nil {
 				t.Fatal(err)
 			}
 			if TokenizerDir(out) != out {

@@ -24,6 +24,11 @@ type ExportOptions struct {
 	// Overwrite replaces an existing non-empty folder (it is swapped out
 	// only after the new folder is complete).
 	Overwrite bool
+	// AuxTokenizer, when set, is the second tokenizer of a bi-encoder
+	// (labels encoder) or span decoder (labels decoder). It is saved in
+	// labels_tokenizer/ or decoder_tokenizer/ (the reference itself loads
+	// it from the hub id in the config; gliner-go's loader reads these).
+	AuxTokenizer tokenizer.Tokenizer
 }
 
 // Export writes m as a GLiNER model folder in the reference's layout
@@ -89,13 +94,30 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 	if err := tok.Save(tmp); err != nil {
 		return fmt.Errorf("export %s: tokenizer: %w", dir, err)
 	}
+	if o.AuxTokenizer != nil {
+		sub := ""
+		switch m.Arch {
+		case BiEncoderSpan, BiEncoderToken:
+			sub = "labels_tokenizer"
+		case UniEncoderSpanDecoder:
+			sub = "decoder_tokenizer"
+		default:
+			return fmt.Errorf("export %s: a second tokenizer was given but %v has none", dir, m.Arch)
+		}
+		if err := os.Mkdir(filepath.Join(tmp, sub), 0o755); err != nil {
+			return fmt.Errorf("export %s: %w", dir, err)
+		}
+		if err := o.AuxTokenizer.Save(filepath.Join(tmp, sub)); err != nil {
+			return fmt.Errorf("export %s: %s: %w", dir, sub, err)
+		}
+	}
 	if err := checkpoints.WriteFileAtomic(filepath.Join(tmp, "gliner_config.json"), func(w io.Writer) error {
 		_, err := w.Write(cfgJSON)
 		return err
 	}); err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
-	if err := checkpoints.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), m.Store.State(nil), map[string]string{"format": "pt"}); err != nil {
+	if err := checkpoints.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), ExportState(m), map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
 	if !exists {
@@ -119,6 +141,42 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 		return fmt.Errorf("export %s: new folder in place, but removing the old one at %s failed: %w", dir, old, err)
 	}
 	return nil
+}
+
+// Tied weights the reference's state dict lists under both names.
+const (
+	decoderWTE    = "decoder.decoder_layer.model.transformer.wte.weight"
+	decoderLMHead = "decoder.decoder_layer.model.lm_head.weight"
+)
+
+// ExportState is the state dict Export writes: every parameter under its
+// reference key, plus the span decoder's tied lm_head.weight (a copy of
+// the GPT-2 wte embedding, as torch's state_dict lists it) when the model
+// does not hold it as a parameter of its own.
+func ExportState(m *Model) []checkpoints.Tensor {
+	st := m.Store.State(nil)
+	if m.Arch != UniEncoderSpanDecoder {
+		return st
+	}
+	if _, ok := m.Store.Get(decoderLMHead); ok {
+		return st
+	}
+	wte, ok := m.Store.Get(decoderWTE)
+	if !ok {
+		return st
+	}
+	var tie struct {
+		Tie *bool `json:"tie_word_embeddings"`
+	}
+	if len(m.Cfg.LabelsDecoderConfig) > 0 {
+		_ = json.Unmarshal(m.Cfg.LabelsDecoderConfig, &tie)
+	}
+	if tie.Tie != nil && !*tie.Tie {
+		return st
+	}
+	st = append(st, checkpoints.Tensor{Name: decoderLMHead, Shape: wte.Shape, Data: wte.Data})
+	sort.Slice(st, func(i, j int) bool { return st[i].Name < st[j].Name })
+	return st
 }
 
 // Keys of gliner_config.json that only one family of configs has; every

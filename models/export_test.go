@@ -33,7 +33,7 @@ func exportFixture(t *testing.T, name string) (src, out string) {
 }
 
 func TestExportReproducesFixtureFolders(t *testing.T) {
-	for _, name := range []string{"uni_span_bert", "uni_span_deberta", "uni_token_bert", "uni_token_deberta", "bi_span_deberta", "bi_token_deberta"} {
+	for _, name := range []string{"uni_span_bert", "uni_span_deberta", "uni_token_bert", "uni_token_deberta", "bi_span_deberta", "bi_token_deberta", "uni_span_decoder_deberta"} {
 		t.Run(name, func(t *testing.T) {
 			src, out := exportFixture(t, name)
 			// Tensors: same names, shapes and bits.

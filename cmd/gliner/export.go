@@ -20,7 +20,10 @@ pytorch_model.bin) and write it again in the reference's save_pretrained
 layout, all at the top level of --output: gliner_config.json (as the
 reference's to_json_file writes it), model.safetensors (reference key names,
 F32, metadata format pt) and the tokenizer files. The folder is written
-atomically; an existing non-empty folder is refused unless --overwrite.`,
+atomically; an existing non-empty folder is refused unless --overwrite.
+Bi-encoders' labels tokenizer and span decoders' decoder tokenizer are saved
+in labels_tokenizer/ and decoder_tokenizer/ (read by gliner-go's loader; the
+reference loads them from the hub ids in the config).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
@@ -30,7 +33,7 @@ atomically; an existing non-empty folder is refused unless --overwrite.`,
 			if err != nil {
 				return err
 			}
-			if err := models.ExportWith(p.Model, p.Tokenizer, output, models.ExportOptions{Overwrite: overwrite}); err != nil {
+			if err := models.ExportWith(p.Model, p.Tokenizer, output, models.ExportOptions{Overwrite: overwrite, AuxTokenizer: p.LabelsTokenizer}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s (%d tensors)\n", mf.model, output, len(p.Model.Store.Names()))

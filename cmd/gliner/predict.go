@@ -27,18 +27,19 @@ func init() {
 
 // modelFlags are the flags every model command shares.
 type modelFlags struct {
-	model, tokenizer, labelsTokenizer string
+	model, tokenizer, labelsTokenizer, decoderTokenizer string
 }
 
 func (m *modelFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&m.model, "model", "", "GLiNER model folder (gliner_config.json, model.safetensors or pytorch_model.bin, tokenizer files) (required)")
 	cmd.Flags().StringVar(&m.tokenizer, "tokenizer", "", "tokenizer folder (default: <model>/tokenizer if it exists, else <model>)")
 	cmd.Flags().StringVar(&m.labelsTokenizer, "labels-tokenizer", "", "bi-encoders: the labels encoder's tokenizer folder (default: <model>/labels_tokenizer)")
+	cmd.Flags().StringVar(&m.decoderTokenizer, "decoder-tokenizer", "", "span decoders: the labels decoder's tokenizer folder (default: <model>/decoder_tokenizer)")
 	_ = cmd.MarkFlagRequired("model")
 }
 
 func (m *modelFlags) load() (*infer.Pipeline, error) {
-	return infer.LoadWith(m.model, infer.LoadOptions{TokenizerDir: m.tokenizer, LabelsTokenizerDir: m.labelsTokenizer})
+	return infer.LoadWith(m.model, infer.LoadOptions{TokenizerDir: m.tokenizer, LabelsTokenizerDir: m.labelsTokenizer, DecoderTokenizerDir: m.decoderTokenizer})
 }
 
 // predictFlags are the decoding and batching flags of predict and evaluate.
