@@ -286,6 +286,9 @@ func (m *Model) relexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, error
 		k.R = 0
 		return k, nil
 	}
+	if n := b.Stats.UnlabeledRelClass; n > 0 {
+		return k, fmt.Errorf("relex batch: %d gold relation(s) have a type outside the relation label list (the collator could not represent them)", n)
+	}
 	p, err := m.trainPlan(b, k)
 	if err != nil {
 		return k, err

@@ -1,0 +1,139 @@
+package models
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/data/tokenizer"
+	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/losses"
+)
+
+// relexCollator is data.Collator set up as the relex fixture's reference
+// processor, and the fixture's examples with their relations.
+func relexCollator(t *testing.T, m *Model, dir string) (*data.Collator, []data.Example, []string, []string) {
+	t.Helper()
+	var tc struct {
+		ModelMaxLength int `json:"model_max_length"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "tokenizer", "tokenizer_config.json"), &tc)
+	cfg := data.CollatorConfig{
+		Architecture: data.UniEncoderSpanRelex, MaxWidth: m.Cfg.MaxWidth, MaxLen: m.Cfg.MaxLen, MaxTypes: m.Cfg.MaxTypes,
+		MaxNegTypeRatio: m.Cfg.MaxNegTypeRatio, EntToken: m.Cfg.EntToken, SepToken: m.Cfg.SepToken,
+		RelToken: m.Cfg.RelToken, ModelMaxLength: tc.ModelMaxLength,
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := data.NewCollator(cfg, tok, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Examples []struct {
+			TokenizedText []string `json:"tokenized_text"`
+			NER           [][3]any `json:"ner"`
+		} `json:"examples"`
+		Relations     [][][3]any `json:"relations"`
+		EntityTypes   []string   `json:"entity_types"`
+		RelationTypes []string   `json:"relation_types"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "batch.json"), &raw)
+	var exs []data.Example
+	for i, e := range raw.Examples {
+		ex := data.Example{Words: e.TokenizedText}
+		for _, n := range e.NER {
+			ex.Entities = append(ex.Entities, data.Entity{Start: int(n[0].(float64)), End: int(n[1].(float64)), Label: n[2].(string)})
+		}
+		for _, r := range raw.Relations[i] {
+			ex.Relations = append(ex.Relations, data.Relation{Head: int(r[0].(float64)), Tail: int(r[1].(float64)), Label: r[2].(string)})
+		}
+		exs = append(exs, ex)
+	}
+	return c, exs, raw.EntityTypes, raw.RelationTypes
+}
+
+// End to end from words: data.Collator's relex batches give the
+// reference's logits and relation logits at inference, and train.
+func TestRelexCollatorBatches(t *testing.T) {
+	m, dir, exp, rx := loadRelex(t)
+	c, exs, types, relTypes := relexCollator(t, m, dir)
+	inf, err := c.Inference(exs, types, relTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Forward(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(t, out.Logits.F, &exp.Logits); d > 1e-4 {
+		t.Errorf("logits differ by %.3g", d)
+	}
+	want := rx.Decoded["thr=0.500000,flat_ner=True"].ForwardOutputs["rel_logits"]
+	if d := maxAbsDiff(t, out.Relex.RelLogits.F, &want); d > 1e-4 {
+		t.Errorf("rel_logits differ by %.3g", d)
+	}
+	tr, err := c.Collate(exs, data.CollateOptions{Labels: [][]string{types}, RelLabels: [][]string{relTypes}, Targets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Loss = losses.DefaultOptions()
+	st, err := m.Step(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The negative pairs are drawn at random, so the total is not the
+	// reference's; it must be finite and positive.
+	if math.IsNaN(float64(st.Loss)) || st.Loss <= 0 {
+		t.Errorf("loss %v", st.Loss)
+	}
+	if got := st.Intermediates["relations_rep_layer_output"].Shape; len(got) != 3 || got[1] != 4 {
+		t.Errorf("adjacency shape %v, want (2,4,4)", got)
+	}
+}
+
+// Bad relex input is a clear error naming the example: a relation that
+// points at a missing entity, a batch whose relation label list does not
+// match its <<REL>> tokens, gold entities that the labels cannot
+// represent one by one, and rel_matrix wider than the prompts.
+func TestRelexBadInputIsAnError(t *testing.T) {
+	m, dir, _, _ := loadRelex(t)
+	c, exs, types, relTypes := relexCollator(t, m, dir)
+	bad := append([]data.Example(nil), exs...)
+	bad[1].Relations = []data.Relation{{Head: 0, Tail: 5, Label: "located in"}}
+	if _, err := c.Collate(bad, data.CollateOptions{Labels: [][]string{types}, RelLabels: [][]string{relTypes}, Targets: true}); err == nil ||
+		!strings.Contains(err.Error(), "example 1") || !strings.Contains(err.Error(), "missing entity") {
+		t.Errorf("relation to entity 5 of 2: %v", err)
+	}
+
+	b := relexBatch(t, dir, false, m.Cfg.MaxWidth)
+	b.RelIDToClass = [][]string{relTypes, relTypes[:2]}
+	if _, err := m.Forward(b); err == nil || !strings.Contains(err.Error(), "example 1") || !strings.Contains(err.Error(), "<<REL>>") {
+		t.Errorf("relation label list shorter than the prompt: %v", err)
+	}
+
+	tb := relexBatch(t, dir, true, m.Cfg.MaxWidth)
+	tb.Entities = [][]data.Entity{tb.Entities[0], append(append([]data.Entity(nil), tb.Entities[1]...), tb.Entities[1][0])}
+	if _, err := m.Step(tb); err == nil || !strings.Contains(err.Error(), "example 1") || !strings.Contains(err.Error(), "3 gold entities but 2 labelled spans") {
+		t.Errorf("two entities on one span: %v", err)
+	}
+
+	tb = relexBatch(t, dir, true, m.Cfg.MaxWidth)
+	tb.RelMatrix = data.Tensor[float32]{Shape: []int{2, 12, 4}, Data: make([]float32, 2*12*4)}
+	if _, err := m.Step(tb); err == nil || !strings.Contains(err.Error(), "rel_matrix has 4 relation types") {
+		t.Errorf("rel_matrix wider than the prompts: %v", err)
+	}
+
+	// A gold relation whose type is not in a fixed relation label list.
+	tr, err := c.Collate(exs, data.CollateOptions{Labels: [][]string{types}, RelLabels: [][]string{{"works at"}}, Targets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Step(tr); err == nil || !strings.Contains(err.Error(), "relation label list") {
+		t.Errorf("gold relation type outside the label list: %v", err)
+	}
+}
