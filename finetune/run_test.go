@@ -191,3 +191,77 @@ func TestRunGradientAccumulation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// freeze_components [text_encoder]: the encoder's weights leave training
+// unchanged, the head's change.
+func TestRunFreezeTextEncoder(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	r := tinyRecipeFor(t, out)
+	for _, s := range []string{"training.freeze_components=[text_encoder]", "training.num_steps=4",
+		"training.eval_every=0", "data.val_data=none"} {
+		if err := r.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Run(context.Background(), r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := BuildModel(r, Words(ds.Train))
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := models.Load(res.FinalDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc, head int
+	for i, p := range final.Store.Params() {
+		same := equalF32(p.Data, init.Model.Store.Params()[i].Data)
+		if strings.HasPrefix(p.Name, models.TextEncoderPrefix+".") {
+			enc++
+			if !same {
+				t.Fatalf("frozen %s changed", p.Name)
+			}
+		} else if !same {
+			head++
+		}
+	}
+	if enc == 0 || head == 0 {
+		t.Fatalf("%d encoder parameters kept, %d head parameters changed", enc, head)
+	}
+}
+
+func TestLoadDataLongTexts(t *testing.T) {
+	r := tinyRecipeFor(t, t.TempDir())
+	if err := r.Set("model.max_len=6"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Split (the default): every window holds at most 6 words and every
+	// long text is counted.
+	if ds.TrainReport.Read != 320 || ds.TrainReport.Window.Long == 0 || len(ds.Train) != 320-ds.TrainReport.Window.Long+ds.TrainReport.Window.Windows {
+		t.Fatalf("report %s, %d examples", ds.TrainReport.String(), len(ds.Train))
+	}
+	for _, ex := range ds.Train {
+		if len(ex.Words) > 6 {
+			t.Fatalf("%s has %d words", ex.Source, len(ex.Words))
+		}
+	}
+	if len(ds.Labels) != 6 {
+		t.Fatalf("dev labels %v", ds.Labels)
+	}
+	if err := r.Set("data.long_texts=reject"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadData(r); err == nil || !strings.Contains(err.Error(), "train.jsonl:1") || !strings.Contains(err.Error(), "more than the maximum 6") {
+		t.Fatalf("reject: %v", err)
+	}
+}
