@@ -234,8 +234,8 @@ type GenSpan struct {
 
 // DecodeWithLabels decodes a forward output as Decode does and attaches
 // the generated labels: LabelsEnrich keeps the class names, LabelsReplace
-// puts the generated label in Label (entities whose span has none keep
-// their class name).
+// puts the generated label, trimmed of spaces, in Label (entities whose
+// span has none keep their class name).
 func (m *Model) DecodeWithLabels(out *Output, b *data.Batch, gen *GeneratedLabels, o decode.Options, mode LabelMode) ([][]GenSpan, error) {
 	ents, err := m.Decode(out, b, o)
 	if err != nil {
@@ -250,7 +250,8 @@ func (m *Model) DecodeWithLabels(out *Output, b *data.Batch, gen *GeneratedLabel
 				if l, ok := gen.Label(i, e.Start, e.End, m.Cfg.MaxWidth); ok {
 					gs.Generated = []string{l}
 					if mode == LabelsReplace {
-						gs.Label = l
+						// The BPE label carries the tokenizer's prefix space.
+						gs.Label = strings.TrimSpace(l)
 					}
 				}
 			}
