@@ -8,7 +8,6 @@ import (
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/data"
-	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 )
 
@@ -215,16 +214,6 @@ func ones(n int) []float32 {
 		f[i] = 1
 	}
 	return f
-}
-
-// Architectures not built yet fail clearly at New and Load.
-func TestUnimplementedArchitecturesAreErrors(t *testing.T) {
-	for _, f := range []string{"uni_span_decoder_deberta"} {
-		_, err := Load(testutil.Fixture(t, f))
-		if err == nil || !strings.Contains(err.Error(), "not implemented") {
-			t.Errorf("%s: error %v, want 'not implemented'", f, err)
-		}
-	}
 }
 
 // Batches that do not fit the architecture are clear errors, never panics.
