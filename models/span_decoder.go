@@ -167,7 +167,7 @@ func (m *Model) decoderShape(k *shapeKey, b *data.Batch) error {
 	if !k.train {
 		return nil
 	}
-	p, err := d.trainPlan(b, k.W, m.Cfg.MaxWidth, m.Loss.ReferenceCompat)
+	p, err := d.trainPlan(b, k.B, k.W, m.Cfg.MaxWidth, m.Loss.ReferenceCompat)
 	if err != nil {
 		return fmt.Errorf("%v batch: %w", m.Arch, err)
 	}

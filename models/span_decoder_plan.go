@@ -118,8 +118,8 @@ func (d *spanDecoder) prefixes(b *data.Batch, kept [][]int, K, S int, compat boo
 // targets (§4.5 step 6): under compat the reference's (every label
 // column, padding included), otherwise the label tokens, one end token,
 // and nothing for padding.
-func (d *spanDecoder) trainPlan(b *data.Batch, W, K int, compat bool) (*decoderPlan, error) {
-	B, S := b.B(), W*K
+func (d *spanDecoder) trainPlan(b *data.Batch, B, W, K int, compat bool) (*decoderPlan, error) {
+	S := W * K
 	C := b.NumClasses
 	if len(b.Labels.Data) != B*S*C || len(b.SpanMask.Data) != B*S {
 		return nil, fmt.Errorf("labels %v / span_mask %v, want (%d,%d,%d) / (%d,%d)", b.Labels.Shape, b.SpanMask.Shape, B, S, C, B, S)
