@@ -48,6 +48,7 @@ type Model struct {
 
 	impl   archImpl
 	rng    *rand.Rand
+	src    *rand.PCG
 	graphs map[shapeKey]*compiled
 	// lru lists the cached shapes, least recently used first.
 	lru   []shapeKey
@@ -145,7 +146,9 @@ func New(cfg *Config) (*Model, error) {
 		return nil, fmt.Errorf("gliner config: represent_spans is not supported yet for %v", arch)
 	}
 	m := &Model{Cfg: cfg, Arch: arch, Store: autograd.NewStore(), EncCfg: ec, Loss: losses.DefaultOptions(),
-		impl: impl, rng: rand.New(rand.NewPCG(0, 1)), graphs: map[shapeKey]*compiled{}}
+		impl: impl, graphs: map[shapeKey]*compiled{}}
+	m.src = rand.NewPCG(0, 1)
+	m.rng = rand.New(m.src)
 	if err := impl.init(m); err != nil {
 		return nil, err
 	}
@@ -418,3 +421,20 @@ func (m *Model) TrainedParams(b *data.Batch) []*autograd.Param {
 
 // ConfigJSON renders the config as the reference writes gliner_config.json.
 func (m *Model) ConfigJSON() ([]byte, error) { return json.MarshalIndent(m.Cfg, "", "  ") }
+
+// SeedRNG reseeds the model's own random stream (dropout masks, negative
+// sampling in the loss).
+func (m *Model) SeedRNG(seed uint64) { m.src.Seed(seed, seed^0x9e3779b97f4a7c15) }
+
+// RNGState returns the model's random stream state, for whole-state
+// checkpoints; SetRNGState restores it, so a resumed run draws the same
+// dropout masks as an uninterrupted one.
+func (m *Model) RNGState() ([]byte, error) { return m.src.MarshalBinary() }
+
+// SetRNGState restores a state from RNGState.
+func (m *Model) SetRNGState(b []byte) error {
+	if err := m.src.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("model rng state: %w", err)
+	}
+	return nil
+}
