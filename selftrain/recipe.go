@@ -82,8 +82,8 @@ type StudentRecipe struct {
 // DefaultRecipe is what a recipe's missing fields take.
 func DefaultRecipe() Recipe {
 	return Recipe{OutputDir: "runs/selftrain", Seed: 42, Rounds: 3,
-		Corpus: CorpusRecipe{Batch: 32},
-		Weak:   WeakRecipe{Rule: "threshold", Threshold: 0.5, Low: 0.3, MaskUncertain: true},
+		Corpus:  CorpusRecipe{Batch: 32},
+		Weak:    WeakRecipe{Rule: "threshold", Threshold: 0.5, Low: 0.3, MaskUncertain: true},
 		Student: StudentRecipe{LabelSmoothing: 0.1}}
 }
 
