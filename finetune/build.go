@@ -75,8 +75,8 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
-	if mod.Arch != models.UniEncoderSpan {
-		return nil, fmt.Errorf("model.prev_path %s: architecture %v; this command trains %v", dir, mod.Arch, models.UniEncoderSpan)
+	if mod.Arch != models.UniEncoderSpan && mod.Arch != models.UniEncoderSpanRelex {
+		return nil, fmt.Errorf("model.prev_path %s: architecture %v; this command trains %v and %v", dir, mod.Arch, models.UniEncoderSpan, models.UniEncoderSpanRelex)
 	}
 	tok, err := LoadTokenizer(dir)
 	if err != nil {
@@ -103,6 +103,7 @@ func glinerConfig(m *ModelSection, encCfg []byte) *models.Config {
 	c.SpanMode, c.MaxTypes, c.MaxLen, c.MaxNegTypeRatio = m.SpanMode, m.MaxTypes, m.MaxLen, m.MaxNegTypeRatio
 	c.NumRNNLayers, c.WordsSplitterType, c.EmbedEntToken = m.NumRNNLayers, m.WordsSplitterType, m.EmbedEntToken
 	c.EncoderConfig = encCfg
+	applyRelex(&c, m.Relex)
 	return &c
 }
 
@@ -143,7 +144,7 @@ func buildFromEncoder(r *Recipe) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.model_name: %w", err)
 	}
-	classIdx, vocab, err := addGLiNERTokens(tok)
+	classIdx, relIdx, vocab, err := addModelTokens(tok, r.Model.Relex != nil)
 	if err != nil {
 		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
 	}
@@ -167,7 +168,7 @@ func buildFromEncoder(r *Recipe) (*Built, error) {
 	}
 	cfg := glinerConfig(&r.Model, encJSON)
 	cfg.ModelName = dir
-	cfg.ClassTokenIndex, cfg.VocabSize = classIdx, vocab
+	cfg.ClassTokenIndex, cfg.VocabSize, cfg.RelTokenIndex = classIdx, vocab, relIdx
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
@@ -196,7 +197,7 @@ func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.vocab: %w", err)
 	}
-	classIdx, n, err := addGLiNERTokens(tok)
+	classIdx, relIdx, n, err := addModelTokens(tok, r.Model.Relex != nil)
 	if err != nil {
 		return nil, fmt.Errorf("model.vocab: %w", err)
 	}
@@ -220,7 +221,7 @@ func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
 	}
 	cfg := glinerConfig(&r.Model, encJSON)
 	cfg.ModelName = "random-" + fmt.Sprint(ec["model_type"])
-	cfg.ClassTokenIndex, cfg.VocabSize = classIdx, n
+	cfg.ClassTokenIndex, cfg.VocabSize, cfg.RelTokenIndex = classIdx, n, relIdx
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.encoder_config: %w", err)

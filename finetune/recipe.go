@@ -59,6 +59,9 @@ type ModelSection struct {
 	NumRNNLayers      int     `yaml:"num_rnn_layers"`
 	WordsSplitterType string  `yaml:"words_splitter_type"`
 	EmbedEntToken     bool    `yaml:"embed_ent_token"`
+	// Relex, when set, makes a new model a UniEncoderSpanRelex (entities
+	// and relations; recipes/relex.yaml).
+	Relex *RelexSection `yaml:"relex"`
 }
 
 // VocabSection configures the vocabulary built for a random encoder
@@ -344,6 +347,11 @@ func (r *Recipe) Validate() error {
 	}
 	if m.SpanMode != "markerV0" {
 		return fmt.Errorf("model: span_mode %q: only markerV0 (UniEncoderSpan) is trained by this command", m.SpanMode)
+	}
+	if m.Relex != nil {
+		if err := m.Relex.validate(); err != nil {
+			return err
+		}
 	}
 	if m.Vocab.MinFrequency < 0 || m.Vocab.MaxWords < 0 {
 		return fmt.Errorf("model.vocab: min_frequency %d and max_words %d must be ≥ 0", m.Vocab.MinFrequency, m.Vocab.MaxWords)
