@@ -280,13 +280,16 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		Seed:   t.Seed, EvalEvery: evalEvery, Patience: t.EarlyStoppingPatience,
 		OutputDir: out, SaveEvery: saveEvery, SaveTotalLimit: t.SaveTotalLimit, KeepBest: evalEvery > 0,
 		ResumeFrom: resume,
-		States:     map[string]train.Stateful{"collator": train.StateFuncs{Marshal: col.RNGState, Unmarshal: col.SetRNGState}},
+		States: map[string]train.Stateful{
+			"collator": train.StateFuncs{Marshal: col.RNGState, Unmarshal: col.SetRNGState},
+			// Dropout masks and loss negative sampling: saved so that a
+			// resumed run is bit-identical to an uninterrupted one.
+			"model_rng": train.StateFuncs{Marshal: mod.RNGState, Unmarshal: mod.SetRNGState},
+		},
 	}
+	mod.SeedRNG(t.Seed)
 	if resume != "" {
 		lg.Info("resume", zap.String("checkpoint", resume))
-		if mod.Cfg.Dropout > 0 || t.Negatives < 1 || encoderDropout(mod) {
-			lg.Warn("resume is not bit-exact: the model's dropout / negative-sampling random stream is not saved in checkpoints (models.Model does not expose it)")
-		}
 	}
 	metrics := filepath.Join(out, MetricsFile)
 	hooks := []train.Hook{&train.LogHook{Logger: lg, LogEvery: t.LogEvery}, &train.JSONLHook{Path: metrics},
@@ -334,10 +337,6 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	lg.Info("exported", zap.String("dir", res.FinalDir))
 	return res, nil
-}
-
-func encoderDropout(m *models.Model) bool {
-	return m.EncCfg.HiddenDropoutProb > 0 || m.EncCfg.AttentionProbsDropoutProb > 0
 }
 
 // writeRecipe saves the resolved recipe; on resume it warns when the

@@ -31,8 +31,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// A tiny model without random draws of its own (no dropout, negatives 1),
-// so that resuming is bit-exact.
+// A tiny model with dropout everywhere and negative sampling in the loss,
+// so that a bit-exact resume needs the model's random stream restored too.
 const recipe = `model:
   encoder_config:
     model_type: deberta-v2
@@ -49,12 +49,12 @@ const recipe = `model:
     share_att_key: true
     position_biased_input: false
     type_vocab_size: 0
-    hidden_dropout_prob: 0.0
-    attention_probs_dropout_prob: 0.0
+    hidden_dropout_prob: 0.1
+    attention_probs_dropout_prob: 0.1
   hidden_size: 32
   max_width: 4
   max_len: 64
-  dropout: 0.0
+  dropout: 0.2
   max_types: 25
 data:
   train_data: %s
@@ -67,6 +67,8 @@ training:
   save_total_limit: 0
   lr_encoder: 3.0e-3
   lr_others: 1.0e-2
+  negatives: 0.7
+  masking: global
   seed: 5
   output_dir: %s
 `
