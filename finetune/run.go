@@ -218,13 +218,14 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	lg.Info("model", zap.Stringer("source", built.Source), zap.Int("params", mod.Store.NumParams()),
 		zap.Int("vocab_size", mod.Cfg.VocabSize), zap.Int("class_token_index", mod.Cfg.ClassTokenIndex))
 
-	ccfg := collatorConfig(mod, tok)
+	ccfg := relexCollatorConfig(collatorConfig(mod, tok), mod)
+	ccfg = decoderCollatorConfig(ccfg, mod)
 	if long, _ := data.ParseWindowPolicy(r.Data.LongTexts); long == data.WindowTruncate {
 		// As the reference: texts over the tokenizer's model_max_length
 		// sub-tokens are cut (each cut counted and logged).
 		ccfg.Truncation = data.TruncateCompat
 	}
-	col, err := data.NewCollator(ccfg, tok, nil, t.Seed)
+	col, err := data.NewCollator(ccfg, tok, built.DecoderTokenizer, t.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -256,11 +257,11 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	var evalCol *data.Collator
 	if ds.Dev != nil {
-		if evalCol, err = data.NewCollator(ccfg, tok, nil, t.Seed); err != nil {
+		if evalCol, err = data.NewCollator(ccfg, tok, built.DecoderTokenizer, t.Seed); err != nil {
 			return nil, err
 		}
 		eval = func(context.Context) (*decode.Metrics, error) {
-			return Evaluate(mod, evalCol, ds.Dev, ds.Labels, evalBatch, t.EvalThreshold)
+			return evaluateModel(mod, evalCol, ds, evalBatch, t.EvalThreshold, lg)
 		}
 	}
 	evalEvery := t.EvalEvery
@@ -320,7 +321,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		}
 	}
 	res.FinalDir = filepath.Join(out, FinalDir)
-	if err := Export(mod, tok, res.FinalDir); err != nil {
+	if err := models.ExportWith(mod, tok, res.FinalDir, models.ExportOptions{Overwrite: true, AuxTokenizer: built.DecoderTokenizer}); err != nil {
 		return nil, err
 	}
 	if ds.Dev != nil {
@@ -328,7 +329,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reload exported model: %w", err)
 		}
-		if res.Dev, err = Evaluate(final, evalCol, ds.Dev, ds.Labels, evalBatch, t.EvalThreshold); err != nil {
+		if res.Dev, err = evaluateModel(final, evalCol, ds, evalBatch, t.EvalThreshold, lg); err != nil {
 			return nil, err
 		}
 		mi := res.Dev.Micro()
