@@ -40,6 +40,9 @@ type Built struct {
 	Model     *models.Model
 	Tokenizer tokenizer.Tokenizer
 	Source    Source
+	// DecoderTokenizer is a span decoder's labels-decoder tokenizer (nil
+	// for other architectures).
+	DecoderTokenizer tokenizer.Tokenizer
 }
 
 // BuildModel constructs the recipe's model and tokenizer. trainWords are
@@ -75,7 +78,7 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
-	if mod.Arch != models.UniEncoderSpan && mod.Arch != models.UniEncoderSpanRelex {
+	if mod.Arch != models.UniEncoderSpan && mod.Arch != models.UniEncoderSpanRelex && mod.Arch != models.UniEncoderSpanDecoder {
 		return nil, fmt.Errorf("model.prev_path %s: architecture %v; this command trains %v and %v", dir, mod.Arch, models.UniEncoderSpan, models.UniEncoderSpanRelex)
 	}
 	tok, err := LoadTokenizer(dir)
@@ -92,7 +95,11 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if tok.VocabSize() != mod.EncCfg.VocabSize {
 		return nil, fmt.Errorf("model.prev_path %s: tokenizer has %d tokens, the encoder %d embedding rows", dir, tok.VocabSize(), mod.EncCfg.VocabSize)
 	}
-	return &Built{Model: mod, Tokenizer: tok, Source: FromGLiNER}, nil
+	dtok, err := loadGLiNERDecoderTokenizer(mod, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromGLiNER, DecoderTokenizer: dtok}, nil
 }
 
 // glinerConfig is the gliner_config.json of a new model from the recipe.
@@ -169,9 +176,18 @@ func buildFromEncoder(r *Recipe) (*Built, error) {
 	cfg := glinerConfig(&r.Model, encJSON)
 	cfg.ModelName = dir
 	cfg.ClassTokenIndex, cfg.VocabSize, cfg.RelTokenIndex = classIdx, vocab, relIdx
+	dec, err := prepareDecoder(r.Model.Decoder)
+	if err != nil {
+		return nil, err
+	}
+	dec.apply(cfg)
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
+	}
+	dtok, err := dec.load(mod)
+	if err != nil {
+		return nil, err
 	}
 	// The encoder's weights replace its random initialisation; the GLiNER
 	// head (everything outside the encoder) keeps its random one.
@@ -184,7 +200,7 @@ func buildFromEncoder(r *Recipe) (*Built, error) {
 	if err := mod.Store.LoadState(pre.State(models.TextEncoderPrefix), nil, checkpoints.LoadOptions{AllowMissing: heads}); err != nil {
 		return nil, fmt.Errorf("model.model_name: %w", err)
 	}
-	return &Built{Model: mod, Tokenizer: tok, Source: FromEncoder}, nil
+	return &Built{Model: mod, Tokenizer: tok, Source: FromEncoder, DecoderTokenizer: dtok}, nil
 }
 
 func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
@@ -222,9 +238,18 @@ func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
 	cfg := glinerConfig(&r.Model, encJSON)
 	cfg.ModelName = "random-" + fmt.Sprint(ec["model_type"])
 	cfg.ClassTokenIndex, cfg.VocabSize, cfg.RelTokenIndex = classIdx, n, relIdx
+	dec, err := prepareDecoder(r.Model.Decoder)
+	if err != nil {
+		return nil, err
+	}
+	dec.apply(cfg)
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.encoder_config: %w", err)
 	}
-	return &Built{Model: mod, Tokenizer: tok, Source: FromRandomInit}, nil
+	dtok, err := dec.load(mod)
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromRandomInit, DecoderTokenizer: dtok}, nil
 }

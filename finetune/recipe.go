@@ -62,6 +62,9 @@ type ModelSection struct {
 	// Relex, when set, makes a new model a UniEncoderSpanRelex (entities
 	// and relations; recipes/relex.yaml).
 	Relex *RelexSection `yaml:"relex"`
+	// Decoder, when set, makes a new model a UniEncoderSpanDecoder (a
+	// GPT-2 labels decoder; recipes/span_decoder.yaml).
+	Decoder *DecoderSection `yaml:"decoder"`
 }
 
 // VocabSection configures the vocabulary built for a random encoder
@@ -350,6 +353,14 @@ func (r *Recipe) Validate() error {
 	}
 	if m.Relex != nil {
 		if err := m.Relex.validate(); err != nil {
+			return err
+		}
+	}
+	if m.Decoder != nil {
+		if m.Relex != nil {
+			return fmt.Errorf("model: relex and decoder cannot both be set")
+		}
+		if err := m.Decoder.validate(); err != nil {
 			return err
 		}
 	}
