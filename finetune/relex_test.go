@@ -1,6 +1,7 @@
 package finetune
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // tinyRelexSets shrinks recipes/relex.yaml for tests.
@@ -128,5 +131,27 @@ func TestRelexBuildTrainEvaluate(t *testing.T) {
 	if _, _, err := EvaluateRelex(mod, col, ds.Dev, ds.Labels, relLabels[:1], 8, 0.5); err == nil || !strings.Contains(err.Error(), "not in the relation label list") ||
 		!strings.Contains(err.Error(), "dev_relex.jsonl") {
 		t.Errorf("relation type outside the label list: %v", err)
+	}
+}
+
+// Run trains the relex recipe end to end: dev evaluations log relation
+// scores and the exported folder reloads as a relex model.
+func TestRelexRun(t *testing.T) {
+	r := loadRelexRecipe(t, "training.num_steps=6", "training.eval_every=3", "training.train_batch_size=4")
+	r.Training.OutputDir = t.TempDir()
+	core, logs := observer.New(zap.InfoLevel)
+	res, err := Run(context.Background(), r, Options{Logger: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.FilterMessage("dev relations").Len(); n < 2 {
+		t.Errorf("%d dev relation evaluations logged", n)
+	}
+	m, err := models.Load(res.FinalDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Arch != models.UniEncoderSpanRelex || res.Dev == nil || res.Dev.Micro().Gold == 0 {
+		t.Errorf("exported %v, dev %v", m.Arch, res.Dev)
 	}
 }
