@@ -245,6 +245,13 @@ func (r *Recipe) Set(assign string) error {
 	parts := strings.Split(strings.TrimSpace(path), ".")
 	v := reflect.ValueOf(r).Elem()
 	for i, p := range parts {
+		if v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Struct {
+			// An optional section (model.relex, model.decoder).
+			if v.IsNil() {
+				return fmt.Errorf("--set %s: %s is not set in the recipe (add the section first)", path, where(parts[:i]))
+			}
+			v = v.Elem()
+		}
 		switch v.Kind() {
 		case reflect.Struct:
 			f, ok := fieldByTag(v, p)
