@@ -45,6 +45,9 @@ type Model struct {
 	relex  *relexParts
 	// dec is UniEncoderSpanDecoder's labels decoder (span_decoder.go).
 	dec *spanDecoder
+	// labelEmb, set during ForwardWithLabelEmbeddings, replaces the
+	// labels encoder's output (label_cache.go).
+	labelEmb *autograd.Value
 
 	impl   archImpl
 	rng    *rand.Rand
@@ -113,6 +116,10 @@ type shapeKey struct {
 	stage   relexStage
 	// Dec: UniEncoderSpanDecoder's kept spans M and decoder length T.
 	Dec [2]int
+	// Bi-encoders: labelsOnly is EncodeLabels' graph (label path alone);
+	// preLabels takes pooled label embeddings instead of label ids
+	// (label_cache.go).
+	labelsOnly, preLabels bool
 }
 
 // New builds a model from its config, registering every parameter under
@@ -290,7 +297,9 @@ func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error)
 	if k.W == 0 || k.C == 0 {
 		return nil, k, fmt.Errorf("batch has %d words and %d classes: nothing to score", k.W, k.C)
 	}
-	if m.labels != nil {
+	if m.labels != nil && m.labelEmb != nil {
+		k.preLabels = true
+	} else if m.labels != nil {
 		s := b.LabelsInputIDs.Shape
 		if len(s) != 2 || s[0] != k.C {
 			return nil, k, fmt.Errorf("%v batch: labels_input_ids have shape %v, want (C=%d, Tl)", m.Arch, s, k.C)

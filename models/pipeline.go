@@ -71,6 +71,10 @@ func (b *builder) entPrompts(tok *autograd.Node) *autograd.Node {
 // broadcasts them to every text (B,C,H) (§4.3).
 func (b *builder) labelPrompts() *autograd.Node {
 	k := b.k
+	if k.preLabels {
+		pooled := b.keep("token_rep_layer_output.1", b.floatInput("labels_embeds", k.C, b.m.Cfg.HiddenSize))
+		return BroadcastRows(pooled, k.B)
+	}
 	ids := b.intInput("labels_input_ids", k.C, k.TL)
 	mask := b.intInput("labels_attention_mask", k.C, k.TL)
 	tokens, pooled := b.m.labels.Forward(b.g, ids, mask)
@@ -170,6 +174,9 @@ func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
 		// Bi-encoders score every text against all C label rows.
 		for i := range promptsMask {
 			promptsMask[i] = 1
+		}
+		if m.labelEmb != nil {
+			setF("labels_embeds", m.labelEmb.F, m.labelEmb.Shape...)
 		}
 		setI("labels_input_ids", b.LabelsInputIDs.Data, k.C, k.TL)
 		setI("labels_attention_mask", b.LabelsAttentionMask.Data, k.C, k.TL)
