@@ -2,6 +2,7 @@ package selftrain
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/losses"
@@ -10,7 +11,8 @@ import (
 // Masker sets the training labels of uncertain spans to
 // losses.IgnoreIndex (-100) in collated batches, so the loss skips them
 // instead of counting them as negatives. It is keyed by Example.Source
-// (weak examples are "weak:<row>"); rows of other sources (gold data) are
+// (weak examples are "weak:<row>"), which the collator keeps in
+// data.Batch.Sources as "example <i> (<source>)"; rows of other sources (gold data) are
 // left alone.
 type Masker struct {
 	bySource map[string][]UncertainSpan
@@ -25,6 +27,17 @@ func NewMasker(weak []WeakExample) *Masker {
 		}
 	}
 	return m
+}
+
+// exampleSource recovers Example.Source from a batch's source name: the
+// collator writes "example <i> (<source>)".
+func exampleSource(s string) string {
+	if strings.HasSuffix(s, ")") {
+		if i := strings.Index(s, " ("); i >= 0 {
+			return s[i+2 : len(s)-1]
+		}
+	}
+	return s
 }
 
 // MaskStats counts what Apply did.
@@ -69,7 +82,7 @@ func (m *Masker) Apply(b *data.Batch) (MaskStats, error) {
 		}
 	}
 	for row, src := range b.Sources {
-		spans := m.bySource[src]
+		spans := m.bySource[exampleSource(src)]
 		if len(spans) == 0 {
 			continue
 		}

@@ -13,7 +13,7 @@ func TestMaskerSpanBatch(t *testing.T) {
 		Labels:    data.NewTensor[float32](2, w*k, c),
 		IDToClass: [][]string{{"person", "place"}, {"person", "place"}},
 		Words:     [][]string{{"a", "b", "c", "d"}, {"a", "b", "c", "d"}},
-		Sources:   []string{"weak:0", "gold.jsonl:3"}}
+		Sources:   []string{"example 0 (weak:0)", "example 1 (gold.jsonl:3)"}}
 	cell := func(row, start, end, cl int) int { return (row*w*k+data.SpanIndex(start, end, k))*c + cl }
 	b.Labels.Data[cell(0, 1, 2, 0)] = 1 // a confident person at words 1..2
 	m := NewMasker([]WeakExample{
@@ -58,7 +58,7 @@ func TestMaskerTokenBatch(t *testing.T) {
 	w, c := 3, 1
 	b := &data.Batch{Architecture: data.UniEncoderToken, NumWords: w, NumClasses: c,
 		Labels: data.NewTensor[float32](1, w, c, 3), IDToClass: [][]string{{"person"}},
-		Words: [][]string{{"a", "b", "c"}}, Sources: []string{"weak:5"}}
+		Words: [][]string{{"a", "b", "c"}}, Sources: []string{"example 0 (weak:5)"}}
 	m := NewMasker([]WeakExample{{Example: data.Example{Source: "weak:5"}, Uncertain: []UncertainSpan{{Start: 0, End: 1, Label: "person"}}}})
 	st, err := m.Apply(b)
 	if err != nil || st.Cells != 4 {

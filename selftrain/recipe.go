@@ -296,7 +296,11 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 		cfg.Rules.Labels = infer.DataLabels(append(append([]data.Example(nil), cfg.Dev...), cfg.Gold...))
 		sort.Strings(cfg.Rules.Labels)
 	}
-	env := Env{LoadTeacher: LoadTeacher, Student: &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg},
+	var student Student = &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg}
+	if cfg.Rules.MaskUncertain {
+		student = &MaskingStudent{Base: sr, Logger: lg}
+	}
+	env := Env{LoadTeacher: LoadTeacher, Student: student,
 		Evaluator: InferEvaluator{Labels: cfg.Rules.Labels}, Logger: lg, Out: o.Out}
 	return Run(ctx, cfg, env)
 }
