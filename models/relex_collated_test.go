@@ -137,3 +137,36 @@ func TestRelexBadInputIsAnError(t *testing.T) {
 		t.Errorf("gold relation type outside the label list: %v", err)
 	}
 }
+
+// The reference scales the span loss by span_loss_coef only when there are
+// relation targets (§10.2.4): with them the total is
+// span_coef·span + adj_coef·adj + rel_coef·rel, without them plain span.
+func TestRelexLossCoefficients(t *testing.T) {
+	step := func(spanCoef, adjCoef, relCoef float64, withRelations bool) float64 {
+		m, dir, _, _ := loadRelex(t)
+		m.Cfg.SpanLossCoef, m.Cfg.AdjacencyLossCoef, m.Cfg.RelationLossCoef = spanCoef, adjCoef, relCoef
+		m.Loss = losses.DefaultOptions()
+		b := relexBatch(t, dir, true, m.Cfg.MaxWidth)
+		if !withRelations {
+			b.RelMatrix = data.Tensor[float32]{}
+		}
+		out, err := m.Step(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(out.Loss)
+	}
+	total := step(1, 1, 1, true)
+	span := step(2, 1, 1, true) - total
+	adj := step(1, 2, 1, true) - total
+	rel := step(1, 1, 2, true) - total
+	if math.Abs(span+adj+rel-total) > 1e-3*total || span <= 0 || adj <= 0 || rel <= 0 {
+		t.Errorf("span %v + adjacency %v + relation %v != total %v", span, adj, rel, total)
+	}
+	if got := step(2, 1, 1, false); math.Abs(got-span) > 1e-3*span {
+		t.Errorf("without relation targets: loss %v, want the unscaled span loss %v", got, span)
+	}
+	if got := step(3, 0.5, 0.25, true); math.Abs(got-(3*span+0.5*adj+0.25*rel)) > 1e-3*total {
+		t.Errorf("coefficients 3, 0.5, 0.25: loss %v, want %v", got, 3*span+0.5*adj+0.25*rel)
+	}
+}
