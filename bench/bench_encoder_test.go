@@ -1,0 +1,52 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/models/encoder"
+)
+
+// BenchmarkUniEncoderSpanEncoderPart times the encoder alone (forward and
+// backward, training mode, dropout 0.1) on BenchmarkUniEncoderSpanTrainStep's
+// input_ids and attention mask, so the step's time splits into encoder and
+// GLiNER head (word pooling, BiLSTM, markerV0 spans, prompt MLP, scorer,
+// loss).
+func BenchmarkUniEncoderSpanEncoderPart(b *testing.B) {
+	batch, m := benchBatchAndModel(b)
+	B, T := batch.InputIDs.Shape[0], batch.InputIDs.Shape[1]
+	cfg, err := encoder.ParseConfig([]byte(fmt.Sprintf(benchEncoderConfig, m.EncCfg.VocabSize)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := autograd.NewStore()
+	enc, err := encoder.New(s, "enc", cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Initialize(1)
+	g := autograd.NewGraph(s, true)
+	out := enc.Forward(g, g.IntInput("ids", B, T), g.IntInput("mask", B, T))
+	w := make([]float32, B*T*cfg.HiddenSize)
+	for i := range w {
+		w[i] = float32(i%7) * 0.01
+	}
+	mach, err := autograd.Compile(g, autograd.DotConst(out, w))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mach.SetInts("ids", batch.InputIDs.Data, B, T); err != nil {
+		b.Fatal(err)
+	}
+	if err := mach.SetInts("mask", batch.AttentionMask.Data, B, T); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := mach.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
