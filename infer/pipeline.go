@@ -51,6 +51,9 @@ type Pipeline struct {
 	LabelsTokenizer tokenizer.Tokenizer
 	// Dir is the model folder (empty for New).
 	Dir string
+	// LabelEmbeddings, when set (UseLabelEmbeddings), replace the labels
+	// encoder's run on every batch (bi-encoders).
+	LabelEmbeddings *models.LabelEmbeddings
 
 	arch      data.Architecture
 	collator  *data.Collator

@@ -113,6 +113,9 @@ func (p *Pipeline) Predict(texts []string, labels []string, o Options) ([][]Enti
 // only gets offsets into its words joined by single spaces (the text the
 // Entity.Text values are cut from). Gold entities are ignored.
 func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Options) (*Result, error) {
+	if len(labels) == 0 && p.LabelEmbeddings != nil {
+		labels = p.LabelEmbeddings.Labels
+	}
 	labels, err := data.DedupLabels(labels)
 	if err != nil {
 		return nil, fmt.Errorf("predict: labels: %w", err)
@@ -305,7 +308,7 @@ func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Optio
 			return Logits{}, nil, err
 		}
 	}
-	out, err := p.Model.Forward(b)
+	out, err := p.forward(b, labels)
 	if err != nil {
 		return Logits{}, nil, err
 	}
