@@ -115,7 +115,7 @@ func TestLabelEmbeddingsErrors(t *testing.T) {
 // the labels encoded on every batch versus cached once (bi_span_deberta).
 func BenchmarkLabelEmbeddings(b *testing.B) {
 	dir := testutil.Fixture(b, "bi_span_deberta")
-	p, err := LoadWith(dir, LoadOptions{LabelsTokenizerDir: filepath.Join(dir, "tokenizer")})
+	p, err := LoadWith(dir, LoadOptions{LabelsTokenizerDir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -123,8 +123,15 @@ func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
 	}
 	switch m.Arch {
 	case models.BiEncoderSpan, models.BiEncoderToken:
-		if err := aux(o.LabelsTokenizerDir, "labels_tokenizer", "labels encoder's tokenizer", "--labels-tokenizer"); err != nil {
+		if err := aux(o.LabelsTokenizerDir, models.LabelsTokenizerDir, "labels encoder's tokenizer", "--labels-tokenizer"); err != nil {
 			return nil, err
+		}
+		ld := o.LabelsTokenizerDir
+		if ld == "" {
+			ld = filepath.Join(dir, models.LabelsTokenizerDir)
+		}
+		if err := m.CheckLabelsTokenizer(ld, labelsTok); err != nil {
+			return nil, fmt.Errorf("model folder %s: %w", dir, err)
 		}
 	case models.UniEncoderSpanDecoder:
 		if err := aux(o.DecoderTokenizerDir, "decoder_tokenizer", "labels decoder's tokenizer", "--decoder-tokenizer"); err != nil {

@@ -47,9 +47,10 @@ type fixtureExpected struct {
 func loadFixture(t *testing.T, name string) (*Pipeline, []data.Example, []string, *fixtureExpected) {
 	t.Helper()
 	dir := testutil.Fixture(t, name)
-	// The bi-encoder fixtures' labels encoder shares the WordPiece
-	// vocabulary of the text tokenizer.
-	p, err := LoadWith(dir, LoadOptions{LabelsTokenizerDir: filepath.Join(dir, "tokenizer")})
+	// The bi-encoder fixtures' labels encoder uses the base WordPiece
+	// vocabulary at the fixture's top level (320 ids, its embedding rows;
+	// tokenizer/ adds GLiNER's tokens, which the labels encoder lacks).
+	p, err := LoadWith(dir, LoadOptions{LabelsTokenizerDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
