@@ -1,7 +1,9 @@
 package models
 
 import (
+	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -168,5 +170,42 @@ func TestRelexLossCoefficients(t *testing.T) {
 	}
 	if got := step(3, 0.5, 0.25, true); math.Abs(got-(3*span+0.5*adj+0.25*rel)) > 1e-3*total {
 		t.Errorf("coefficients 3, 0.5, 0.25: loss %v, want %v", got, 3*span+0.5*adj+0.25*rel)
+	}
+}
+
+// Export writes the relex fixture's folder byte for byte (weights and
+// gliner_config.json with the relex fields), and the reloaded model scores
+// relations as the original.
+func TestRelexExportRoundTrip(t *testing.T) {
+	src, out := exportFixture(t, relexFixture)
+	for _, f := range []string{"model.safetensors", "gliner_config.json"} {
+		want, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the reference's (%d vs %d bytes)", f, len(got), len(want))
+		}
+	}
+	m2, err := Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Cfg.RelTokenIndex != 322 || m2.Cfg.ClassTokenIndex != 320 {
+		t.Errorf("reloaded rel_token_index %d class_token_index %d", m2.Cfg.RelTokenIndex, m2.Cfg.ClassTokenIndex)
+	}
+	_, dir, _, rx := loadRelex(t)
+	b := relexBatch(t, dir, false, m2.Cfg.MaxWidth)
+	o, err := m2.Forward(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rx.Decoded["thr=0.500000,flat_ner=True"].ForwardOutputs["rel_logits"]
+	if d := maxAbsDiff(t, o.Relex.RelLogits.F, &want); d > 1e-4 {
+		t.Errorf("reloaded rel_logits differ by %.3g", d)
 	}
 }
