@@ -182,3 +182,42 @@ func TestDecoderTokenizerMismatch(t *testing.T) {
 		t.Errorf("fixture decoder tokenizer: %v", err)
 	}
 }
+
+// With a labels constraint every generated label is one of the given
+// labels (the fixture's random decoder left alone writes noise).
+func TestSpanDecoderLabelsConstraint(t *testing.T) {
+	m, dir, _ := loadFixtureModel(t, decoderFixture)
+	dtok, err := m.LoadDecoderTokenizer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := []string{"person", "location", "organization"}
+	allowed, err := m.LabelsConstraint(dtok, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := decoderBatch(t, dir, false, m.Cfg.MaxWidth)
+	out, err := m.Forward(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := m.GenerateLabels(b, out, GenerateOptions{Threshold: 0.5, MaxNewTokens: 8, Tokenizer: dtok, Allowed: allowed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gen.Text) == 0 {
+		t.Fatal("no spans named")
+	}
+	for i, s := range gen.Text {
+		ok := false
+		for _, l := range labels {
+			ok = ok || s == " "+l
+		}
+		if !ok {
+			t.Errorf("span %d: generated %q (ids %v), not one of %v", i, s, gen.IDs[i], labels)
+		}
+	}
+	if _, err := m.LabelsConstraint(dtok, nil); err == nil {
+		t.Error("empty label list accepted")
+	}
+}

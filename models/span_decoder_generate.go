@@ -330,3 +330,63 @@ func utf8Replace(b []byte) string {
 	}
 	return sb.String()
 }
+
+// LabelsConstraint restricts generation to the given labels (the
+// reference's gen_constraints labels trie): each label is tokenized by the
+// decoder tokenizer as the training labels are, followed by its end token;
+// at each step a row may only continue one of the labels it is a prefix
+// of, and once a label is complete only the end token is allowed. Use it as
+// GenerateOptions.Allowed.
+func (m *Model) LabelsConstraint(tok tokenizer.Tokenizer, labels []string) (func(row int, generated []int64) []int64, error) {
+	if m.dec == nil {
+		return nil, fmt.Errorf("labels constraint: %v has no labels decoder", m.Arch)
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("labels constraint: no labels")
+	}
+	type node struct {
+		next  map[int64]*node
+		order []int64
+	}
+	root := &node{next: map[int64]*node{}}
+	sp := tok.SpecialIDs()
+	for _, l := range labels {
+		ids, _, err := tok.EncodeWords([]string{l})
+		if err != nil {
+			return nil, fmt.Errorf("labels constraint: label %q: %w", l, err)
+		}
+		cur := root
+		seq := make([]int64, 0, len(ids)+1)
+		if len(ids) > 0 && sp.CLS >= 0 && ids[0] == sp.CLS {
+			ids = ids[1:] // a leading bos, as the reference drops it
+		}
+		for _, id := range ids {
+			seq = append(seq, int64(id))
+		}
+		if len(seq) == 0 {
+			return nil, fmt.Errorf("labels constraint: label %q has no tokens", l)
+		}
+		seq = append(seq, m.dec.eos)
+		for _, id := range seq {
+			if id < 0 || id >= int64(m.dec.Cfg.VocabSize) {
+				return nil, fmt.Errorf("labels constraint: label %q: token %d outside the decoder vocabulary of %d", l, id, m.dec.Cfg.VocabSize)
+			}
+			nx, ok := cur.next[id]
+			if !ok {
+				nx = &node{next: map[int64]*node{}}
+				cur.next[id] = nx
+				cur.order = append(cur.order, id)
+			}
+			cur = nx
+		}
+	}
+	return func(_ int, generated []int64) []int64 {
+		cur := root
+		for _, id := range generated {
+			if cur = cur.next[id]; cur == nil {
+				return nil
+			}
+		}
+		return cur.order
+	}, nil
+}
