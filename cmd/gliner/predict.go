@@ -93,7 +93,7 @@ func progress(w io.Writer) func(done, total int) {
 func newPredictCmd() *cobra.Command {
 	var mf modelFlags
 	var pf predictFlags
-	var input, from, output, logits string
+	var input, from, output, logits, labelEmb string
 	cmd := &cobra.Command{
 		Use:   "predict",
 		Short: "Find entities in texts or a dataset and write them as JSONL",
@@ -125,7 +125,7 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 			if input == "" || output == "" {
 				return fmt.Errorf("predict: --input and --output are required")
 			}
-			if len(pf.labels) == 0 {
+			if len(pf.labels) == 0 && labelEmb == "" {
 				return fmt.Errorf("predict: --labels is empty: give the entity labels, comma-separated")
 			}
 			exs, err := readPredictInput(input, from)
@@ -135,6 +135,15 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 			p, err := mf.load()
 			if err != nil {
 				return err
+			}
+			if labelEmb != "" {
+				le, err := loadLabelEmbeddings(labelEmb)
+				if err != nil {
+					return err
+				}
+				if err := p.UseLabelEmbeddings(le); err != nil {
+					return fmt.Errorf("%s: %w", labelEmb, err)
+				}
 			}
 			o := pf.options(cmd.ErrOrStderr())
 			o.KeepLogits = logits != ""
@@ -180,6 +189,7 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 	f.StringVar(&from, "from", "", "input format (default: from the extension)")
 	f.StringVar(&output, "output", "", "output JSONL file (required)")
 	f.StringVar(&logits, "logits", "", "also write the raw logits to this .safetensors file")
+	f.StringVar(&labelEmb, "label-embeddings", "", "bi-encoders: label embeddings from `gliner labels embed` (the labels encoder is not run; --labels may name a subset, default all)")
 	return cmd
 }
 
