@@ -88,33 +88,53 @@ func DefaultRecipe() Recipe {
 }
 
 // ParseRecipe decodes a recipe strictly over DefaultRecipe, then applies
-// the "key.path=value" overrides (values are YAML; lists and maps
-// replace the recipe's).
+// the "key.path=value" overrides in order (values are YAML; lists and maps
+// replace the recipe's). Errors name the file and line, or the override.
 func ParseRecipe(b []byte, name string, sets []string) (*Recipe, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("recipe %s: %w", name, err)
 	}
-	if root.Kind == 0 {
+	if root.Kind == 0 || len(root.Content) == 0 {
 		root = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}}
 	}
-	for _, s := range sets {
-		if err := setNode(root.Content[0], s); err != nil {
-			return nil, fmt.Errorf("recipe %s: %w", name, err)
-		}
-	}
-	out, err := yaml.Marshal(&root)
-	if err != nil {
-		return nil, fmt.Errorf("recipe %s: %w", name, err)
-	}
+	// The file itself first, so errors carry its own line numbers.
 	r := DefaultRecipe()
-	dec := yaml.NewDecoder(bytes.NewReader(out))
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("recipe %s: %w", name, err)
 	}
+	var err error
+	for _, s := range sets {
+		if err := setNode(root.Content[0], s); err != nil {
+			return nil, fmt.Errorf("recipe %s: %w", name, err)
+		}
+		var rr *Recipe
+		if rr, err = decodeRecipe(&root); err != nil {
+			return nil, fmt.Errorf("recipe %s: --set %s: %w", name, s, err)
+		}
+		r = *rr
+	}
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("recipe %s: %w", name, err)
+	}
+	return &r, nil
+}
+
+func decodeRecipe(root *yaml.Node) (*Recipe, error) {
+	r := DefaultRecipe()
+	if len(root.Content) == 0 {
+		return &r, nil
+	}
+	out, err := yaml.Marshal(root)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -295,6 +315,9 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 	if len(cfg.Rules.Labels) == 0 {
 		cfg.Rules.Labels = infer.DataLabels(append(append([]data.Example(nil), cfg.Dev...), cfg.Gold...))
 		sort.Strings(cfg.Rules.Labels)
+		if len(cfg.Rules.Labels) == 0 {
+			return nil, fmt.Errorf("weak_labels.labels is empty and neither dev_data nor the teacher's gold examples have entity labels to take")
+		}
 	}
 	var student Student = &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg}
 	if cfg.Rules.MaskUncertain {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/internal/testutil"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String() + errb.String()
+}
+
+func TestBadInput(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(empty, []byte("\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recipe := func(teacher, extra string) string {
+		p := filepath.Join(t.TempDir(), "r.yaml")
+		y := fmt.Sprintf("output_dir: %s\nteacher:\n  model: %s\nstudent:\n  recipe: %s\ncorpus:\n  files: [%s]\nweak_labels:\n  labels: [person]\n%s",
+			filepath.Join(dir, "out"), teacher, filepath.Join(root, "recipes", "uni_span_sample.yaml"), empty, extra)
+		if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	span := testutil.Fixture(t, "uni_span_bert")
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"no labels":            {[]string{"--recipe", recipe(span, ""), "--set", "weak_labels.labels=[]"}, "weak_labels.labels is empty"},
+		"no recipe":            {nil, "--recipe is required"},
+		"missing recipe":       {[]string{"--recipe", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		"patience without dev": {[]string{"--recipe", recipe(span, "patience: 1\n")}, "needs a dev set"},
+		"bad --set":            {[]string{"--recipe", recipe(span, ""), "--set", "roundz=2"}, "roundz"},
+		"empty corpus":         {[]string{"--recipe", recipe(span, "")}, "empty: no document to label"},
+		"relex teacher":        {[]string{"--recipe", recipe(testutil.Fixture(t, "uni_span_relex_deberta"), "")}, "cannot teach entity labels"},
+	} {
+		code, out := runCLI(t, c.args...)
+		if code != 1 || !strings.Contains(out, c.want) || !strings.HasPrefix(strings.TrimSpace(out), "selftrain:") && !strings.Contains(out, "selftrain:") {
+			t.Errorf("%s: exit %d, output %q; want exit 1 and %q", name, code, out, c.want)
+		}
+	}
+}
