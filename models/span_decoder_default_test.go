@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/losses"
 )
 
@@ -219,5 +220,46 @@ func TestSpanDecoderLabelsConstraint(t *testing.T) {
 	}
 	if _, err := m.LabelsConstraint(dtok, nil); err == nil {
 		t.Error("empty label list accepted")
+	}
+}
+
+// The whole decoder path with _enc2dec_proj (hidden_size 16 ≠ n_embd 32)
+// and the default targets: gradients of the total loss with respect to the
+// projection, the span layer and the decoder's last layer norm match
+// finite differences.
+func TestSpanDecoderProjectionGradients(t *testing.T) {
+	_, dir, _ := loadFixtureModel(t, decoderFixture)
+	cfg, err := LoadConfig(filepath.Join(dir, "gliner_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HiddenSize = 16
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Initialize(5)
+	b := decoderBatch(t, dir, true, m.Cfg.MaxWidth)
+	c, k, err := m.graphFor(b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.bind(c, k, b, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.decoderBind(c, k, b); err != nil {
+		t.Fatal(err)
+	}
+	var params []*autograd.Param
+	for _, n := range []string{"_enc2dec_proj.3.bias", "_enc2dec_proj.0.bias", "span_rep_layer.span_rep_layer.out_project.3.bias",
+		DecoderPrefix + ".transformer.ln_f.weight"} {
+		p, ok := m.Store.Get(n)
+		if !ok {
+			t.Fatalf("no parameter %s", n)
+		}
+		params = append(params, p)
+	}
+	if err := autograd.GradCheck(c.m, params, 1e-2, 2e-2); err != nil {
+		t.Fatal(err)
 	}
 }
