@@ -265,8 +265,9 @@ func TestSpanDecoderProjectionGradients(t *testing.T) {
 	}
 }
 
-// Exporting the decoder fixture writes its state dict byte for byte (the
-// tied lm_head.weight included) and decoder_tokenizer/; the folder reloads
+// Exporting the decoder fixture writes its state dict and
+// gliner_config.json byte for byte (the tied lm_head.weight included) and
+// decoder_tokenizer/; the folder reloads
 // with the same logits and its decoder tokenizer passes the check.
 func TestSpanDecoderExportRoundTrip(t *testing.T) {
 	m, dir, _ := loadFixtureModel(t, decoderFixture)
@@ -292,6 +293,19 @@ func TestSpanDecoderExportRoundTrip(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("exported model.safetensors (%d bytes) differs from the fixture's (%d bytes)", len(got), len(want))
+	}
+	for _, f := range []string{"gliner_config.json"} {
+		w, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(g) != string(w) {
+			t.Errorf("exported %s differs from the fixture's", f)
+		}
 	}
 	m2, err := Load(out)
 	if err != nil {
