@@ -69,7 +69,9 @@ type StudentJob struct {
 	// OutputDir receives the training loop's checkpoints. When it already
 	// holds checkpoints the trainer resumes from the last one.
 	OutputDir string
-	// ModelDir is where the trained student is exported (a GLiNER folder).
+	// ModelDir is a suggested folder for the exported student; trainers
+	// may export elsewhere (FinetuneStudent and MaskingStudent use
+	// OutputDir/final) and return the folder in StudentResult.ModelDir.
 	ModelDir string
 	// Seed seeds the round's training.
 	Seed uint64
