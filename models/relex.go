@@ -318,19 +318,12 @@ func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
 			}
 		}
 		E = max(E, len(kept[bi]))
-		if bi < len(b.Entities) && b.Entities[bi] != nil && len(b.Entities[bi]) != len(kept[bi]) {
-			return nil, fmt.Errorf("relex batch: %s: %d gold entities but %d labelled spans: relation indices would not align with the model's entities "+
-				"(two entities on one span, an entity wider than max_width or with a type outside the label set; spec §10.2.5)",
-				exampleName(b, bi), len(b.Entities[bi]), len(kept[bi]))
-		}
 	}
 	as := b.AdjMatrix.Shape
 	if len(as) != 3 || as[0] != k.B || as[1] != as[2] || len(b.AdjMatrix.Data) != k.B*as[1]*as[1] {
 		return nil, fmt.Errorf("relex batch: adj_matrix has shape %v, want (B=%d,E,E)", as, k.B)
 	}
-	if as[1] != E {
-		return nil, fmt.Errorf("relex batch: adj_matrix is over %d entities, the labels select %d (spec §10.2.5)", as[1], E)
-	}
+	Ea := as[1]
 	rs := b.RelMatrix.Shape
 	if len(rs) != 3 || rs[0] != k.B || len(b.RelMatrix.Data) != rs[0]*rs[1]*rs[2] {
 		return nil, fmt.Errorf("relex batch: rel_matrix has shape %v, want (B=%d,N,R)", rs, k.B)
@@ -348,6 +341,8 @@ func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
 	p.entIdx = make([]int64, k.B*Epad)
 	p.entMask = make([]float32, k.B*Epad)
 	p.adj = make([]float32, k.B*Epad*Epad)
+	types := make([]map[[2]int][]float32, k.B)
+	thr := float32(m.relex.AdjacencyThreshold)
 	for bi := range kept {
 		for e := 0; e < Epad; e++ {
 			p.entIdx[bi*Epad+e] = -1
@@ -356,22 +351,105 @@ func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
 				p.entMask[bi*Epad+e] = 1
 			}
 		}
-		for i := 0; i < E; i++ {
-			copy(p.adj[(bi*Epad+i)*Epad:(bi*Epad+i)*Epad+E], b.AdjMatrix.Data[(bi*E+i)*E:(bi*E+i+1)*E])
+		toModel, err := m.entityMap(b, bi, kept[bi], Ea, E)
+		if err != nil {
+			return nil, err
+		}
+		// The collator's pairs are the adj_matrix entries in row-major
+		// order; rel_matrix row n holds the types of the n-th. Each is
+		// moved to the model's entity indices (the identity unless gold
+		// entities share a span or have none, spec §10.2.5).
+		types[bi] = map[[2]int][]float32{}
+		n := 0
+		for i := 0; i < Ea; i++ {
+			for j := 0; j < Ea; j++ {
+				if i == j || b.AdjMatrix.Data[(bi*Ea+i)*Ea+j] <= thr {
+					continue
+				}
+				var row []float32
+				if n < rs[1] {
+					row = b.RelMatrix.Data[(bi*rs[1]+n)*rs[2] : (bi*rs[1]+n+1)*rs[2]]
+				}
+				n++
+				positive := false
+				for _, v := range row {
+					positive = positive || v != 0
+				}
+				mi, mj := toModel[i], toModel[j]
+				if mi < 0 || mj < 0 || mi == mj {
+					if positive {
+						return nil, fmt.Errorf("relex batch: %s: a gold relation between entities %d and %d cannot be scored: "+
+							"an entity has no labelled span of its own (wider than max_width, type outside the label set, or both on one span)",
+							exampleName(b, bi), i, j)
+					}
+					continue // a sampled negative pair of such an entity
+				}
+				p.adj[(bi*Epad+mi)*Epad+mj] = 1
+				key := [2]int{mi, mj}
+				t := types[bi][key]
+				if t == nil {
+					t = make([]float32, k.R)
+					types[bi][key] = t
+				}
+				for r, v := range row {
+					t[r] = max(t[r], v)
+				}
+			}
+		}
+		if n > rs[1] && rs[2] > 0 {
+			return nil, fmt.Errorf("relex batch: %s: adj_matrix marks %d pairs, rel_matrix has %d rows", exampleName(b, bi), n, rs[1])
 		}
 	}
 	pairs := selectPairs(p.adj, k.B, Epad, m.relex.AdjacencyThreshold)
 	p.setPairs(pairs)
-	if rs[1] != 0 && rs[1] != p.N {
-		return nil, fmt.Errorf("relex batch: rel_matrix has %d pairs, adj_matrix selects %d", rs[1], p.N)
-	}
 	p.rel = make([]float32, k.B*p.N*k.R)
-	for bi := 0; bi < k.B; bi++ {
-		for n := 0; n < rs[1]; n++ {
-			copy(p.rel[(bi*p.N+n)*k.R:(bi*p.N+n)*k.R+rs[2]], b.RelMatrix.Data[(bi*rs[1]+n)*rs[2]:(bi*rs[1]+n+1)*rs[2]])
+	for bi, ps := range pairs {
+		for n, pr := range ps {
+			copy(p.rel[(bi*p.N+n)*k.R:(bi*p.N+n+1)*k.R], types[bi][pr])
 		}
 	}
 	return p, nil
+}
+
+// entityMap maps example bi's adj_matrix entity indices (0..Ea−1) to the
+// model's entities (its labelled spans kept, in flat span order): through
+// the gold entities' spans when the batch has them (−1 for an entity with
+// no labelled span), else the identity, which needs Ea to equal the
+// number of entities the labels select.
+func (m *Model) entityMap(b *data.Batch, bi int, kept []int64, Ea, E int) ([]int, error) {
+	out := make([]int, Ea)
+	if bi >= len(b.Entities) || b.Entities[bi] == nil {
+		if Ea != E {
+			return nil, fmt.Errorf("relex batch: adj_matrix is over %d entities, the labels select %d, and the batch has no gold entities to align them (spec §10.2.5)", Ea, E)
+		}
+		for i := range out {
+			out[i] = -1
+			if i < len(kept) {
+				out[i] = i
+			}
+		}
+		return out, nil
+	}
+	ents := b.Entities[bi]
+	if len(ents) > Ea {
+		return nil, fmt.Errorf("relex batch: %s: %d gold entities, adj_matrix is over %d", exampleName(b, bi), len(ents), Ea)
+	}
+	K := m.Cfg.MaxWidth
+	pos := make(map[int64]int, len(kept))
+	for e, s := range kept {
+		pos[s] = e
+	}
+	for i := range out {
+		out[i] = -1
+		if i < len(ents) {
+			if w := ents[i].End - ents[i].Start; w >= 0 && w < K {
+				if e, ok := pos[int64(ents[i].Start*K+w)]; ok {
+					out[i] = e
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func exampleName(b *data.Batch, i int) string {

@@ -100,8 +100,9 @@ func TestRelexCollatorBatches(t *testing.T) {
 
 // Bad relex input is a clear error naming the example: a relation that
 // points at a missing entity, a batch whose relation label list does not
-// match its <<REL>> tokens, gold entities that the labels cannot
-// represent one by one, and rel_matrix wider than the prompts.
+// match its <<REL>> tokens, a gold relation whose entity has no labelled
+// span of its own, rel_matrix wider than the prompts, a relation type
+// outside a fixed label list.
 func TestRelexBadInputIsAnError(t *testing.T) {
 	m, dir, _, _ := loadRelex(t)
 	c, exs, types, relTypes := relexCollator(t, m, dir)
@@ -119,9 +120,20 @@ func TestRelexBadInputIsAnError(t *testing.T) {
 	}
 
 	tb := relexBatch(t, dir, true, m.Cfg.MaxWidth)
+	// A third entity on the span of the first, in no relation: aligned,
+	// same loss.
+	want, err := m.Step(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tb.Entities = [][]data.Entity{tb.Entities[0], append(append([]data.Entity(nil), tb.Entities[1]...), tb.Entities[1][0])}
-	if _, err := m.Step(tb); err == nil || !strings.Contains(err.Error(), "example 1") || !strings.Contains(err.Error(), "3 gold entities but 2 labelled spans") {
-		t.Errorf("two entities on one span: %v", err)
+	if got, err := m.Step(tb); err != nil || got.Loss != want.Loss {
+		t.Errorf("a duplicate entity without relations: loss %v, %v; want %v", got, err, want.Loss)
+	}
+	// The tail of example 1's gold relation has no labelled span.
+	tb.Entities[1] = []data.Entity{tb.Entities[1][0], {Start: 2, End: 2, Label: "location"}}
+	if _, err := m.Step(tb); err == nil || !strings.Contains(err.Error(), "example 1") || !strings.Contains(err.Error(), "gold relation between entities 0 and 1") {
+		t.Errorf("relation to an entity without a labelled span: %v", err)
 	}
 
 	tb = relexBatch(t, dir, true, m.Cfg.MaxWidth)
