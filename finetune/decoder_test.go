@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/models"
@@ -110,5 +111,93 @@ func TestDecoderSectionErrors(t *testing.T) {
 	_, err := ParseRecipe([]byte("model:\n  decoder:\n    n_embd: 3\n"), "r.yaml")
 	if err == nil || !strings.Contains(err.Error(), `unknown key "n_embd"`) {
 		t.Errorf("unknown decoder key: %v", err)
+	}
+}
+
+// gpt2Folder writes the decoder fixture's GPT-2 as a Hugging Face folder
+// (config.json, model.safetensors, and the tokenizer files of tokDir).
+func gpt2Folder(t *testing.T, tokDir string) string {
+	t.Helper()
+	fx := testutil.Fixture(t, "uni_span_decoder_deberta")
+	dir := filepath.Join(t.TempDir(), "gpt2")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(fx, "labels_decoder_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := checkpoints.ReadState(filepath.Join(fx, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []checkpoints.Tensor
+	for _, n := range st.Names {
+		if k, ok := strings.CutPrefix(n, models.DecoderPrefix+"."); ok {
+			ts = append(ts, checkpoints.Tensor{Name: k, Shape: st.Tensors[n].Shape, Data: st.Tensors[n].Data})
+		}
+	}
+	if err := checkpoints.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(tokDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(tokDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// model.decoder.path: a Hugging Face GPT-2 folder's weights become the
+// decoder's; a tokenizer whose vocabulary does not fit those weights is an
+// error naming its folder.
+func TestBuildDecoderFromGPT2Folder(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	fx := testutil.Fixture(t, "uni_span_decoder_deberta")
+	r, err := LoadRecipe(filepath.Join(root, "recipes", "span_decoder.yaml"), []string{"model.encoder_config.hidden_size=32", "model.hidden_size=32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := [][]string{{"alice", "visited", "paris"}}
+	dir := gpt2Folder(t, filepath.Join(fx, "decoder_tokenizer"))
+	r.Model.Decoder.Config, r.Model.Decoder.Path, r.Model.Decoder.Tokenizer = nil, dir, ""
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	built, err := BuildModel(r, words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.Model.Arch != models.UniEncoderSpanDecoder || built.DecoderTokenizer == nil {
+		t.Fatalf("built %v, decoder tokenizer %v", built.Model.Arch, built.DecoderTokenizer)
+	}
+	st, err := checkpoints.ReadState(filepath.Join(fx, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := models.DecoderPrefix + ".transformer.h.0.attn.c_attn.weight"
+	p, _ := built.Model.Store.Get(name)
+	for i, v := range st.Tensors[name].Data {
+		if p.Data[i] != v {
+			t.Fatalf("%s[%d] = %v, folder %v", name, i, p.Data[i], v)
+		}
+	}
+
+	bad := gpt2Folder(t, filepath.Join(root, "testdata", "decoder_tokenizer")) // 298 ids for 270 rows
+	r.Model.Decoder.Path = bad
+	_, err = BuildModel(r, words)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("mismatched decoder folder: %v", err)
 	}
 }
