@@ -38,7 +38,12 @@ import (
 //
 // decoder_mode "prompt" is gliner-go's own (the reference's prompt path
 // crashes, §10.1.11): the prefix is the span vector alone and the generated
-// label replaces the class name (LabelsReplace).
+// label replaces the class name (LabelsReplace). The text prompt is the one
+// data.Collator builds (the given types after <<ENT>>; the spec's prompt
+// without label words is not built): train with blank_entity_prob 1 so that
+// every batch has the single class "entity" and the decoder learns the
+// types, then predict with the labels ["entity"] and let the decoder name
+// each span (TestSpanDecoderPromptModeLearnsLabels does exactly this).
 
 // DecoderPrefix is where the labels decoder's Hugging Face keys live.
 const DecoderPrefix = "decoder.decoder_layer.model"

@@ -58,8 +58,8 @@ type GenerateOptions struct {
 	// Threshold selects the spans to name: max over classes of σ(logit)
 	// strictly above it (the reference uses the decoding threshold).
 	Threshold float64
-	// MaxNewTokens bounds each label's length in tokens (the reference's
-	// GLiNER.predict default is 15).
+	// MaxNewTokens bounds each label's length in tokens; 0 means the
+	// reference's GLiNER.predict default, DefaultMaxNewTokens.
 	MaxNewTokens int
 	// Tokenizer, when set, decodes the generated ids into Text (the
 	// model folder's decoder_tokenizer/, see LoadDecoderTokenizer).
@@ -71,6 +71,9 @@ type GenerateOptions struct {
 	// before the greedy choice.
 	Observe func(step, row int, scores []float32)
 }
+
+// DefaultMaxNewTokens is the reference's GLiNER.generate_labels default.
+const DefaultMaxNewTokens = 15
 
 // GeneratedLabels are the labels generated for one batch's kept spans.
 type GeneratedLabels struct {
@@ -186,8 +189,12 @@ func (m *Model) GenerateLabels(b *data.Batch, out *Output, o GenerateOptions) (*
 	if !compat {
 		pm = mask
 	}
+	maxNew := o.MaxNewTokens
+	if maxNew == 0 {
+		maxNew = DefaultMaxNewTokens
+	}
 	g.IDs, err = d.gpt.Generate(m.Store, prefix, M, tp, pm, encoder.GPT2Generation{
-		MaxNewTokens: o.MaxNewTokens, EOS: int(d.eos), Pad: int(d.eos), Allowed: o.Allowed, Observe: o.Observe})
+		MaxNewTokens: maxNew, EOS: int(d.eos), Pad: int(d.eos), Allowed: o.Allowed, Observe: o.Observe})
 	if err != nil {
 		return nil, fmt.Errorf("generate labels: %w", err)
 	}
