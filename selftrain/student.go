@@ -85,6 +85,9 @@ func (s *MaskingStudent) Train(ctx context.Context, job StudentJob) (*StudentRes
 		return nil, fmt.Errorf("student: %w", err)
 	}
 	mod, tok := built.Model, built.Tokenizer
+	if mod.Arch != models.UniEncoderSpan {
+		return nil, fmt.Errorf("student %s: a %v model; students are trained as %v only (finetune's evaluation and collator)", job.InitDir, mod.Arch, models.UniEncoderSpan)
+	}
 	if mod.Loss, err = r.LossOptions(); err != nil {
 		return nil, err
 	}
