@@ -43,6 +43,9 @@ type Built struct {
 	// DecoderTokenizer is a span decoder's labels-decoder tokenizer (nil
 	// for other architectures).
 	DecoderTokenizer tokenizer.Tokenizer
+	// LabelsTokenizer is a bi-encoder's labels-encoder tokenizer (nil for
+	// other architectures; biencoder.go).
+	LabelsTokenizer tokenizer.Tokenizer
 }
 
 // BuildModel constructs the recipe's model and tokenizer. trainWords are
@@ -78,7 +81,7 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
-	if mod.Arch != models.UniEncoderSpan && mod.Arch != models.UniEncoderSpanRelex && mod.Arch != models.UniEncoderSpanDecoder {
+	if mod.Arch != models.UniEncoderSpan && mod.Arch != models.UniEncoderSpanRelex && mod.Arch != models.UniEncoderSpanDecoder && mod.Arch != models.BiEncoderSpan {
 		return nil, fmt.Errorf("model.prev_path %s: architecture %v; this command trains %v and %v", dir, mod.Arch, models.UniEncoderSpan, models.UniEncoderSpanRelex)
 	}
 	tok, err := LoadTokenizer(dir)
@@ -99,7 +102,11 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Built{Model: mod, Tokenizer: tok, Source: FromGLiNER, DecoderTokenizer: dtok}, nil
+	ltok, err := loadGLiNERLabelsTokenizer(mod, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromGLiNER, DecoderTokenizer: dtok, LabelsTokenizer: ltok}, nil
 }
 
 // glinerConfig is the gliner_config.json of a new model from the recipe.
@@ -243,6 +250,10 @@ func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
 		return nil, err
 	}
 	dec.apply(cfg)
+	ltok, err := applyBiEncoder(cfg, r.Model.BiEncoder, vocab, v.Lowercase)
+	if err != nil {
+		return nil, err
+	}
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.encoder_config: %w", err)
@@ -251,5 +262,5 @@ func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Built{Model: mod, Tokenizer: tok, Source: FromRandomInit, DecoderTokenizer: dtok}, nil
+	return &Built{Model: mod, Tokenizer: tok, Source: FromRandomInit, DecoderTokenizer: dtok, LabelsTokenizer: ltok}, nil
 }

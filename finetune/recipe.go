@@ -25,6 +25,11 @@ type Recipe struct {
 	Model    ModelSection    `yaml:"model"`
 	Data     DataSection     `yaml:"data"`
 	Training TrainingSection `yaml:"training"`
+	// Stages, when set, make the recipe a multi-stage run (RunStages,
+	// stages.go): each stage trains from the previous stage's exported
+	// best model with its own data, steps, learning rates and frozen
+	// parameters; the sections above are every stage's defaults.
+	Stages []StageSection `yaml:"stages,omitempty"`
 }
 
 // ModelSection chooses where the model comes from and holds the
@@ -65,6 +70,9 @@ type ModelSection struct {
 	// Decoder, when set, makes a new model a UniEncoderSpanDecoder (a
 	// GPT-2 labels decoder; recipes/span_decoder.yaml).
 	Decoder *DecoderSection `yaml:"decoder"`
+	// BiEncoder, when set, makes a new model a BiEncoderSpan (a separate
+	// labels encoder; recipes/bi_encoder_two_stage.yaml, biencoder.go).
+	BiEncoder *BiEncoderSection `yaml:"bi_encoder,omitempty"`
 }
 
 // VocabSection configures the vocabulary built for a random encoder
@@ -125,6 +133,14 @@ type TrainingSection struct {
 	MegaBatches               int      `yaml:"mega_batches"`
 	EvalThreshold             float64  `yaml:"eval_threshold"`
 	LogEvery                  int      `yaml:"log_every"`
+	// Freeze lists parameter-name prefixes (e.g.
+	// "token_rep_layer.labels_encoder") whose parameters are not trained:
+	// no gradient, no optimizer state. A prefix matching no parameter is
+	// an error.
+	Freeze []string `yaml:"freeze,omitempty"`
+	// ReferenceCompat reproduces the reference's quirks in the loss
+	// (losses.Options.ReferenceCompat; docs/reference_differences.md).
+	ReferenceCompat bool `yaml:"reference_compat,omitempty"`
 }
 
 // DefaultRecipe returns the values a recipe's missing fields take: the
@@ -425,7 +441,17 @@ func (r *Recipe) Validate() error {
 	if isNone(t.OutputDir) {
 		return fmt.Errorf("training.output_dir is required")
 	}
-	return nil
+	for i, f := range t.Freeze {
+		if strings.TrimSpace(f) == "" {
+			return fmt.Errorf("training.freeze[%d]: empty prefix", i)
+		}
+	}
+	if m.BiEncoder != nil {
+		if err := m.BiEncoder.validate(m); err != nil {
+			return err
+		}
+	}
+	return r.validateStages()
 }
 
 // freezePrefixes maps freeze_components names to parameter prefixes
@@ -455,7 +481,8 @@ func (r *Recipe) LossOptions() (losses.Options, error) {
 		return losses.Options{}, fmt.Errorf("training.masking: %w", err)
 	}
 	o := losses.Options{Alpha: float32(t.LossAlpha), Gamma: float32(t.LossGamma), ProbMargin: float32(t.LossProbMargin),
-		LabelSmoothing: float32(t.LabelSmoothing), Reduction: red, Negatives: float32(t.Negatives), Masking: mask}
+		LabelSmoothing: float32(t.LabelSmoothing), Reduction: red, Negatives: float32(t.Negatives), Masking: mask,
+		ReferenceCompat: t.ReferenceCompat}
 	if err := o.Validate(); err != nil {
 		return o, fmt.Errorf("training: %w", err)
 	}

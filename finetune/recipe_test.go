@@ -96,7 +96,7 @@ func TestRecipeSet(t *testing.T) {
 	}
 	for _, c := range []struct{ set, want string }{
 		{"training.num_stpes=3", `unknown key "num_stpes" in training (valid: `},
-		{"trainin.num_steps=3", `unknown key "trainin" in the recipe (valid: data, model, training)`},
+		{"trainin.num_steps=3", `unknown key "trainin" in the recipe (valid: data, model, stages, training)`},
 		{"training.num_steps=abc", "does not fit int"},
 		{"training.num_steps=1.5", "does not fit int"},
 		{"training.num_steps", "want key.path=value"},

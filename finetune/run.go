@@ -200,7 +200,12 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		lg.Warn("skipped example", zap.String("source", p.Source), zap.String("reason", p.Reason))
 	}
 
-	built, err := BuildModel(r, Words(ds.Train))
+	words := Words(ds.Train)
+	if r.Model.BiEncoder != nil {
+		// A random labels encoder's vocabulary also covers the label words.
+		words = append(words, labelWords(ds.Train, ds.Dev)...)
+	}
+	built, err := BuildModel(r, words)
 	if err != nil {
 		return nil, err
 	}
@@ -215,17 +220,25 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		}
 		lg.Info("frozen", zap.String("component", c), zap.Int("params", n))
 	}
+	for _, prefix := range t.Freeze {
+		n, err := mod.Store.SetFrozen(prefix, true)
+		if err != nil {
+			return nil, fmt.Errorf("training.freeze %q: %w", prefix, err)
+		}
+		lg.Info("frozen", zap.String("prefix", prefix), zap.Int("params", n))
+	}
 	lg.Info("model", zap.Stringer("source", built.Source), zap.Int("params", mod.Store.NumParams()),
 		zap.Int("vocab_size", mod.Cfg.VocabSize), zap.Int("class_token_index", mod.Cfg.ClassTokenIndex))
 
 	ccfg := relexCollatorConfig(collatorConfig(mod, tok), mod)
 	ccfg = decoderCollatorConfig(ccfg, mod)
+	ccfg = biCollatorConfig(ccfg, mod)
 	if long, _ := data.ParseWindowPolicy(r.Data.LongTexts); long == data.WindowTruncate {
 		// As the reference: texts over the tokenizer's model_max_length
 		// sub-tokens are cut (each cut counted and logged).
 		ccfg.Truncation = data.TruncateCompat
 	}
-	col, err := data.NewCollator(ccfg, tok, built.DecoderTokenizer, t.Seed)
+	col, err := data.NewCollator(ccfg, tok, built.auxTokenizer(), t.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +270,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	var evalCol *data.Collator
 	if ds.Dev != nil {
-		if evalCol, err = data.NewCollator(ccfg, tok, built.DecoderTokenizer, t.Seed); err != nil {
+		if evalCol, err = data.NewCollator(ccfg, tok, built.auxTokenizer(), t.Seed); err != nil {
 			return nil, err
 		}
 		eval = func(context.Context) (*decode.Metrics, error) {
@@ -321,7 +334,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		}
 	}
 	res.FinalDir = filepath.Join(out, FinalDir)
-	if err := models.ExportWith(mod, tok, res.FinalDir, models.ExportOptions{Overwrite: true, AuxTokenizer: built.DecoderTokenizer}); err != nil {
+	if err := models.ExportWith(mod, tok, res.FinalDir, models.ExportOptions{Overwrite: true, AuxTokenizer: built.auxTokenizer()}); err != nil {
 		return nil, err
 	}
 	if ds.Dev != nil {

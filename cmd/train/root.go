@@ -65,6 +65,23 @@ An output_dir that already holds checkpoints is refused unless --resume is given
 			if !quiet {
 				opts.Progress = stderr
 			}
+			if len(r.Stages) > 0 {
+				stages, err := finetune.RunStages(ctx, r, opts)
+				if err != nil {
+					return err
+				}
+				for _, st := range stages {
+					fmt.Fprintf(stdout, "stage %s: steps %d (%s), model exported to %s\n", st.Name, st.Train.Steps, st.Train.Reason, st.FinalDir)
+					if st.Dev != nil {
+						m := st.Dev.Micro()
+						fmt.Fprintf(stdout, "stage %s dev F1 %.4f (precision %.4f, recall %.4f; best step %d)\n", st.Name, m.F1, m.Precision, m.Recall, st.Train.BestStep)
+					}
+				}
+				if last := stages[len(stages)-1]; last.Dev != nil {
+					fmt.Fprint(stdout, last.Dev.Table())
+				}
+				return nil
+			}
 			res, err := finetune.Run(ctx, r, opts)
 			if err != nil {
 				return err
