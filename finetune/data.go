@@ -20,7 +20,13 @@ type Datasets struct {
 // LoadData reads data.train_data and data.val_data with the recipe's error
 // policy, then fits every text into model.max_len words with the long-text
 // policy. Nothing is dropped without being counted in the reports.
-func LoadData(r *Recipe) (*Datasets, error) {
+func LoadData(r *Recipe) (*Datasets, error) { return LoadDataWith(r, nil) }
+
+// LoadDataWith is LoadData with the training examples given in memory
+// (nil: read data.train_data). Self-training passes its weak-label
+// examples this way so that their sources, which its uncertain-span
+// masking keys on, survive.
+func LoadDataWith(r *Recipe, train []data.Example) (*Datasets, error) {
 	d := &r.Data
 	policy, err := data.ParseErrorPolicy(d.OnError)
 	if err != nil {
@@ -54,7 +60,20 @@ func LoadData(r *Recipe) (*Datasets, error) {
 		return out, nil
 	}
 	ds := &Datasets{}
-	if ds.Train, err = read(d.TrainData, &ds.TrainReport); err != nil {
+	if train != nil {
+		for _, ex := range train {
+			ws, st, err := data.Window(ex, r.Model.MaxLen, stride, long)
+			if err != nil {
+				return nil, fmt.Errorf("training examples: %w", err)
+			}
+			ds.TrainReport.Read++
+			ds.TrainReport.Window.Add(st)
+			ds.Train = append(ds.Train, ws...)
+		}
+		if len(ds.Train) == 0 {
+			return nil, fmt.Errorf("training examples: none given")
+		}
+	} else if ds.Train, err = read(d.TrainData, &ds.TrainReport); err != nil {
 		return nil, fmt.Errorf("data.train_data: %w", err)
 	}
 	if !isNone(d.ValData) {

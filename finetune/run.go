@@ -44,6 +44,11 @@ type Options struct {
 	Progress io.Writer
 	// Hooks are further loop hooks, called after the built-in ones.
 	Hooks []train.Hook
+	// Train, when non-nil, replaces data.train_data with these examples.
+	Train []data.Example
+	// PostCollate, when set, is called on every training batch after
+	// collation (self-training masks its uncertain spans there).
+	PostCollate func(*data.Batch) error
 }
 
 // Result summarises a fine-tuning run.
@@ -190,7 +195,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	ds, err := LoadData(r)
+	ds, err := LoadDataWith(r, opts.Train)
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +261,9 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 			exs[i] = ds.Train[j]
 		}
 		b, err := col.Train(exs)
+		if err == nil && opts.PostCollate != nil {
+			err = opts.PostCollate(b)
+		}
 		if err == nil && len(b.Stats.TruncatedTokens)+len(b.Stats.TruncatedWords) > 0 {
 			lg.Warn("texts truncated to the tokenizer's model_max_length", zap.Ints("examples", idx),
 				zap.Ints("token_cut", b.Stats.TruncatedTokens), zap.Ints("word_cut", b.Stats.TruncatedWords))

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/losses"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
 )
@@ -263,5 +265,46 @@ func TestLoadDataLongTexts(t *testing.T) {
 	}
 	if _, err := LoadData(r); err == nil || !strings.Contains(err.Error(), "train.jsonl:1") || !strings.Contains(err.Error(), "more than the maximum 6") {
 		t.Fatalf("reject: %v", err)
+	}
+}
+
+// Options.Train replaces the training file and Options.PostCollate sees
+// every training batch: with every label cell set to −100 (ignored) the
+// loss is 0 and the model does not move.
+func TestRunInMemoryTrainAndPostCollate(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	r := tinyRecipeFor(t, out)
+	for _, s := range []string{"training.num_steps=4", "training.eval_every=0", "data.val_data=none"} {
+		if err := r.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exs, err := data.ReadFile(r.Data.TrainData, data.ReadOptions{}, data.FailFast, &data.Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Data.TrainData = "(in memory)"
+	calls := 0
+	res, err := Run(context.Background(), r, Options{Train: exs[:40], PostCollate: func(b *data.Batch) error {
+		calls++
+		for i := range b.Labels.Data {
+			b.Labels.Data[i] = losses.IgnoreIndex
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 4 || res.Train.Steps != 4 {
+		t.Fatalf("%d post-collate calls for %d steps", calls, res.Train.Steps)
+	}
+	recs, err := train.ReadMetrics(filepath.Join(out, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if rec.Loss != nil && *rec.Loss != 0 {
+			t.Fatalf("step %d: loss %g with every label ignored", rec.Step, *rec.Loss)
+		}
 	}
 }

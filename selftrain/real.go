@@ -2,10 +2,10 @@ package selftrain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"go.uber.org/zap"
 
@@ -113,28 +113,16 @@ type FinetuneStudent struct {
 	Logger  *zap.Logger
 }
 
-// ErrMaskingUnsupported is returned when uncertain-span masking is asked
-// of a trainer that has no post-collation step.
-var ErrMaskingUnsupported = errors.New("uncertain-span masking needs a post-collation hook, which finetune.Run does not offer yet (finetune.Options has no PostCollate); set weak_labels.mask_uncertain: false")
-
 // Train implements Student.
 func (s *FinetuneStudent) Train(ctx context.Context, job StudentJob) (*StudentResult, error) {
-	if job.Masker != nil {
-		return nil, ErrMaskingUnsupported
-	}
 	r := *s.Base
 	r.Model.PrevPath, r.Model.ModelName, r.Model.EncoderConfig = job.InitDir, "", nil
 	if err := os.MkdirAll(job.OutputDir, 0o755); err != nil {
 		return nil, err
 	}
-	trainPath := filepath.Join(filepath.Dir(job.OutputDir), "student_train.parquet")
-	if err := data.WriteFile(trainPath+".tmp", data.FormatParquet, job.Train); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(trainPath+".tmp", trainPath); err != nil {
-		return nil, err
-	}
-	r.Data.TrainData = trainPath
+	// The weak examples go to the loop in memory: their sources key the
+	// uncertain-span masking, and a file round trip would rename them.
+	r.Data.TrainData = "(weak labels of round " + strconv.Itoa(job.Round) + ")"
 	r.Data.ValData = s.DevPath
 	if s.DevPath == "" {
 		r.Data.ValData = "none"
@@ -147,7 +135,24 @@ func (s *FinetuneStudent) Train(ctx context.Context, job StudentJob) (*StudentRe
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	res, err := finetune.Run(ctx, &r, finetune.Options{Resume: true, Logger: lg.With(zap.Int("round", job.Round))})
+	opts := finetune.Options{Resume: true, Logger: lg.With(zap.Int("round", job.Round)), Train: job.Train}
+	if job.Masker != nil {
+		maxLen := r.Model.MaxLen
+		for i, ex := range job.Train {
+			if maxLen > 0 && len(ex.Words) > maxLen {
+				return nil, fmt.Errorf("student: training example %d (%s) has %d words, more than max_len %d; uncertain-span masking needs whole documents (split the corpus)",
+					i, ex.Source, len(ex.Words), maxLen)
+			}
+		}
+		masked := 0
+		opts.PostCollate = func(b *data.Batch) error {
+			st, err := job.Masker.Apply(b)
+			masked += st.Cells
+			return err
+		}
+		defer func() { lg.Info("uncertain spans masked", zap.Int("round", job.Round), zap.Int("label_cells", masked)) }()
+	}
+	res, err := finetune.Run(ctx, &r, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func TestRealTeacherAndStudentDeterministic(t *testing.T) {
 	tr.LREncoder, tr.LROthers = 1e-3, 1e-3
 	base.Data.TrainData = "x"
 	train := func(r finetune.Recipe, out string) string {
-		s := &MaskingStudent{Base: &r}
+		s := &FinetuneStudent{Base: &r}
 		res, err := s.Train(context.Background(), StudentJob{Round: 1, InitDir: init, Train: exs, Masker: NewMasker(weak),
 			OutputDir: out, Seed: 5, LabelSmoothing: 0.1})
 		if err != nil {

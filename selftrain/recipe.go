@@ -320,9 +320,6 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 		}
 	}
 	var student Student = &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg}
-	if cfg.Rules.MaskUncertain {
-		student = &MaskingStudent{Base: sr, Logger: lg}
-	}
 	env := Env{LoadTeacher: LoadTeacher, Student: student,
 		Evaluator: InferEvaluator{Labels: cfg.Rules.Labels}, Logger: lg, Out: o.Out}
 	return Run(ctx, cfg, env)

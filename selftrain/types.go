@@ -70,7 +70,7 @@ type StudentJob struct {
 	// holds checkpoints the trainer resumes from the last one.
 	OutputDir string
 	// ModelDir is a suggested folder for the exported student; trainers
-	// may export elsewhere (FinetuneStudent and MaskingStudent use
+	// may export elsewhere (FinetuneStudent uses
 	// OutputDir/final) and return the folder in StudentResult.ModelDir.
 	ModelDir string
 	// Seed seeds the round's training.
