@@ -25,8 +25,24 @@
 // Architectures: UniEncoderSpan, UniEncoderToken, BiEncoderSpan,
 // BiEncoderToken and UniEncoderSpanDecoder (bi-encoders and the span
 // decoder need their second tokenizer, see LoadOptions; the span decoder's
-// entities are predicted, its label generation is not run).
-// Relation-extraction models are reported as unsupported.
+// entities are predicted, its label generation is not run) and
+// UniEncoderSpanRelex.
+//
+// Relations (UniEncoderSpanRelex): the caller gives the relation types
+// (Options.Relations; a relex model cannot run without them, another model
+// refuses them). Entities are decoded as for span models; relations as the
+// reference does (§6.4): the model's entities (σ > Threshold) and pairs
+// (adjacency > AdjacencyThreshold, default Threshold) give, for every
+// relation type with σ > RelationThreshold (default Threshold), a
+// relation whose head and tail index the returned entities of that text;
+// pairs whose entity was dropped by greedy decoding are skipped.
+// Relations are only predicted within a window: two entities that never
+// share a window are never related. When a text's windows are merged, a
+// window's relation is kept when both its entities (same words and label)
+// survive the merge; one relation per (head, tail, type) is kept, with its
+// highest score, in the order first found (window, then pair, then type).
+// Relex batches are never padded to shape buckets (padding classes would
+// change which entities the model selects).
 package infer
 
 import (
@@ -176,18 +192,32 @@ func NewWith(m *models.Model, tok, labelsTok tokenizer.Tokenizer) (*Pipeline, er
 		return nil, err
 	}
 	switch arch {
-	case data.UniEncoderSpan, data.UniEncoderToken:
+	case data.UniEncoderSpan, data.UniEncoderToken, data.UniEncoderSpanRelex:
 		labelsTok = nil
 	case data.BiEncoderSpan, data.BiEncoderToken, data.UniEncoderSpanDecoder:
 		if labelsTok == nil {
 			return nil, fmt.Errorf("infer: %v needs its second tokenizer (labels encoder's or labels decoder's)", arch)
 		}
 	default:
-		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v, %v, %v)", arch,
-			data.UniEncoderSpan, data.UniEncoderToken, data.BiEncoderSpan, data.BiEncoderToken)
+		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v, %v, %v, %v, %v)", arch,
+			data.UniEncoderSpan, data.UniEncoderToken, data.BiEncoderSpan, data.BiEncoderToken, data.UniEncoderSpanDecoder, data.UniEncoderSpanRelex)
 	}
 	cfg := m.Cfg
-	for _, t := range []string{cfg.EntToken, cfg.SepToken} {
+	markers := []string{cfg.EntToken, cfg.SepToken}
+	if arch.Relex() {
+		rel := cfg.RelToken
+		if rel == "" {
+			rel = data.DefaultCollatorConfig(arch).RelToken
+		}
+		id, ok := tok.TokenToID(rel)
+		if !ok {
+			return nil, fmt.Errorf("tokenizer has no %q token (a relex model's tokenizer must include GLiNER's added tokens)", rel)
+		}
+		if cfg.RelTokenIndex >= 0 && id != cfg.RelTokenIndex {
+			return nil, fmt.Errorf("tokenizer's %q id %d differs from rel_token_index %d in gliner_config.json", rel, id, cfg.RelTokenIndex)
+		}
+	}
+	for _, t := range markers {
 		if _, ok := tok.TokenToID(t); !ok && !arch.BiEncoder() {
 			return nil, fmt.Errorf("tokenizer has no %q token (the folder's tokenizer must include GLiNER's added tokens)", t)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/models"
 )
 
 // Options are the prediction settings.
@@ -37,6 +38,15 @@ type Options struct {
 	// Progress, when set, is called after every batch with the windows
 	// done and the total.
 	Progress func(done, total int)
+	// Relations are the relation types of a relation-extraction model
+	// (UniEncoderSpanRelex needs them; other models refuse them).
+	Relations []string
+	// RelationThreshold: a relation's probability must be strictly
+	// greater (0: Threshold, the reference's default).
+	RelationThreshold float64
+	// AdjacencyThreshold selects the entity pairs a relex model scores
+	// (adjacency strictly greater; 0: Threshold, the reference's default).
+	AdjacencyThreshold float64
 }
 
 // DefaultOptions are the reference's predict_entities defaults: threshold
@@ -57,6 +67,15 @@ type Entity struct {
 	Score     float64 `json:"score"`
 	StartWord int     `json:"start_word"`
 	EndWord   int     `json:"end_word"`
+}
+
+// Relation is one predicted relation: Head and Tail index the entities
+// of the same text (Result.Entities[i]), Label is the relation type.
+type Relation struct {
+	Head  int     `json:"head"`
+	Tail  int     `json:"tail"`
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
 }
 
 // Row says which window of which input one batch row holds.
@@ -82,6 +101,9 @@ type Result struct {
 	// Entities[i] are input i's entities sorted by start (empty, not
 	// nil, for a text without words).
 	Entities [][]Entity
+	// Relations[i] are input i's relations (relex models only; nil for
+	// other models; empty, not nil, for a text without any).
+	Relations [][]Relation
 	// Logits holds every batch's logits when Options.KeepLogits is set.
 	Logits []Logits
 	// Windows counts the model rows run; Split the inputs that were cut
@@ -123,6 +145,10 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 	if len(labels) == 0 {
 		return nil, fmt.Errorf("predict: no labels given")
 	}
+	rels, err := p.relationTypes(o)
+	if err != nil {
+		return nil, err
+	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 8
 	}
@@ -137,6 +163,16 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 		return nil, fmt.Errorf("predict: window of %d words outside 1..%d (the model's max_len)", o.WindowWords, maxWords)
 	case math.IsNaN(o.Threshold) || o.Threshold < 0 || o.Threshold >= 1:
 		return nil, fmt.Errorf("predict: threshold %v outside [0, 1)", o.Threshold)
+	case math.IsNaN(o.RelationThreshold) || o.RelationThreshold < 0 || o.RelationThreshold >= 1:
+		return nil, fmt.Errorf("predict: relation threshold %v outside [0, 1)", o.RelationThreshold)
+	case math.IsNaN(o.AdjacencyThreshold) || o.AdjacencyThreshold < 0 || o.AdjacencyThreshold >= 1:
+		return nil, fmt.Errorf("predict: adjacency threshold %v outside [0, 1)", o.AdjacencyThreshold)
+	}
+	if o.RelationThreshold == 0 {
+		o.RelationThreshold = o.Threshold
+	}
+	if o.AdjacencyThreshold == 0 {
+		o.AdjacencyThreshold = o.Threshold
 	}
 	if o.Stride == 0 {
 		o.Stride = max(1, o.WindowWords/2)
@@ -146,23 +182,29 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 	}
 	promptTokens := 0
 	if p.maxTokens > 0 {
-		ids, _, err := p.Tokenizer.EncodeWords(p.prompt(labels))
+		ids, _, err := p.Tokenizer.EncodeWords(p.prompt(labels, rels))
 		if err != nil {
 			return nil, fmt.Errorf("predict: tokenize the label prompt: %w", err)
 		}
 		promptTokens = len(ids)
 		if promptTokens >= p.maxTokens {
-			return nil, fmt.Errorf("predict: the prompt of %d labels takes %d sub-tokens, leaving none of the model's %d for text",
-				len(labels), promptTokens, p.maxTokens)
+			return nil, fmt.Errorf("predict: the prompt of %d labels and %d relation types takes %d sub-tokens, leaving none of the model's %d for text",
+				len(labels), len(rels), promptTokens, p.maxTokens)
 		}
 	}
 
 	res := &Result{Entities: make([][]Entity, len(exs))}
+	if rels != nil {
+		res.Relations = make([][]Relation, len(exs))
+	}
 	var rows []Row
 	var wins []data.Example
 	for i := range exs {
 		ex := &exs[i]
 		res.Entities[i] = []Entity{}
+		if rels != nil {
+			res.Relations[i] = []Relation{}
+		}
 		if len(ex.Words) == 0 {
 			continue
 		}
@@ -186,19 +228,34 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 
 	dopts := decode.Options{Threshold: o.Threshold, FlatNER: o.FlatNER, MultiLabel: o.MultiLabel}
 	found := make([][]decode.Span, len(exs))
+	foundRels := make([][]spanRelation, len(exs))
 	windowsOf := make([]int, len(exs))
 	for start := 0; start < len(rows); start += o.BatchSize {
 		end := min(start+o.BatchSize, len(rows))
-		lg, spans, err := p.runBatch(wins[start:end], labels, dopts, o.Buckets)
+		lg, spans, rrels, err := p.runBatch(wins[start:end], labels, rels, dopts, o)
 		if err != nil {
 			return nil, fmt.Errorf("predict: batch of windows %d-%d: %w", start, end-1, err)
 		}
 		for j, r := range rows[start:end] {
 			windowsOf[r.Doc]++
-			for _, s := range spans[j] {
+			shift := func(s decode.Span) decode.Span {
 				s.Start += r.FirstWord
 				s.End += r.FirstWord
-				found[r.Doc] = append(found[r.Doc], s)
+				return s
+			}
+			for _, s := range spans[j] {
+				found[r.Doc] = append(found[r.Doc], shift(s))
+			}
+			if rrels == nil {
+				continue
+			}
+			for _, x := range rrels[j] {
+				if x.Head < 0 || x.Head >= len(spans[j]) || x.Tail < 0 || x.Tail >= len(spans[j]) {
+					return nil, fmt.Errorf("predict: %s: relation [%d, %d, %q] refers to a missing entity (%d entities)",
+						wins[start+j].Source, x.Head, x.Tail, x.Label, len(spans[j]))
+				}
+				foundRels[r.Doc] = append(foundRels[r.Doc], spanRelation{
+					head: shift(spans[j][x.Head]), tail: shift(spans[j][x.Tail]), label: x.Label, score: x.Score})
 			}
 		}
 		if o.Progress != nil {
@@ -220,8 +277,74 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 			return nil, fmt.Errorf("predict: %s: %w", exampleName(&exs[i], i), err)
 		}
 		res.Entities[i] = ents
+		if rels != nil {
+			res.Relations[i] = indexRelations(spans, foundRels[i])
+		}
 	}
 	return res, nil
+}
+
+// relationTypes checks the relation types of o against the model: the
+// deduplicated list for a relex model (never empty), nil for the others.
+func (p *Pipeline) relationTypes(o Options) ([]string, error) {
+	if !p.arch.Relex() {
+		if len(o.Relations) > 0 {
+			return nil, fmt.Errorf("predict: relation types given, but a %v model does not extract relations (only %v does)", p.arch, data.UniEncoderSpanRelex)
+		}
+		return nil, nil
+	}
+	rels, err := data.DedupLabels(o.Relations)
+	if err != nil {
+		return nil, fmt.Errorf("predict: relation types: %w", err)
+	}
+	if len(rels) == 0 {
+		return nil, fmt.Errorf("predict: a %v model needs the relation types to extract (Options.Relations, gliner predict --relations)", p.arch)
+	}
+	return rels, nil
+}
+
+// spanRelation is a window's relation with its entities in the text's
+// word indices.
+type spanRelation struct {
+	head, tail decode.Span
+	label      string
+	score      float32
+}
+
+// indexRelations maps relations to indices into ents (the text's final
+// entities, matched by words and label): a relation whose entity is not
+// there (dropped when windows were merged) is skipped; one relation per
+// (head, tail, type) is kept, with its highest score, at its first place.
+func indexRelations(ents []decode.Span, rels []spanRelation) []Relation {
+	type key struct {
+		s, e int
+		l    string
+	}
+	at := make(map[key]int, len(ents))
+	for i, e := range ents {
+		k := key{e.Start, e.End, e.Label}
+		if _, ok := at[k]; !ok {
+			at[k] = i
+		}
+	}
+	out := []Relation{}
+	seen := map[Relation]int{}
+	for _, r := range rels {
+		h, okh := at[key{r.head.Start, r.head.End, r.head.Label}]
+		t, okt := at[key{r.tail.Start, r.tail.End, r.tail.Label}]
+		if !okh || !okt {
+			continue
+		}
+		k := Relation{Head: h, Tail: t, Label: r.label}
+		if j, ok := seen[k]; ok {
+			out[j].Score = max(out[j].Score, float64(r.score))
+			continue
+		}
+		seen[k] = len(out)
+		k.Score = float64(r.score)
+		out = append(out, k)
+	}
+	return out
 }
 
 func exampleName(ex *data.Example, i int) string {
@@ -232,17 +355,28 @@ func exampleName(ex *data.Example, i int) string {
 }
 
 // prompt is the word-level label prompt of span and token uni-encoders
-// (none for bi-encoders).
-func (p *Pipeline) prompt(labels []string) []string {
+// (none for bi-encoders), with the relation prompt of relex models.
+func (p *Pipeline) prompt(labels, rels []string) []string {
 	if p.arch.BiEncoder() {
 		return nil
 	}
 	cfg := p.Model.Cfg
-	out := make([]string, 0, 2*len(labels)+1)
+	out := make([]string, 0, 2*len(labels)+2*len(rels)+2)
 	for _, l := range labels {
 		out = append(out, cfg.EntToken, l)
 	}
-	return append(out, cfg.SepToken)
+	out = append(out, cfg.SepToken)
+	if len(rels) > 0 {
+		rt := cfg.RelToken
+		if rt == "" {
+			rt = data.DefaultCollatorConfig(p.arch).RelToken
+		}
+		for _, r := range rels {
+			out = append(out, rt, r)
+		}
+		out = append(out, cfg.SepToken)
+	}
+	return out
 }
 
 // windows returns the [start, end) word ranges of ex's windows.
@@ -285,17 +419,18 @@ func (p *Pipeline) windows(ex *data.Example, promptTokens, maxWords, stride int)
 	}
 }
 
-// runBatch collates, runs and decodes one batch of windows.
-func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Options, buckets bool) (Logits, [][]decode.Span, error) {
-	b, err := p.collator.Inference(wins, labels, nil)
+// runBatch collates, runs and decodes one batch of windows: entities per
+// window and, for relex models (rels set), relations indexing them.
+func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, o decode.Options, po Options) (Logits, [][]decode.Span, [][]decode.Relation, error) {
+	b, err := p.collator.Inference(wins, labels, rels)
 	if err != nil {
-		return Logits{}, nil, err
+		return Logits{}, nil, nil, err
 	}
 	w0, c0 := b.W(), b.C()
-	if buckets {
+	if po.Buckets && rels == nil {
 		t, w, c, err := data.DefaultShapeBuckets.Round(b.T(), b.W(), b.C())
 		if err != nil {
-			return Logits{}, nil, err
+			return Logits{}, nil, nil, err
 		}
 		if p.maxTokens > 0 && t > p.maxTokens {
 			t = b.T()
@@ -305,12 +440,17 @@ func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Optio
 			pad = 0
 		}
 		if err := b.PadTo(t, w, c, pad); err != nil {
-			return Logits{}, nil, err
+			return Logits{}, nil, nil, err
 		}
 	}
-	out, err := p.forward(b, labels)
+	var out *models.Output
+	if rels != nil {
+		out, err = p.Model.ForwardRelex(b, po.Threshold, po.AdjacencyThreshold)
+	} else {
+		out, err = p.forward(b, labels)
+	}
 	if err != nil {
-		return Logits{}, nil, err
+		return Logits{}, nil, nil, err
 	}
 	lg := out.Logits
 	B := len(wins)
@@ -322,7 +462,7 @@ func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Optio
 		want = []int{B, b.W(), p.Model.Cfg.MaxWidth, b.C()}
 	}
 	if fmt.Sprint(lg.Shape) != fmt.Sprint(want) {
-		return Logits{}, nil, fmt.Errorf("model returned logits of shape %v, want %v", lg.Shape, want)
+		return Logits{}, nil, nil, fmt.Errorf("model returned logits of shape %v, want %v", lg.Shape, want)
 	}
 	probs := make([]float32, len(lg.F))
 	for i, x := range lg.F {
@@ -340,7 +480,13 @@ func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Optio
 			spans[i], err = decode.Spans(probs[i*per:(i+1)*per], W, want[2], C, nw, labels, o)
 		}
 		if err != nil {
-			return Logits{}, nil, err
+			return Logits{}, nil, nil, err
+		}
+	}
+	var rr [][]decode.Relation
+	if rels != nil {
+		if rr, err = p.Model.DecodeRelations(out, b, spans, po.RelationThreshold); err != nil {
+			return Logits{}, nil, nil, err
 		}
 	}
 	// Logits without bucket padding, in the reference's shape.
@@ -352,7 +498,7 @@ func (p *Pipeline) runBatch(wins []data.Example, labels []string, o decode.Optio
 		res = Logits{Shape: []int{B, w0, want[2], c0}}
 		res.Data = slice4(lg.F, want, res.Shape)
 	}
-	return res, spans, nil
+	return res, spans, rr, nil
 }
 
 // slice4 copies the leading sub-block of shape to of a row-major 4-D

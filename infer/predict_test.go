@@ -315,7 +315,7 @@ func TestWindowsOfLongText(t *testing.T) {
 		words = append(words, exs[0].Words...)
 	}
 	long := data.Example{Words: words}
-	prompt, _, err := p.Tokenizer.EncodeWords(p.prompt(labels))
+	prompt, _, err := p.Tokenizer.EncodeWords(p.prompt(labels, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestWindowsOfLongText(t *testing.T) {
 		t.Fatalf("windows %v do not cover %d words", wins, len(words))
 	}
 	for k, w := range wins {
-		ids, _, err := p.Tokenizer.EncodeWords(append(p.prompt(labels), words[w[0]:w[1]]...))
+		ids, _, err := p.Tokenizer.EncodeWords(append(p.prompt(labels, nil), words[w[0]:w[1]]...))
 		if err != nil {
 			t.Fatal(err)
 		}
