@@ -246,3 +246,61 @@ func TestAdamWHasNoStateForFrozenParams(t *testing.T) {
 		t.Fatalf("%d frozen, %d with state", nFrozen, nState)
 	}
 }
+
+// training.reference_compat reaches the loss options (and with it the
+// models' quirks: BiEncoderSpan's smoothing-as-margin, token masking).
+func TestReferenceCompatRecipeSwitch(t *testing.T) {
+	r := loadTwoStage(t, "training.label_smoothing=0.1")
+	o, err := r.LossOptions()
+	if err != nil || o.ReferenceCompat || o.LabelSmoothing != 0.1 {
+		t.Fatalf("default: %+v %v", o, err)
+	}
+	if err := r.Set("training.reference_compat=true"); err != nil {
+		t.Fatal(err)
+	}
+	if o, err = r.LossOptions(); err != nil || !o.ReferenceCompat {
+		t.Fatalf("compat: %+v %v", o, err)
+	}
+	// The BiEncoderSpan built from the recipe then uses smoothing as the
+	// margin, as the reference.
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := BuildModel(r, append(Words(ds.Train), labelWords(ds.Train)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := built.Model
+	mod.Loss = o
+	col, err := data.NewCollator(biCollatorConfig(collatorConfig(mod, built.Tokenizer), mod), built.Tokenizer, built.auxTokenizer(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := col.Train(ds.Train[:4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := func(opts func(*Recipe)) float32 {
+		x := *r
+		opts(&x)
+		lo, err := x.LossOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod.Loss = lo
+		st, err := mod.Step(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Loss
+	}
+	compat := loss(func(*Recipe) {})
+	asMargin := loss(func(x *Recipe) {
+		x.Training.ReferenceCompat, x.Training.LossProbMargin, x.Training.LabelSmoothing = false, 0.1, 0
+	})
+	plain := loss(func(x *Recipe) { x.Training.ReferenceCompat = false })
+	if compat != asMargin || compat == plain {
+		t.Errorf("compat loss %v, margin 0.1 loss %v, smoothing 0.1 loss %v: want compat = margin ≠ smoothing", compat, asMargin, plain)
+	}
+}
