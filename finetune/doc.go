@@ -14,6 +14,16 @@
 //	res, _ := finetune.Run(ctx, r, finetune.Options{Resume: true})
 //	fmt.Println(res.FinalDir, res.Dev.Micro().F1)
 //
+// Bi-encoders and stages: model.bi_encoder makes a new model a
+// BiEncoderSpan with a random labels encoder (its tokenizer is exported in
+// labels_tokenizer/); training.freeze lists parameter-name prefixes kept
+// fixed (no gradient, no optimizer state; a prefix matching nothing is an
+// error); a recipe with stages: runs RunStages, each stage with its own
+// data, steps or epochs, learning rates and freeze list, stage n+1 from
+// stage n's exported best model (recipes/bi_encoder_two_stage.yaml).
+// training.reference_compat reproduces the reference's loss and optimizer
+// quirks (docs/reference_differences.md).
+//
 // training.output_dir receives recipe.yaml (the resolved recipe),
 // metrics.jsonl, train.png, train.log, checkpoint-<step>/ (whole training
 // state: weights, AdamW moments, random streams, sampler position), best/
