@@ -49,6 +49,8 @@ type predictFlags struct {
 	batch, window, stride int
 	buckets               bool
 	labels                []string
+	relations             []string
+	relThreshold          float64
 }
 
 func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
@@ -61,11 +63,28 @@ func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
 	f.IntVar(&p.stride, "stride", 0, "words between window starts for long texts (default: half a window)")
 	f.BoolVar(&p.buckets, "buckets", true, "pad batches to shape buckets so compiled graphs are reused (logits agree to ~1e-6)")
 	f.StringSliceVar(&p.labels, "labels", nil, "entity labels, comma-separated (order = class ids)")
+	f.StringSliceVar(&p.relations, "relations", nil, "relation-extraction models: relation types, comma-separated (order = relation class ids)")
+	f.Float64Var(&p.relThreshold, "relation-threshold", 0, "relation-extraction models: a relation's probability must be strictly greater (default: --threshold)")
+}
+
+// checkRelations says clearly when --relations does not fit the model:
+// a relex model needs it (evaluate: unless the data has relations), the
+// other models refuse it.
+func (p *predictFlags) checkRelations(pl *infer.Pipeline, cmd string, dataHasRelations bool) error {
+	relex := pl.Model.Relex() != nil
+	switch {
+	case relex && len(p.relations) == 0 && !dataHasRelations:
+		return fmt.Errorf("%s: %s is a relation-extraction model (%v): it needs the relation types, give them with --relations a,b,c", cmd, pl.Dir, pl.Model.Arch)
+	case !relex && len(p.relations) > 0:
+		return fmt.Errorf("%s: --relations is for relation-extraction models; %s is a %v model, which predicts no relations", cmd, pl.Dir, pl.Model.Arch)
+	}
+	return nil
 }
 
 func (p *predictFlags) options(stderr io.Writer) infer.Options {
 	return infer.Options{Threshold: p.threshold, FlatNER: p.flatNER, MultiLabel: p.multiLabel, BatchSize: p.batch,
-		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets, Progress: progress(stderr)}
+		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets, Progress: progress(stderr),
+		Relations: p.relations, RelationThreshold: p.relThreshold}
 }
 
 // progress returns a progress line (windows done, rate, ETA) rewritten in
@@ -116,6 +135,14 @@ sub-tokens with the label prompt) are cut into overlapping windows, never
 truncated; entities found by several windows are kept once (highest score)
 and the union is selected again under --flat-ner/--multi-label.
 
+Relation-extraction models (UniEncoderSpanRelex) need --relations (the
+relation types); each output line then also has "relations": [{"head",
+"tail", "label", "score"}], head and tail being indices into that line's
+"entities". --relation-threshold defaults to --threshold (the reference's
+default, also used for the entity pairs). Relations are predicted within
+a window; after merging windows, a relation is kept when both its
+entities survive.
+
 --logits FILE.safetensors writes the raw logits: one batch as tensor
 "logits" in the reference's shape (B, W, K, C), several batches as
 "logits.0", "logits.1", ... (their W and C may differ); metadata "labels"
@@ -134,6 +161,9 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 			}
 			p, err := mf.load()
 			if err != nil {
+				return err
+			}
+			if err := pf.checkRelations(p, "predict", false); err != nil {
 				return err
 			}
 			if labelEmb != "" {
@@ -157,10 +187,15 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 				}
 			}
 			var buf bytes.Buffer
-			for _, ents := range res.Entities {
+			for i, ents := range res.Entities {
+				var rels *[]infer.Relation // relex models only, [] when none
+				if res.Relations != nil {
+					rels = &res.Relations[i]
+				}
 				b, err := json.Marshal(struct {
-					Entities []infer.Entity `json:"entities"`
-				}{ents})
+					Entities  []infer.Entity    `json:"entities"`
+					Relations *[]infer.Relation `json:"relations,omitempty"`
+				}{ents, rels})
 				if err != nil {
 					return err
 				}
@@ -177,8 +212,8 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 			for _, e := range res.Entities {
 				n += len(e)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d inputs, %d windows (%d inputs split), %d entities\n",
-				output, len(exs), res.Windows, res.Split, n)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d inputs, %d windows (%d inputs split), %d entities%s\n",
+				output, len(exs), res.Windows, res.Split, n, relationCount(res))
 			return nil
 		},
 	}
@@ -255,7 +290,13 @@ func newEvaluateCmd() *cobra.Command {
 entities are (label, start word, end word, document) sets; micro and
 per-label P/R/F1. Defaults follow the reference's evaluate: threshold 0.5,
 nested decoding (--flat-ner=false). Labels default to every label in the
-data, sorted.`,
+data, sorted.
+
+A relation-extraction model also gets its relations scored as the
+reference's relex evaluator does: (type, head words, tail words,
+document) sets, strict (both entity spans and the type must match), micro
+and per-type P/R/F1. Relation types come from --relations, else every
+relation type in the data, sorted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataPath == "" {
@@ -276,6 +317,9 @@ data, sorted.`,
 			if err != nil {
 				return err
 			}
+			if err := pf.checkRelations(p, "evaluate", len(infer.DataRelationLabels(exs)) > 0); err != nil {
+				return err
+			}
 			labels := pf.labels
 			if labels == nil {
 				labels = infer.DataLabels(exs)
@@ -283,14 +327,17 @@ data, sorted.`,
 					return fmt.Errorf("evaluate: %s has no entities: give --labels", dataPath)
 				}
 			}
-			m, err := p.Evaluate(exs, labels, pf.options(cmd.ErrOrStderr()))
+			m, rm, err := p.EvaluateRelations(exs, labels, pf.options(cmd.ErrOrStderr()))
 			if err != nil {
 				return fmt.Errorf("%s: %w", dataPath, err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: %d documents, labels %s, threshold %v, flat_ner %v\n", dataPath, m.Docs(),
 				strings.Join(labels, ","), pf.threshold, pf.flatNER)
-			return m.WriteTable(out)
+			if err := m.WriteTable(out); err != nil {
+				return err
+			}
+			return writeRelationTable(out, rm, pf, exs)
 		},
 	}
 	mf.add(cmd)
