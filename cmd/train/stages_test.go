@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,15 +15,8 @@ import (
 // matches no parameter fails naming it.
 func TestTrainTwoStageRecipe(t *testing.T) {
 	root := testutil.RepoRoot(t)
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The recipe's data paths are relative to the repository root.
-	if err := os.Chdir(root); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(root)
 	out := t.TempDir()
 	stages := `[{name: s1, train_data: testdata/sample/train_weak.jsonl, num_steps: 6}, ` +
 		`{name: s2, train_data: testdata/sample/train.jsonl, num_steps: 6, freeze: [token_rep_layer.labels_encoder]}]`
