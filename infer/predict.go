@@ -113,6 +113,8 @@ type Result struct {
 
 // Predict finds entities of the given labels in raw texts (split into
 // words with the reference's splitter).
+// A relex model's relations are in Result.Relations: use PredictExamples
+// (with data.ExampleFromText) to get them.
 func (p *Pipeline) Predict(texts []string, labels []string, o Options) ([][]Entity, error) {
 	exs := make([]data.Example, len(texts))
 	for i, t := range texts {
