@@ -44,3 +44,26 @@ func writeRelationTable(w io.Writer, rm *decode.RelationMetrics, pf predictFlags
 	_, err := io.WriteString(w, rm.Table())
 	return err
 }
+
+// checkLabelsInData refuses an evaluation in which none of the given labels
+// occurs in the gold data (every score would be 0: a typo or the wrong
+// file), and warns about the ones that do not occur.
+func checkLabelsInData(labels []string, exs []data.Example, path string, warn io.Writer) error {
+	gold := map[string]bool{}
+	for _, l := range infer.DataLabels(exs) {
+		gold[l] = true
+	}
+	var absent []string
+	for _, l := range labels {
+		if !gold[l] {
+			absent = append(absent, l)
+		}
+	}
+	switch {
+	case len(absent) == len(labels):
+		return fmt.Errorf("evaluate: none of the labels %q occurs in %s (its labels: %q)", labels, path, infer.DataLabels(exs))
+	case len(absent) > 0:
+		fmt.Fprintf(warn, "warning: labels %q do not occur in %s; their predictions all count as false positives\n", absent, path)
+	}
+	return nil
+}

@@ -281,3 +281,18 @@ func num(v any) int {
 	}
 	panic(fmt.Sprintf("not a number: %v", v))
 }
+
+// Labels that do not occur in the data: all absent is an error, some
+// absent a warning.
+func TestEvaluateLabelsAbsentFromData(t *testing.T) {
+	model := testutil.Fixture(t, "uni_span_bert")
+	dev := filepath.Join(testutil.RepoRoot(t), "testdata/sample/dev.jsonl")
+	code, _, stderr := runCLI(t, "evaluate", "--model", model, "--data", dev, "--labels", "nothing_here,nor_this")
+	if code == 0 || !strings.Contains(stderr, "none of the labels") || !strings.Contains(stderr, "dev.jsonl") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "evaluate", "--model", model, "--data", dev, "--labels", "person,nothing_here")
+	if code != 0 || !strings.Contains(stderr, `warning: labels ["nothing_here"] do not occur`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -326,6 +326,8 @@ relation type in the data, sorted.`,
 				if len(labels) == 0 {
 					return fmt.Errorf("evaluate: %s has no entities: give --labels", dataPath)
 				}
+			} else if err := checkLabelsInData(labels, exs, dataPath, cmd.ErrOrStderr()); err != nil {
+				return err
 			}
 			m, rm, err := p.EvaluateRelations(exs, labels, pf.options(cmd.ErrOrStderr()))
 			if err != nil {
