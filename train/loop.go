@@ -201,7 +201,9 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 
 	start := time.Now()
 	trainable := trainableParams(store)
-	res := &Result{Reason: ReasonMaxSteps}
+	// Steps counts resumed steps too: a run resumed at (or past) its end
+	// reports the steps it had done.
+	res := &Result{Reason: ReasonMaxSteps, Steps: st.Step}
 	stop := false
 	si := &StartInfo{Step: st.Step, MaxSteps: cfg.MaxSteps, Resumed: resumed, Groups: groupNames(opt), NumParams: store.NumParams()}
 	if err := callHooks(hooks, func(h Hook) error { return h.OnStart(ctx, si) }); err != nil {

@@ -120,6 +120,12 @@ func TestResumeInProcessIsBitExact(t *testing.T) {
 	if weights(mid.Store())["head.weight"][0] == final["head.weight"][0] {
 		t.Fatal("checkpoint-12 weights equal the final weights: the test proves nothing")
 	}
+	// Resuming the finished run does no step and reports the steps done.
+	c := newRun(t, t.TempDir(), 3)
+	c.cfg.ResumeFrom = resA.LastCheckpoint
+	if resC := c.train(t); resC.Steps != 30 {
+		t.Fatalf("resuming a finished run reports %d steps, want 30", resC.Steps)
+	}
 	// The final checkpoints agree file by file: weights, moments, step
 	// counts, random streams, best score.
 	for _, f := range []string{train.WeightsFile, train.OptimizerFile, train.TrainerStateFile} {
