@@ -55,7 +55,9 @@ func DataRelationLabels(exs []data.Example) []string {
 // evaluator does (§7): (label, start word, end word, document) sets,
 // micro and per-label precision, recall and F1. Gold entities of labels
 // outside the label set still count (as misses). A relex model's relation
-// scores are computed and dropped: see EvaluateRelations.
+// scores are computed and dropped: see EvaluateRelations. A span
+// decoder's labels are not generated unless o.LabelMode asks (with
+// LabelModeReplace the generated labels are scored).
 func (p *Pipeline) Evaluate(exs []data.Example, labels []string, o Options) (*decode.Metrics, error) {
 	m, _, err := p.EvaluateRelations(exs, labels, o)
 	return m, err
@@ -100,6 +102,10 @@ func (p *Pipeline) EvaluateRelations(exs []data.Example, labels []string, o Opti
 				}
 			}
 		}
+	}
+	if p.arch.Decoder() && o.LabelMode == "" {
+		// Scores are on the class labels: no label generation unless asked.
+		o.LabelMode = LabelModeOff
 	}
 	res, err := p.PredictExamples(exs, labels, o)
 	if err != nil {

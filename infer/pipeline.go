@@ -24,9 +24,33 @@
 //
 // Architectures: UniEncoderSpan, UniEncoderToken, BiEncoderSpan,
 // BiEncoderToken and UniEncoderSpanDecoder (bi-encoders and the span
-// decoder need their second tokenizer, see LoadOptions; the span decoder's
-// entities are predicted, its label generation is not run) and
+// decoder need their second tokenizer, see LoadOptions) and
 // UniEncoderSpanRelex.
+//
+// Generated labels (UniEncoderSpanDecoder): entities are decoded as for
+// span models; then, per batch, the labels decoder names every span the
+// model keeps (best class probability > Options.Threshold, the
+// reference's rule) by greedy generation of up to Options.MaxNewTokens
+// tokens (default models.DefaultMaxNewTokens), optionally constrained to
+// the given labels (Options.ConstrainLabels: the reference's label trie).
+// Options.LabelMode "enrich" keeps each entity's class label and sets
+// Entity.GeneratedLabels; "replace" also makes the generated label (spaces
+// trimmed) the entity's Label; "off" skips generation (Evaluate's default);
+// "" is the model's default (models.Model.DefaultLabelMode: replace for
+// decoder_mode "prompt", enrich for "span"). Windows: each window's spans
+// are named within it; when windows are merged, an entity keeps the
+// generated label of the window whose score won, and "replace" is applied
+// after the merge (greedy selection runs on class labels and scores).
+// Generation follows the model's Loss.ReferenceCompat: off (the default)
+// masks the prefix padding, so a span's label does not depend on the other
+// spans of its batch; on, the prefix is laid out and attended as the
+// reference does (batch-dependent, as in the reference).
+// Shape buckets: without ReferenceCompat they change nothing (padded words
+// have no spans, padded classes are not in a span's best-class test, the
+// decoder tensors are not padded); with it the reference's test takes the
+// maximum over every class column, padded ones included, and its prefix
+// length depends on the padded span count, so decoder batches are then
+// never padded to buckets.
 //
 // Relations (UniEncoderSpanRelex): the caller gives the relation types
 // (Options.Relations; a relex model cannot run without them, another model
@@ -74,6 +98,8 @@ type Pipeline struct {
 	arch      data.Architecture
 	collator  *data.Collator
 	maxTokens int // tokenizer's model_max_length; 0 = no limit
+	// decTok decodes generated label ids (span decoders only).
+	decTok models.DecoderTokenizer
 }
 
 // LoadOptions tune LoadWith.
@@ -150,9 +176,17 @@ func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
 			return nil, fmt.Errorf("model folder %s: %w", dir, err)
 		}
 	case models.UniEncoderSpanDecoder:
-		if err := aux(o.DecoderTokenizerDir, "decoder_tokenizer", "labels decoder's tokenizer", "--decoder-tokenizer"); err != nil {
-			return nil, err
+		ld := o.DecoderTokenizerDir
+		if ld == "" {
+			ld = filepath.Join(dir, models.DecoderTokenizerDir)
 		}
+		// Checked against the checkpoint: same vocabulary size, same end token.
+		bpe, err := m.CheckDecoderTokenizer(ld)
+		if err != nil {
+			return nil, fmt.Errorf("model folder %s: %v needs the labels decoder's tokenizer (%s/, or give its folder with --decoder-tokenizer): %w",
+				dir, m.Arch, models.DecoderTokenizerDir, err)
+		}
+		labelsTok = bpe
 	}
 	p, err := NewWith(m, tok, labelsTok)
 	if err != nil {
@@ -245,7 +279,21 @@ func NewWith(m *models.Model, tok, labelsTok tokenizer.Tokenizer) (*Pipeline, er
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{Model: m, Tokenizer: tok, LabelsTokenizer: labelsTok, arch: arch, collator: col, maxTokens: cc.ModelMaxLength}, nil
+	p := &Pipeline{Model: m, Tokenizer: tok, LabelsTokenizer: labelsTok, arch: arch, collator: col, maxTokens: cc.ModelMaxLength}
+	if arch.Decoder() {
+		dt, ok := labelsTok.(models.DecoderTokenizer)
+		if !ok {
+			return nil, fmt.Errorf("infer: the labels decoder's tokenizer is a %T, which cannot decode generated ids (want a byte-level BPE)", labelsTok)
+		}
+		if d := m.Decoder(); d == nil {
+			return nil, fmt.Errorf("infer: %v model has no labels decoder", arch)
+		} else if n, want := labelsTok.VocabSize(), d.Cfg.VocabSize; n != want {
+			return nil, fmt.Errorf("infer: the labels decoder's tokenizer has %d ids, the checkpoint's decoder %d (%s.transformer.wte.weight rows)",
+				n, want, models.DecoderPrefix)
+		}
+		p.decTok = dt
+	}
+	return p, nil
 }
 
 // MaxWords is the most text words one window holds by default: the

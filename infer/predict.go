@@ -47,7 +47,29 @@ type Options struct {
 	// AdjacencyThreshold selects the entity pairs a relex model scores
 	// (adjacency strictly greater; 0: Threshold, the reference's default).
 	AdjacencyThreshold float64
+	// LabelMode says what a span decoder's generated labels do (see the
+	// package doc): LabelModeEnrich, LabelModeReplace, LabelModeOff, or ""
+	// for the model's default. Other models refuse a mode other than ""
+	// and "off". Replace keeps the class label when the generated label
+	// is empty after trimming spaces.
+	LabelMode string
+	// MaxNewTokens bounds a generated label's length in decoder tokens
+	// (0: models.DefaultMaxNewTokens).
+	MaxNewTokens int
+	// ConstrainLabels restricts generation to the given labels (the
+	// reference's label trie): each generated label is one of them.
+	ConstrainLabels bool
 }
+
+// The values of Options.LabelMode.
+const (
+	// LabelModeEnrich keeps the class label and adds GeneratedLabels.
+	LabelModeEnrich = "enrich"
+	// LabelModeReplace makes the generated label the entity's Label.
+	LabelModeReplace = "replace"
+	// LabelModeOff runs no generation.
+	LabelModeOff = "off"
+)
 
 // DefaultOptions are the reference's predict_entities defaults: threshold
 // 0.5, flat NER, single label; batches of 8.
@@ -67,6 +89,12 @@ type Entity struct {
 	Score     float64 `json:"score"`
 	StartWord int     `json:"start_word"`
 	EndWord   int     `json:"end_word"`
+	// GeneratedLabels are the labels a span decoder generated for the
+	// entity's span (UniEncoderSpanDecoder with generation on; absent for
+	// other models). Empty only when the generator did not keep the span,
+	// which can happen only when the entity's probability lies within
+	// float32 rounding of the threshold.
+	GeneratedLabels []string `json:"generated_labels,omitempty"`
 }
 
 // Relation is one predicted relation: Head and Tail index the entities
@@ -151,6 +179,10 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 	if err != nil {
 		return nil, err
 	}
+	gen, err := p.generation(labels, o)
+	if err != nil {
+		return nil, err
+	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 8
 	}
@@ -229,18 +261,18 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 	res.Windows = len(rows)
 
 	dopts := decode.Options{Threshold: o.Threshold, FlatNER: o.FlatNER, MultiLabel: o.MultiLabel}
-	found := make([][]decode.Span, len(exs))
+	found := make([][]models.GenSpan, len(exs))
 	foundRels := make([][]spanRelation, len(exs))
 	windowsOf := make([]int, len(exs))
 	for start := 0; start < len(rows); start += o.BatchSize {
 		end := min(start+o.BatchSize, len(rows))
-		lg, spans, rrels, err := p.runBatch(wins[start:end], labels, rels, dopts, o)
+		lg, spans, rrels, err := p.runBatch(wins[start:end], labels, rels, gen, dopts, o)
 		if err != nil {
 			return nil, fmt.Errorf("predict: batch of windows %d-%d: %w", start, end-1, err)
 		}
 		for j, r := range rows[start:end] {
 			windowsOf[r.Doc]++
-			shift := func(s decode.Span) decode.Span {
+			shift := func(s models.GenSpan) models.GenSpan {
 				s.Start += r.FirstWord
 				s.End += r.FirstWord
 				return s
@@ -257,7 +289,7 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 						wins[start+j].Source, x.Head, x.Tail, x.Label, len(spans[j]))
 				}
 				foundRels[r.Doc] = append(foundRels[r.Doc], spanRelation{
-					head: shift(spans[j][x.Head]), tail: shift(spans[j][x.Tail]), label: x.Label, score: x.Score})
+					head: shift(spans[j][x.Head]).Span, tail: shift(spans[j][x.Tail]).Span, label: x.Label, score: x.Score})
 			}
 		}
 		if o.Progress != nil {
@@ -274,13 +306,17 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 		if windowsOf[i] > 1 {
 			spans = mergeWindows(spans, labels, o.FlatNER, o.MultiLabel)
 		}
-		ents, err := toEntities(&exs[i], spans)
+		ents, err := toEntities(&exs[i], spans, gen != nil && gen.mode == models.LabelsReplace)
 		if err != nil {
 			return nil, fmt.Errorf("predict: %s: %w", exampleName(&exs[i], i), err)
 		}
 		res.Entities[i] = ents
 		if rels != nil {
-			res.Relations[i] = indexRelations(spans, foundRels[i])
+			plain := make([]decode.Span, len(spans))
+			for j, s := range spans {
+				plain[j] = s.Span
+			}
+			res.Relations[i] = indexRelations(plain, foundRels[i])
 		}
 	}
 	return res, nil
@@ -303,6 +339,52 @@ func (p *Pipeline) relationTypes(o Options) ([]string, error) {
 		return nil, fmt.Errorf("predict: a %v model needs the relation types to extract (Options.Relations, gliner predict --relations)", p.arch)
 	}
 	return rels, nil
+}
+
+// genSetup is a span decoder's label generation for one prediction run.
+type genSetup struct {
+	mode models.LabelMode
+	opts models.GenerateOptions
+}
+
+// generation checks the label-generation options against the model: nil
+// when no labels are generated (not a span decoder, or LabelModeOff).
+func (p *Pipeline) generation(labels []string, o Options) (*genSetup, error) {
+	if !p.arch.Decoder() {
+		switch {
+		case o.LabelMode != "" && o.LabelMode != LabelModeOff:
+			return nil, fmt.Errorf("predict: label mode %q given, but a %v model generates no labels (only %v does)", o.LabelMode, p.arch, data.UniEncoderSpanDecoder)
+		case o.ConstrainLabels:
+			return nil, fmt.Errorf("predict: constrained label generation asked, but a %v model generates no labels (only %v does)", p.arch, data.UniEncoderSpanDecoder)
+		case o.MaxNewTokens != 0:
+			return nil, fmt.Errorf("predict: max new tokens %d given, but a %v model generates no labels (only %v does)", o.MaxNewTokens, p.arch, data.UniEncoderSpanDecoder)
+		}
+		return nil, nil
+	}
+	if o.MaxNewTokens < 0 {
+		return nil, fmt.Errorf("predict: max new tokens %d < 0", o.MaxNewTokens)
+	}
+	var mode models.LabelMode
+	switch o.LabelMode {
+	case LabelModeOff:
+		return nil, nil
+	case "":
+		mode = p.Model.DefaultLabelMode()
+	default:
+		var err error
+		if mode, err = models.ParseLabelMode(o.LabelMode); err != nil {
+			return nil, fmt.Errorf("predict: %w (or %q)", err, LabelModeOff)
+		}
+	}
+	g := &genSetup{mode: mode, opts: models.GenerateOptions{Threshold: o.Threshold, MaxNewTokens: o.MaxNewTokens, Tokenizer: p.decTok}}
+	if o.ConstrainLabels {
+		allowed, err := p.Model.LabelsConstraint(p.LabelsTokenizer, labels)
+		if err != nil {
+			return nil, fmt.Errorf("predict: %w", err)
+		}
+		g.opts.Allowed = allowed
+	}
+	return g, nil
 }
 
 // spanRelation is a window's relation with its entities in the text's
@@ -422,14 +504,15 @@ func (p *Pipeline) windows(ex *data.Example, promptTokens, maxWords, stride int)
 }
 
 // runBatch collates, runs and decodes one batch of windows: entities per
-// window and, for relex models (rels set), relations indexing them.
-func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, o decode.Options, po Options) (Logits, [][]decode.Span, [][]decode.Relation, error) {
+// window (with their generated labels when gen is set) and, for relex
+// models (rels set), relations indexing them.
+func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, gen *genSetup, o decode.Options, po Options) (Logits, [][]models.GenSpan, [][]decode.Relation, error) {
 	b, err := p.collator.Inference(wins, labels, rels)
 	if err != nil {
 		return Logits{}, nil, nil, err
 	}
 	w0, c0 := b.W(), b.C()
-	if po.Buckets && rels == nil {
+	if po.Buckets && rels == nil && !(p.arch.Decoder() && p.Model.Loss.ReferenceCompat) {
 		t, w, c, err := data.DefaultShapeBuckets.Round(b.T(), b.W(), b.C())
 		if err != nil {
 			return Logits{}, nil, nil, err
@@ -491,6 +574,27 @@ func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, o decode
 			return Logits{}, nil, nil, err
 		}
 	}
+	var g *models.GeneratedLabels
+	if gen != nil {
+		if g, err = p.Model.GenerateLabels(b, out, gen.opts); err != nil {
+			return Logits{}, nil, nil, err
+		}
+	}
+	gs := make([][]models.GenSpan, B)
+	for i, row := range spans {
+		gs[i] = make([]models.GenSpan, len(row))
+		for j, s := range row {
+			gs[i][j].Span = s
+			if g == nil {
+				continue
+			}
+			if l, ok := g.Label(i, s.Start, s.End, want[2]); ok {
+				gs[i][j].Generated = []string{l}
+			} else {
+				gs[i][j].Generated = []string{}
+			}
+		}
+	}
 	// Logits without bucket padding, in the reference's shape.
 	var res Logits
 	if token {
@@ -500,7 +604,7 @@ func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, o decode
 		res = Logits{Shape: []int{B, w0, want[2], c0}}
 		res.Data = slice4(lg.F, want, res.Shape)
 	}
-	return res, spans, rr, nil
+	return res, gs, rr, nil
 }
 
 // slice4 copies the leading sub-block of shape to of a row-major 4-D
@@ -524,15 +628,16 @@ func sigmoid(x float32) float32 {
 }
 
 // mergeWindows merges the entities a text's windows found: one entity per
-// (start, end, label) with its highest score, then the reference's greedy
-// selection again over the union (candidates in (start, end, label
-// index) order before the stable score sort).
-func mergeWindows(spans []decode.Span, labels []string, flat, multi bool) []decode.Span {
+// (start, end, label) with its highest score (and that window's generated
+// labels), then the reference's greedy selection again over the union
+// (candidates in (start, end, label index) order before the stable score
+// sort).
+func mergeWindows(spans []models.GenSpan, labels []string, flat, multi bool) []models.GenSpan {
 	type key struct {
 		s, e int
 		l    string
 	}
-	best := map[key]decode.Span{}
+	best := map[key]models.GenSpan{}
 	for _, s := range spans {
 		k := key{s.Start, s.End, s.Label}
 		if b, ok := best[k]; !ok || s.Score > b.Score {
@@ -545,7 +650,7 @@ func mergeWindows(spans []decode.Span, labels []string, flat, multi bool) []deco
 	}
 	cands := make([]decode.Span, 0, len(best))
 	for _, s := range best {
-		cands = append(cands, s)
+		cands = append(cands, s.Span)
 	}
 	sort.Slice(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
@@ -557,11 +662,17 @@ func mergeWindows(spans []decode.Span, labels []string, flat, multi bool) []deco
 		}
 		return idx[a.Label] < idx[b.Label]
 	})
-	return decode.Greedy(cands, flat, multi)
+	kept := decode.Greedy(cands, flat, multi)
+	out := make([]models.GenSpan, len(kept))
+	for i, s := range kept {
+		out[i] = models.GenSpan{Span: s, Generated: best[key{s.Start, s.End, s.Label}].Generated}
+	}
+	return out
 }
 
-// toEntities maps word spans to characters of ex's text.
-func toEntities(ex *data.Example, spans []decode.Span) ([]Entity, error) {
+// toEntities maps word spans to characters of ex's text; replace makes a
+// span's generated label (spaces trimmed) its label.
+func toEntities(ex *data.Example, spans []models.GenSpan, replace bool) ([]Entity, error) {
 	text, starts, ends := ex.Text, ex.CharStarts, ex.CharEnds
 	n := len(ex.Words)
 	if len(starts) != n || len(ends) != n {
@@ -590,8 +701,16 @@ func toEntities(ex *data.Example, spans []decode.Span) ([]Entity, error) {
 		if cs < 0 || ce > len(runes) || ce < cs {
 			return nil, fmt.Errorf("entity characters [%d, %d) outside the text's %d characters", cs, ce, len(runes))
 		}
-		out = append(out, Entity{Start: cs, End: ce, Text: string(runes[cs:ce]), Label: s.Label,
-			Score: float64(s.Score), StartWord: s.Start, EndWord: s.End})
+		e := Entity{Start: cs, End: ce, Text: string(runes[cs:ce]), Label: s.Label,
+			Score: float64(s.Score), StartWord: s.Start, EndWord: s.End, GeneratedLabels: s.Generated}
+		if replace && len(s.Generated) > 0 {
+			// The BPE label carries the tokenizer's prefix space; an empty
+			// generated label leaves the class label.
+			if l := strings.TrimSpace(s.Generated[0]); l != "" {
+				e.Label = l
+			}
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

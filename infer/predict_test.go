@@ -10,6 +10,7 @@ import (
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/models"
 )
 
 var spanFixtures = []string{"uni_span_bert", "uni_span_deberta"}
@@ -153,6 +154,15 @@ func TestPredictMatchesReferenceDecoding(t *testing.T) {
 	}
 }
 
+// genSpans wraps decoded spans without generated labels.
+func genSpans(spans []decode.Span) []models.GenSpan {
+	out := make([]models.GenSpan, len(spans))
+	for i, s := range spans {
+		out[i].Span = s
+	}
+	return out
+}
+
 func containsEntity(got []Entity, r decodedEntity) bool {
 	for _, g := range got {
 		if g.StartWord == r.Start && g.EndWord == r.End && g.Label == r.EntityType && math.Abs(g.Score-r.Score) <= 1e-4 {
@@ -232,7 +242,7 @@ func TestCharacterOffsets(t *testing.T) {
 	}
 	spans := []decode.Span{{Start: 0, End: 0, Label: "person", Score: 0.9},
 		{Start: 2, End: 3, Label: "city", Score: 0.8}, {Start: 5, End: 6, Label: "city", Score: 0.7}}
-	got, err := toEntities(&ex, spans)
+	got, err := toEntities(&ex, genSpans(spans), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +256,7 @@ func TestCharacterOffsets(t *testing.T) {
 	}
 	// Pre-split words: offsets into the words joined by single spaces.
 	words := data.Example{Words: []string{"東京", "is", "big"}}
-	got, err = toEntities(&words, []decode.Span{{Start: 1, End: 2, Label: "x", Score: 0.5}})
+	got, err = toEntities(&words, genSpans([]decode.Span{{Start: 1, End: 2, Label: "x", Score: 0.5}}), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,10 +376,14 @@ func TestWindowsOfLongText(t *testing.T) {
 	}
 	// Merge rule: same span from two windows is kept once with the best
 	// score, then greedy selection again.
-	merged := mergeWindows([]decode.Span{{Start: 3, End: 4, Label: "b", Score: 0.6}, {Start: 3, End: 4, Label: "b", Score: 0.8},
-		{Start: 4, End: 5, Label: "a", Score: 0.7}, {Start: 0, End: 0, Label: "a", Score: 0.55}}, []string{"a", "b"}, true, false)
-	if mustJSON(t, merged) != mustJSON(t, []decode.Span{{Start: 0, End: 0, Label: "a", Score: 0.55}, {Start: 3, End: 4, Label: "b", Score: 0.8}}) {
-		t.Errorf("merged %+v", merged)
+	// A span decoder's generated label comes with the winning window.
+	gen := func(s decode.Span, l string) models.GenSpan { return models.GenSpan{Span: s, Generated: []string{l}} }
+	merged := mergeWindows([]models.GenSpan{gen(decode.Span{Start: 3, End: 4, Label: "b", Score: 0.6}, " w1"),
+		gen(decode.Span{Start: 3, End: 4, Label: "b", Score: 0.8}, " w2"), gen(decode.Span{Start: 4, End: 5, Label: "a", Score: 0.7}, " w2"),
+		gen(decode.Span{Start: 0, End: 0, Label: "a", Score: 0.55}, " w1")}, []string{"a", "b"}, true, false)
+	if want := []models.GenSpan{gen(decode.Span{Start: 0, End: 0, Label: "a", Score: 0.55}, " w1"),
+		gen(decode.Span{Start: 3, End: 4, Label: "b", Score: 0.8}, " w2")}; mustJSON(t, merged) != mustJSON(t, want) {
+		t.Errorf("merged %s, want %s", mustJSON(t, merged), mustJSON(t, want))
 	}
 }
 
