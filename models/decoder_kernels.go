@@ -90,8 +90,7 @@ func DecoderLoss(logits, targets *autograd.Node) *autograd.Node {
 }
 
 type decoderLossK struct {
-	res *losses.Result
-	one [1]float32
+	scalarLoss
 }
 
 func (*decoderLossK) Name() string { return "decoder_cross_entropy" }
@@ -109,21 +108,7 @@ func (k *decoderLossK) Forward(in []Value, out Value) error {
 	if err != nil {
 		return err
 	}
-	k.res = res
-	out.F[0] = res.Loss
-	return nil
-}
-
-func (k *decoderLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	k.one[0] = dout.F[0]
-	g, err := k.res.Backward(k.one[:])
-	if err != nil {
-		return err
-	}
-	copy(grads[0].F, g)
+	k.set(res, out)
 	return nil
 }
 

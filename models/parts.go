@@ -100,8 +100,7 @@ type spanLossK struct {
 	opts losses.Options
 	dyn  func() losses.Options // when set, read at every Forward
 	rng  *rand.Rand
-	res  *losses.Result
-	one  [1]float32
+	scalarLoss
 }
 
 func (k *spanLossK) Name() string { return "span_loss" }
@@ -130,20 +129,7 @@ func (k *spanLossK) Forward(in []Value, out Value) error {
 	if err != nil {
 		return err
 	}
-	k.res = res
-	out.F[0] = res.Loss
-	return nil
-}
-func (k *spanLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	k.one[0] = dout.F[0]
-	g, err := k.res.Backward(k.one[:])
-	if err != nil {
-		return err
-	}
-	copy(grads[0].F, g)
+	k.set(res, out)
 	return nil
 }
 
@@ -162,8 +148,7 @@ type tokenLossK struct {
 	opts losses.Options
 	dyn  func() losses.Options // when set, read at every Forward
 	rng  *rand.Rand
-	res  *losses.Result
-	one  [1]float32
+	scalarLoss
 }
 
 func (k *tokenLossK) Name() string { return "token_loss" }
@@ -192,24 +177,38 @@ func (k *tokenLossK) Forward(in []Value, out Value) error {
 	if err != nil {
 		return err
 	}
-	k.res = res
-	out.F[0] = res.Loss
-	return nil
-}
-func (k *tokenLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	k.one[0] = dout.F[0]
-	g, err := k.res.Backward(k.one[:])
-	if err != nil {
-		return err
-	}
-	copy(grads[0].F, g)
+	k.set(res, out)
 	return nil
 }
 
 // TokenLoss adds the token-model loss node (scalar) for logits (B,W,C,3).
 func TokenLoss(logits, labels, wordMask, promptsMask *autograd.Node, opts losses.Options, rng *rand.Rand) *autograd.Node {
 	return logits.Graph().Apply(&tokenLossK{opts: opts, rng: rng}, logits, labels, wordMask, promptsMask)
+}
+
+// scalarLoss is embedded by the loss kernels: it keeps the losses.Result
+// of the last Forward and back-propagates the scalar upstream gradient
+// through it (into the first input, the logits).
+type scalarLoss struct {
+	res *losses.Result
+	one [1]float32
+}
+
+func (l *scalarLoss) set(res *losses.Result, out Value) {
+	l.res = res
+	out.F[0] = res.Loss
+}
+
+// Backward implements autograd.Kernel for the embedding loss kernel.
+func (l *scalarLoss) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
+	if grads[0].F == nil {
+		return nil
+	}
+	l.one[0] = dout.F[0]
+	g, err := l.res.Backward(l.one[:])
+	if err != nil {
+		return err
+	}
+	copy(grads[0].F, g)
+	return nil
 }

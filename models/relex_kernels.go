@@ -102,8 +102,7 @@ func LossSum(w []float32, xs ...*autograd.Node) *autograd.Node {
 type adjLossK struct {
 	dyn func() losses.Options
 	rng *rand.Rand
-	res *losses.Result
-	one [1]float32
+	scalarLoss
 }
 
 func (k *adjLossK) Name() string { return "adjacency_loss" }
@@ -121,20 +120,7 @@ func (k *adjLossK) Forward(in []Value, out Value) error {
 	if err != nil {
 		return err
 	}
-	k.res = res
-	out.F[0] = res.Loss
-	return nil
-}
-func (k *adjLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	k.one[0] = dout.F[0]
-	g, err := k.res.Backward(k.one[:])
-	if err != nil {
-		return err
-	}
-	copy(grads[0].F, g)
+	k.set(res, out)
 	return nil
 }
 
@@ -143,8 +129,7 @@ func (k *adjLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error
 type relLossK struct {
 	dyn func() losses.Options
 	rng *rand.Rand
-	res *losses.Result
-	one [1]float32
+	scalarLoss
 }
 
 func (k *relLossK) Name() string { return "relation_loss" }
@@ -163,19 +148,6 @@ func (k *relLossK) Forward(in []Value, out Value) error {
 	if err != nil {
 		return err
 	}
-	k.res = res
-	out.F[0] = res.Loss
-	return nil
-}
-func (k *relLossK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	k.one[0] = dout.F[0]
-	g, err := k.res.Backward(k.one[:])
-	if err != nil {
-		return err
-	}
-	copy(grads[0].F, g)
+	k.set(res, out)
 	return nil
 }
