@@ -7,8 +7,9 @@ import (
 	"github.com/gliner-go/gliner/autograd/kern"
 )
 
-// toInt32 converts an int64 index tensor into a reusable int32 buffer.
-func toInt32(buf *[]int32, src []int64) []int32 {
+// Int32s converts an int64 index tensor into a reusable int32 buffer,
+// growing it when needed: a helper for kernels whose loops take int32.
+func Int32s(buf *[]int32, src []int64) []int32 {
 	if cap(*buf) < len(src) {
 		*buf = make([]int32, len(src))
 	}
@@ -19,7 +20,9 @@ func toInt32(buf *[]int32, src []int64) []int32 {
 	return b
 }
 
-func grow(buf *[]float32, n int) []float32 {
+// Grow returns (*buf)[:n], reallocating when the capacity is short: the
+// way kernels keep saved buffers across runs without allocating.
+func Grow(buf *[]float32, n int) []float32 {
 	if cap(*buf) < n {
 		*buf = make([]float32, n)
 	}
@@ -44,7 +47,7 @@ func (k *layerNormK) OutShape(in [][]int) ([]int, error) {
 func (k *layerNormK) Forward(in []Value, out Value) error {
 	cols := in[0].Dim(-1)
 	rows := in[0].Size() / cols
-	mean, rstd := grow(&k.mean, rows), grow(&k.rstd, rows)
+	mean, rstd := Grow(&k.mean, rows), Grow(&k.rstd, rows)
 	kern.LayerNormForward(out.F, mean, rstd, in[0].F, in[1].F, in[2].F, rows, cols, k.eps)
 	return nil
 }
@@ -138,7 +141,7 @@ type dropoutK struct {
 func (k *dropoutK) Name() string                       { return fmt.Sprintf("dropout(p=%g)", k.p) }
 func (k *dropoutK) OutShape(in [][]int) ([]int, error) { return cloneShape(in[0]), nil }
 func (k *dropoutK) Forward(in []Value, out Value) error {
-	return kern.DropoutForward(out.F, grow(&k.mask, len(out.F)), in[0].F, k.p, k.rng)
+	return kern.DropoutForward(out.F, Grow(&k.mask, len(out.F)), in[0].F, k.p, k.rng)
 }
 func (k *dropoutK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
 	if grads[0].F != nil {
@@ -174,7 +177,7 @@ func (k *gatherK) OutShape(in [][]int) ([]int, error) {
 }
 func (k *gatherK) Forward(in []Value, out Value) error {
 	s := in[0].Shape
-	idx := toInt32(&k.idx, in[1].I)
+	idx := Int32s(&k.idx, in[1].I)
 	return kern.GatherRows(out.F, in[0].F, idx, s[0], s[1], in[1].Shape[1], s[2])
 }
 func (k *gatherK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
@@ -205,7 +208,7 @@ func (k *embeddingK) OutShape(in [][]int) ([]int, error) {
 	return append(cloneShape(in[1]), in[0][1]), nil
 }
 func (k *embeddingK) Forward(in []Value, out Value) error {
-	ids := toInt32(&k.ids, in[1].I)
+	ids := Int32s(&k.ids, in[1].I)
 	return kern.Embedding(out.F, in[0].F, ids, in[0].Shape[0], in[0].Shape[1])
 }
 func (k *embeddingK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
@@ -300,15 +303,15 @@ func (k *attentionK) rel(in []Value) (pk, pq []float32) {
 
 func (k *attentionK) Forward(in []Value, out Value) error {
 	d := k.dims
-	mask := grow(&k.mask, d.Batch*d.Seq)
+	mask := Grow(&k.mask, d.Batch*d.Seq)
 	for i, v := range in[3].I {
 		mask[i] = float32(v)
 	}
-	probs := grow(&k.probs, d.Batch*d.Heads*d.Seq*d.Seq)
+	probs := Grow(&k.probs, d.Batch*d.Heads*d.Seq*d.Seq)
 	ai := kern.AttnInputs{Q: in[0].F, K: in[1].F, V: in[2].F, Mask: mask}
 	if k.train && k.cfg.Dropout > 0 {
-		drop := grow(&k.drop, len(probs))
-		ones := grow(&k.ws, len(probs)) // reuse ws as a ones source
+		drop := Grow(&k.drop, len(probs))
+		ones := Grow(&k.ws, len(probs)) // reuse ws as a ones source
 		for i := range ones {
 			ones[i] = 1
 		}
@@ -319,12 +322,12 @@ func (k *attentionK) Forward(in []Value, out Value) error {
 	}
 	switch k.cfg.Kind {
 	case AttnBERT:
-		return kern.BertAttentionForward(d, ai, probs, out.F, grow(&k.ws, kern.AttentionWorkspaceSize(d)))
+		return kern.BertAttentionForward(d, ai, probs, out.F, Grow(&k.ws, kern.AttentionWorkspaceSize(d)))
 	case AttnCausal:
-		return kern.CausalAttentionForward(d, ai, probs, out.F, grow(&k.ws, kern.AttentionWorkspaceSize(d)))
+		return kern.CausalAttentionForward(d, ai, probs, out.F, Grow(&k.ws, kern.AttentionWorkspaceSize(d)))
 	default:
 		pk, pq := k.rel(in)
-		return kern.DisentangledAttentionForward(d, k.cfg.Rel, ai, pk, pq, probs, out.F, grow(&k.ws, kern.DisentangledWorkspaceSize(d, k.cfg.Rel)))
+		return kern.DisentangledAttentionForward(d, k.cfg.Rel, ai, pk, pq, probs, out.F, Grow(&k.ws, kern.DisentangledWorkspaceSize(d, k.cfg.Rel)))
 	}
 }
 
@@ -337,9 +340,9 @@ func (k *attentionK) Backward(in []Value, _ Value, dout Value, grads []Value) er
 	g := kern.AttnGrads{DQ: grads[0].F, DK: grads[1].F, DV: grads[2].F}
 	switch k.cfg.Kind {
 	case AttnBERT:
-		return kern.BertAttentionBackward(d, ai, k.probs, dout.F, g, grow(&k.ws, kern.AttentionWorkspaceSize(d)))
+		return kern.BertAttentionBackward(d, ai, k.probs, dout.F, g, Grow(&k.ws, kern.AttentionWorkspaceSize(d)))
 	case AttnCausal:
-		return kern.CausalAttentionBackward(d, ai, k.probs, dout.F, g, grow(&k.ws, kern.AttentionWorkspaceSize(d)))
+		return kern.CausalAttentionBackward(d, ai, k.probs, dout.F, g, Grow(&k.ws, kern.AttentionWorkspaceSize(d)))
 	default:
 		pk, pq := k.rel(in)
 		var dpk, dpq []float32
@@ -351,7 +354,7 @@ func (k *attentionK) Backward(in []Value, _ Value, dout Value, grads []Value) er
 		if k.cfg.Rel.P2C {
 			dpq = grads[i].F
 		}
-		return kern.DisentangledAttentionBackward(d, k.cfg.Rel, ai, pk, pq, k.probs, dout.F, g, dpk, dpq, grow(&k.ws, kern.DisentangledWorkspaceSize(d, k.cfg.Rel)))
+		return kern.DisentangledAttentionBackward(d, k.cfg.Rel, ai, pk, pq, k.probs, dout.F, g, dpk, dpq, Grow(&k.ws, kern.DisentangledWorkspaceSize(d, k.cfg.Rel)))
 	}
 }
 

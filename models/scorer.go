@@ -86,21 +86,13 @@ func (k *scorerHiddenK) OutShape(in [][]int) ([]int, error) {
 	return []int{t[0], t[1], l[1], 4 * H}, nil
 }
 
-func grown(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
-}
-
 func (k *scorerHiddenK) Forward(in []Value, out Value) error {
 	t, l, w, bias := in[0].F, in[1].F, in[2].F, in[3].F
 	B, W, C, H := k.B, k.W, k.C, k.H
 	O := 4 * H
-	ta := grown(&k.ta, B*W*O)
-	lb := grown(&k.lb, B*C*O)
-	p := grown(&k.p, B*W*C*H)
+	ta := autograd.Grow(&k.ta, B*W*O)
+	lb := autograd.Grow(&k.lb, B*C*O)
+	p := autograd.Grow(&k.p, B*W*C*H)
 	kern.Sgemm(false, true, B*W, O, H, 1, t, 2*H, w, 3*H, 0, ta, O)
 	kern.Sgemm(false, true, B*C, O, H, 1, l, 2*H, w[H:], 3*H, 0, lb, O)
 	kern.ParallelFor(B*W, 4, func(lo, hi int) {
@@ -139,8 +131,8 @@ func (k *scorerHiddenK) Backward(in []Value, _ Value, dout Value, grads []Value)
 	B, W, C, H := k.B, k.W, k.C, k.H
 	O := 4 * H
 	// Row sums of dh over classes (dta) and over words (dlb), in float64.
-	dta := grown(&k.dta, B*W*O)
-	dlb := grown(&k.dlb, B*C*O)
+	dta := autograd.Grow(&k.dta, B*W*O)
+	dlb := autograd.Grow(&k.dlb, B*C*O)
 	kern.ParallelFor(B, 1, func(lo, hi int) {
 		acc := make([]float64, O)
 		for b := lo; b < hi; b++ {
@@ -188,7 +180,7 @@ func (k *scorerHiddenK) Backward(in []Value, _ Value, dout Value, grads []Value)
 	if dt == nil && dl == nil {
 		return nil
 	}
-	dp := grown(&k.dp, B*W*C*H)
+	dp := autograd.Grow(&k.dp, B*W*C*H)
 	kern.Sgemm(false, false, B*W*C, H, O, 1, dh, O, w[2*H:], 3*H, 0, dp, H)
 	if dt != nil {
 		kern.Sgemm(false, false, B*W, H, O, 1, dta, O, w, 3*H, 0, dt, 2*H)

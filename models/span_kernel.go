@@ -57,24 +57,6 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-func grow32(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	return (*buf)[:n]
-}
-
-func toI32(buf *[]int32, src []int64) []int32 {
-	if cap(*buf) < len(src) {
-		*buf = make([]int32, len(src))
-	}
-	b := (*buf)[:len(src)]
-	for i, v := range src {
-		b[i] = int32(v)
-	}
-	return b
-}
-
 func relu(dst, src []float32) {
 	for i, v := range src {
 		if v > 0 {
@@ -90,13 +72,13 @@ func (k *spanFirstLayerK) Forward(in []autograd.Value, out autograd.Value) error
 	O := in[2].Shape[0]
 	S := in[4].Shape[1]
 	w, bias := in[2].F, in[3].F
-	ps, pe := grow32(&k.pStart, B*W*H), grow32(&k.pEnd, B*W*H)
+	ps, pe := autograd.Grow(&k.pStart, B*W*H), autograd.Grow(&k.pEnd, B*W*H)
 	relu(ps, in[0].F)
 	relu(pe, in[1].F)
-	a, bb := grow32(&k.a, B*W*O), grow32(&k.b, B*W*O)
+	a, bb := autograd.Grow(&k.a, B*W*O), autograd.Grow(&k.b, B*W*O)
 	kern.Sgemm(false, true, B*W, O, H, 1, ps, H, w, 2*H, 0, a, O)
 	kern.Sgemm(false, true, B*W, O, H, 1, pe, H, w[H:], 2*H, 0, bb, O)
-	si, ei := toI32(&k.is, in[4].I), toI32(&k.ie, in[5].I)
+	si, ei := autograd.Int32s(&k.is, in[4].I), autograd.Int32s(&k.ie, in[5].I)
 	for i, v := range si {
 		if v < 0 || int(v) >= W || ei[i] < 0 || int(ei[i]) >= W {
 			return fmt.Errorf("span %d: word indices (%d,%d) outside [0,%d)", i, v, ei[i], W)
@@ -123,7 +105,7 @@ func (k *spanFirstLayerK) Backward(in []autograd.Value, _ autograd.Value, dout a
 	O := in[2].Shape[0]
 	S := in[4].Shape[1]
 	w := in[2].F
-	da, db := grow32(&k.da, B*W*O), grow32(&k.db, B*W*O)
+	da, db := autograd.Grow(&k.da, B*W*O), autograd.Grow(&k.db, B*W*O)
 	if err := kern.ScatterAddRows(da, dout.F, k.is, B, W, S, O); err != nil {
 		return err
 	}
