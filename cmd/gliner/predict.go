@@ -51,6 +51,10 @@ type predictFlags struct {
 	labels                []string
 	relations             []string
 	relThreshold          float64
+	labelMode             string
+	maxNewTokens          int
+	constrainLabels       bool
+	referenceCompat       bool
 }
 
 func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
@@ -65,6 +69,10 @@ func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
 	f.StringSliceVar(&p.labels, "labels", nil, "entity labels, comma-separated (order = class ids)")
 	f.StringSliceVar(&p.relations, "relations", nil, "relation-extraction models: relation types, comma-separated (order = relation class ids)")
 	f.Float64Var(&p.relThreshold, "relation-threshold", 0, "relation-extraction models: a relation's probability must be strictly greater (default: --threshold)")
+	f.StringVar(&p.labelMode, "label-mode", "", "span decoders: what generated labels do: enrich (entities keep their label and gain generated_labels), replace (the generated label becomes the label) or off (default: the model's, replace for decoder_mode prompt, else enrich; evaluate: off)")
+	f.IntVar(&p.maxNewTokens, "max-new-tokens", 0, "span decoders: most tokens of a generated label (default: 15, the reference's)")
+	f.BoolVar(&p.constrainLabels, "constrain-labels", false, "span decoders: generate only labels from --labels (the reference's label trie)")
+	f.BoolVar(&p.referenceCompat, "reference-compat", false, "reproduce the reference's quirks (span decoders: its generation prefix layout and padding attention; see docs/reference_differences.md)")
 }
 
 // checkRelations says clearly when --relations does not fit the model:
@@ -84,7 +92,26 @@ func (p *predictFlags) checkRelations(pl *infer.Pipeline, cmd string, dataHasRel
 func (p *predictFlags) options(stderr io.Writer) infer.Options {
 	return infer.Options{Threshold: p.threshold, FlatNER: p.flatNER, MultiLabel: p.multiLabel, BatchSize: p.batch,
 		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets, Progress: progress(stderr),
-		Relations: p.relations, RelationThreshold: p.relThreshold}
+		Relations: p.relations, RelationThreshold: p.relThreshold,
+		LabelMode: p.labelMode, MaxNewTokens: p.maxNewTokens, ConstrainLabels: p.constrainLabels}
+}
+
+// checkGeneration says clearly when the label-generation flags do not fit
+// the model (only span decoders generate labels) and applies
+// --reference-compat.
+func (p *predictFlags) checkGeneration(cmd *cobra.Command, pl *infer.Pipeline) error {
+	if pl.Model.Decoder() == nil {
+		for _, f := range []string{"label-mode", "max-new-tokens", "constrain-labels"} {
+			if cmd.Flags().Changed(f) {
+				return fmt.Errorf("%s: --%s is for span-decoder models (%v); %s is a %v model, which generates no labels",
+					cmd.Name(), f, "gliner_uni_encoder_span_decoder", pl.Dir, pl.Model.Arch)
+			}
+		}
+	}
+	if p.referenceCompat {
+		pl.Model.Loss.ReferenceCompat = true
+	}
+	return nil
 }
 
 // progress returns a progress line (windows done, rate, ETA) rewritten in
@@ -143,10 +170,26 @@ default, also used for the entity pairs). Relations are predicted within
 a window; after merging windows, a relation is kept when both its
 entities survive.
 
+Span-decoder models (UniEncoderSpanDecoder) also name every span they keep
+(best class probability above --threshold) with their GPT-2 labels decoder:
+greedy, at most --max-new-tokens tokens (default 15), only labels from
+--labels with --constrain-labels. Each entity then has "generated_labels":
+[label] (the decoded text, with the tokenizer's leading space). With
+--label-mode enrich the entity keeps its class label; with replace its
+"label" is the generated label (spaces trimmed; the class label stays when
+that is empty); off generates nothing. The default is the model's:
+replace for decoder_mode "prompt", else enrich. Windows: an entity found by
+several windows keeps the generated label of its best-scoring window.
+Generation masks the prefix padding (a span's label does not depend on its
+batch); --reference-compat lays out and attends the prefix as the reference
+does (as its labels are), and then batches are not padded to --buckets.
+
 --logits FILE.safetensors writes the raw logits: one batch as tensor
 "logits" in the reference's shape (B, W, K, C), several batches as
 "logits.0", "logits.1", ... (their W and C may differ); metadata "labels"
-and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
+and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.
+For span decoders these are the entity (span × class) logits, exactly as
+for span models; the decoder's token scores are not written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if input == "" || output == "" {
@@ -164,6 +207,9 @@ and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.`,
 				return err
 			}
 			if err := pf.checkRelations(p, "predict", false); err != nil {
+				return err
+			}
+			if err := pf.checkGeneration(cmd, p); err != nil {
 				return err
 			}
 			if labelEmb != "" {
@@ -318,6 +364,9 @@ relation type in the data, sorted.`,
 				return err
 			}
 			if err := pf.checkRelations(p, "evaluate", len(infer.DataRelationLabels(exs)) > 0); err != nil {
+				return err
+			}
+			if err := pf.checkGeneration(cmd, p); err != nil {
 				return err
 			}
 			labels := pf.labels

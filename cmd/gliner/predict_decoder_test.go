@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/checkpoints"
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/infer"
+)
+
+const decoderFixture = "uni_span_decoder_deberta"
+
+type genEntity struct {
+	outEntity
+	Generated []string `json:"generated_labels"`
+}
+
+// readGenPredictions reads predict's output for a span decoder: every
+// entity must carry generated_labels (one label).
+func readGenPredictions(t *testing.T, path string) [][]genEntity {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]genEntity
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var rec struct {
+			Entities []genEntity `json:"entities"`
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			t.Fatalf("output line %q: %v", line, err)
+		}
+		for _, e := range rec.Entities {
+			if len(e.Generated) != 1 {
+				t.Fatalf("output line %q: entity without one generated label", line)
+			}
+		}
+		out = append(out, rec.Entities)
+	}
+	return out
+}
+
+// gliner predict on the span-decoder fixture, enrich and replace: the
+// reference's entities (threshold 0.5, flat), each with the label its
+// decoder generated — the same labels the pipeline generates in process
+// (infer's tests compare those with the reference's) — and, under replace,
+// that label (trimmed) as the entity's label; --logits writes the entity
+// logits as for span models.
+func TestPredictSpanDecoderLabelModes(t *testing.T) {
+	f := readFixture(t, decoderFixture)
+	tmp := t.TempDir()
+	in := f.examplesJSONL(t, tmp)
+	want := f.decoded["thr=0.500000,flat_ner=True"].Entities
+	p, err := infer.Load(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Model.Loss.ReferenceCompat = true
+	exs := make([]data.Example, len(f.words))
+	for i, w := range f.words {
+		exs[i] = data.Example{Words: w}
+	}
+	o := infer.DefaultOptions()
+	o.MaxNewTokens, o.LabelMode = 8, infer.LabelModeEnrich
+	inProcess, err := p.PredictExamples(exs, f.labels, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(mode string) [][]genEntity {
+		t.Helper()
+		out := filepath.Join(tmp, mode+".jsonl")
+		lg := filepath.Join(tmp, mode+".safetensors")
+		code, stdout, stderr := runCLI(t, "predict", "--model", f.dir, "--input", in, "--labels", strings.Join(f.labels, ","),
+			"--output", out, "--logits", lg, "--label-mode", mode, "--max-new-tokens", "8", "--reference-compat")
+		if code != 0 {
+			t.Fatalf("%s: code %d, stdout %q, stderr %q", mode, code, stdout, stderr)
+		}
+		sf, err := checkpoints.OpenSafetensors(lg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sf.Close()
+		info, ok := sf.Info("logits")
+		if !ok || fmtInts(info.Shape) != fmtInts(f.logits.Shape) {
+			t.Fatalf("%s: logits %v (present %v), want shape %v", mode, info.Shape, ok, f.logits.Shape)
+		}
+		gl, err := sf.Float32("logits")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wl, err := f.logits.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range wl {
+			if math.Abs(float64(gl[i]-wl[i])) > 1e-4 {
+				t.Fatalf("%s: logits[%d] = %v, want %v", mode, i, gl[i], wl[i])
+			}
+		}
+		return readGenPredictions(t, out)
+	}
+	enrich, replace := run("enrich"), run("replace")
+	n := 0
+	for i := range want {
+		if len(enrich[i]) != len(want[i]) || len(replace[i]) != len(want[i]) {
+			t.Fatalf("line %d: %d/%d entities (enrich/replace), want %d", i+1, len(enrich[i]), len(replace[i]), len(want[i]))
+		}
+		for j, w := range want[i] {
+			e, r, ip := enrich[i][j], replace[i][j], inProcess.Entities[i][j]
+			if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || math.Abs(e.Score-w.Score) > 1e-4 {
+				t.Errorf("enrich line %d entity %d: %+v, want %+v", i+1, j, e, w)
+			}
+			if e.Generated[0] != ip.GeneratedLabels[0] {
+				t.Errorf("enrich line %d entity %d: generated %q, in process %q", i+1, j, e.Generated[0], ip.GeneratedLabels[0])
+			}
+			if r.StartWord != e.StartWord || r.EndWord != e.EndWord || r.Score != e.Score || r.Generated[0] != e.Generated[0] ||
+				r.Label != strings.TrimSpace(e.Generated[0]) || r.Label == w.EntityType {
+				t.Errorf("replace line %d entity %d: %+v, want enrich's %+v labelled %q", i+1, j, r, e, strings.TrimSpace(e.Generated[0]))
+			}
+			n++
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d entities compared, want 5", n)
+	}
+	// Constrained: replace relabels with given labels only.
+	out := filepath.Join(tmp, "constrained.jsonl")
+	if code, _, stderr := runCLI(t, "predict", "--model", f.dir, "--input", in, "--labels", strings.Join(f.labels, ","),
+		"--output", out, "--label-mode", "replace", "--constrain-labels"); code != 0 {
+		t.Fatalf("constrained: %s", stderr)
+	}
+	for i, ents := range readGenPredictions(t, out) {
+		for _, e := range ents {
+			if !strings.Contains(","+strings.Join(f.labels, ",")+",", ","+e.Label+",") || strings.TrimSpace(e.Generated[0]) != e.Label {
+				t.Errorf("constrained line %d: %+v not relabelled with one of %v", i+1, e, f.labels)
+			}
+		}
+	}
+}
+
+// Bad input: a decoder tokenizer whose vocabulary does not match the
+// checkpoint (error names its folder), an unknown label mode, generation
+// flags on a model without a decoder; no output is written.
+func TestPredictSpanDecoderBadInput(t *testing.T) {
+	f := readFixture(t, decoderFixture)
+	span := readFixture(t, "uni_span_bert")
+	tmp := t.TempDir()
+	in := writeFile(t, tmp, "in.txt", "berlin is the capital of germany .\n")
+	bad := filepath.Join(tmp, "bad_decoder_tokenizer")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(f.dir, "decoder_tokenizer")
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "vocab.json" {
+			var v map[string]int
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			v["zzzextra"] = len(v) // 271 ids for the decoder's 270 rows
+			if b, err = json.Marshal(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(bad, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	labels := strings.Join(f.labels, ",")
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"vocabulary": {[]string{"--model", f.dir, "--decoder-tokenizer", bad, "--labels", labels}, bad + ": vocabulary of"},
+		"mode":       {[]string{"--model", f.dir, "--label-mode", "rename", "--labels", labels}, `unknown generated-label mode "rename"`},
+		"span mode":  {[]string{"--model", span.dir, "--label-mode", "replace", "--labels", labels}, "--label-mode is for span-decoder models"},
+		"span max":   {[]string{"--model", span.dir, "--max-new-tokens", "4", "--labels", labels}, "--max-new-tokens is for span-decoder models"},
+	} {
+		out := filepath.Join(tmp, strings.ReplaceAll(name, " ", "_")+".jsonl")
+		code, stdout, stderr := runCLI(t, append([]string{"predict", "--input", in, "--output", out}, c.args...)...)
+		if code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: code %d, stderr %q, want %q (stdout %q)", name, code, stderr, c.want, stdout)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: output written", name)
+		}
+	}
+}
