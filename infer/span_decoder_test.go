@@ -59,7 +59,7 @@ const nearTie = 0.05
 // generationMargins runs the model on the fixture batch and returns, per
 // kept-span row (batch-major), the gap between the top two processed
 // scores at each greedy step, with the kept spans.
-func generationMargins(t *testing.T, p *Pipeline, exs []data.Example, labels []string) ([][]float32, *models.GeneratedLabels) {
+func generationMargins(t *testing.T, p *Pipeline, exs []data.Example, labels []string, thr float64) ([][]float32, *models.GeneratedLabels) {
 	t.Helper()
 	b, err := p.collator.Inference(exs, labels, nil)
 	if err != nil {
@@ -88,7 +88,7 @@ func generationMargins(t *testing.T, p *Pipeline, exs []data.Example, labels []s
 		}
 		margins[r] = append(margins[r], row[a]-second)
 	}
-	g, err := p.Model.GenerateLabels(b, out, models.GenerateOptions{Threshold: 0.5, MaxNewTokens: 8, Tokenizer: p.decTok, Observe: observe})
+	g, err := p.Model.GenerateLabels(b, out, models.GenerateOptions{Threshold: thr, MaxNewTokens: 8, Tokenizer: p.decTok, Observe: observe})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,57 +111,69 @@ func keptRow(g *models.GeneratedLabels, bi, start, end, maxWidth int) int {
 }
 
 // The pipeline on the fixture (both texts in one batch, generation laid
-// out as the reference's under ReferenceCompat): the reference's entities
-// (span, class, score), each with one generated label; the label equals the
-// reference's wherever no greedy step before the first difference had its
+// out as the reference's under ReferenceCompat), for each of the
+// reference's decoding runs (thresholds 0.5 and 0.567, flat and nested):
+// the reference's entities (span, class, score), each with one generated
+// label, equal to the reference's unless a greedy step of that span had its
 // top two scores within nearTie (the reference sampled at temperature
 // 0.01, so it may take the second token there).
 func TestSpanDecoderPredictMatchesReference(t *testing.T) {
-	p, exs, labels, ref := loadDecoderFixture(t)
+	p, exs, labels, _ := loadDecoderFixture(t)
 	p.Model.Loss.ReferenceCompat = true
-	res, err := p.PredictExamples(exs, labels, decoderOptions(LabelModeEnrich))
-	if err != nil {
-		t.Fatal(err)
+	var exp struct {
+		Decoded map[string]decoderReference `json:"decoded"`
 	}
-	margins, g := generationMargins(t, p, exs, labels)
+	testutil.ReadJSON(t, filepath.Join(testutil.Fixture(t, decoderFixture), "expected.json"), &exp)
+	if len(exp.Decoded) != 4 {
+		t.Fatalf("%d decoding runs, want 4", len(exp.Decoded))
+	}
 	compared, exact := 0, 0
-	for i, want := range ref.Entities {
-		got := res.Entities[i]
-		if len(got) != len(want) {
-			t.Fatalf("text %d: %d entities %+v, reference %d", i, len(got), got, len(want))
+	for key, ref := range exp.Decoded {
+		o := decoderOptions(LabelModeEnrich)
+		o.Threshold, o.FlatNER = ref.Threshold, ref.FlatNER
+		res, err := p.PredictExamples(exs, labels, o)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for j, w := range want {
-			e := got[j]
-			if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || math.Abs(e.Score-w.Score) > 1e-4 {
-				t.Errorf("text %d entity %d: %+v, reference %+v", i, j, e, w.decodedEntity)
+		margins, g := generationMargins(t, p, exs, labels, ref.Threshold)
+		for i, want := range ref.Entities {
+			got := res.Entities[i]
+			if len(got) != len(want) {
+				t.Fatalf("%s text %d: %d entities %+v, reference %d", key, i, len(got), got, len(want))
 			}
-			if len(e.GeneratedLabels) != 1 || len(w.Generated) != 1 {
-				t.Errorf("text %d entity %d: generated %q, reference %q", i, j, e.GeneratedLabels, w.Generated)
-				continue
+			for j, w := range want {
+				e := got[j]
+				if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || math.Abs(e.Score-w.Score) > 1e-4 {
+					t.Errorf("%s text %d entity %d: %+v, reference %+v", key, i, j, e, w.decodedEntity)
+				}
+				if len(e.GeneratedLabels) != 1 || len(w.Generated) != 1 {
+					t.Errorf("%s text %d entity %d: generated %q, reference %q", key, i, j, e.GeneratedLabels, w.Generated)
+					continue
+				}
+				compared++
+				if e.GeneratedLabels[0] == w.Generated[0] {
+					exact++
+					continue
+				}
+				r := keptRow(g, i, w.Start, w.End, p.Model.Cfg.MaxWidth)
+				if r < 0 || r >= len(margins) || g.Text[r] != e.GeneratedLabels[0] {
+					t.Errorf("%s text %d entity %d: no kept-span row agreeing with the pipeline's label %q", key, i, j, e.GeneratedLabels[0])
+					continue
+				}
+				k := slices.IndexFunc(margins[r], func(m float32) bool { return m < nearTie })
+				if k < 0 {
+					t.Errorf("%s text %d entity %d %q: generated %q, reference %q, and no near tie (margins %v)",
+						key, i, j, e.Text, e.GeneratedLabels[0], w.Generated[0], margins[r])
+					continue
+				}
+				t.Logf("%s text %d entity %d %q: greedy %q, reference (sampled) %q: first near tie at step %d (margin %.4f)",
+					key, i, j, e.Text, e.GeneratedLabels[0], w.Generated[0], k, margins[r][k])
 			}
-			compared++
-			if e.GeneratedLabels[0] == w.Generated[0] {
-				exact++
-				continue
-			}
-			r := keptRow(g, i, w.Start, w.End, p.Model.Cfg.MaxWidth)
-			if r < 0 || r >= len(margins) || g.Text[r] != e.GeneratedLabels[0] {
-				t.Errorf("text %d entity %d: no kept-span row agreeing with the pipeline's label %q", i, j, e.GeneratedLabels[0])
-				continue
-			}
-			k := slices.IndexFunc(margins[r], func(m float32) bool { return m < nearTie })
-			if k < 0 {
-				t.Errorf("text %d entity %d %q: generated %q, reference %q, and no near tie (margins %v)",
-					i, j, e.Text, e.GeneratedLabels[0], w.Generated[0], margins[r])
-				continue
-			}
-			t.Logf("text %d entity %d %q: greedy %q, reference (sampled) %q: first near tie at step %d (margin %.4f)",
-				i, j, e.Text, e.GeneratedLabels[0], w.Generated[0], k, margins[r][k])
 		}
 	}
-	t.Logf("generated labels: %d of %d equal to the reference's", exact, compared)
-	if compared != 5 || exact < 3 {
-		t.Errorf("%d of %d generated labels equal the reference's (want 5 compared, at least 3 equal)", exact, compared)
+	t.Logf("generated labels: %d of %d entities' equal to the reference's", exact, compared)
+	if compared < 15 || exact*3 < compared*2 {
+		t.Errorf("%d of %d generated labels equal the reference's (want at least 15 compared, two thirds equal)", exact, compared)
 	}
 }
 
