@@ -1,17 +1,14 @@
 package models
 
 import (
-	"encoding/json"
 	"math"
 	"path/filepath"
 	"testing"
 
-	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
-	"github.com/gliner-go/gliner/train"
 )
 
 const decoderFixture = "uni_span_decoder_deberta"
@@ -20,15 +17,7 @@ const decoderFixture = "uni_span_decoder_deberta"
 func decoderBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batch {
 	t.Helper()
 	b := fixtureBatch(t, dir, train, maxWidth)
-	var raw struct {
-		Collated          map[string]json.RawMessage `json:"collated"`
-		CollatedInference map[string]json.RawMessage `json:"collated_inference"`
-	}
-	testutil.ReadJSON(t, filepath.Join(dir, "batch.json"), &raw)
-	src := raw.CollatedInference
-	if train {
-		src = raw.Collated
-	}
+	src := collatedTensors(t, dir, train)
 	b.DecoderInputIDs = ints(t, src["decoder_input_ids"])
 	b.DecoderAttentionMask = ints(t, src["decoder_attention_mask"])
 	b.DecoderWordsMask = ints(t, src["decoder_words_mask"])
@@ -40,22 +29,16 @@ func decoderBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batc
 	return b
 }
 
-type decoderExpected struct {
-	Losses map[string]struct {
-		Loss        float64 `json:"loss"`
-		DecoderLoss float64 `json:"decoder_loss"`
-	} `json:"losses"`
-	Outputs map[string]testutil.JSONTensor `json:"outputs"`
-}
-
-func loadDecoderExpected(t *testing.T, dir string) *decoderExpected {
+// decoderOutputs is expected.json's outputs as tensors (the decoder
+// fixture's are all tensors).
+func decoderOutputs(t *testing.T, dir string) map[string]testutil.JSONTensor {
 	t.Helper()
-	var e decoderExpected
+	var e struct {
+		Outputs map[string]testutil.JSONTensor `json:"outputs"`
+	}
 	testutil.ReadJSON(t, filepath.Join(dir, "expected.json"), &e)
-	return &e
+	return e.Outputs
 }
-
-func relDiff(got, want float64) float64 { return math.Abs(got-want) / math.Max(math.Abs(want), 1e-12) }
 
 func TestSpanDecoderForwardMatchesReference(t *testing.T) {
 	m, dir, exp := loadFixtureModel(t, decoderFixture)
@@ -66,24 +49,7 @@ func TestSpanDecoderForwardMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := maxAbsDiff(t, out.Logits.F, &exp.Logits); d > 1e-4 {
-		t.Errorf("logits differ by %.3g", d)
-	}
-	n := 0
-	for name, want := range exp.Intermediates {
-		if name == "decoder_lm_logits" {
-			continue // a training-batch output, checked below
-		}
-		got, ok := out.Intermediates[name]
-		if !ok {
-			t.Errorf("no intermediate %s", name)
-			continue
-		}
-		if d := maxAbsDiff(t, got.F, &want); d > 1e-4 {
-			t.Errorf("%s differs by %.3g", name, d)
-		}
-		n++
-	}
+	n := checkForward(t, out, exp, "decoder_lm_logits") // a training-batch output, checked below
 	if n < 5 {
 		t.Errorf("compared only %d intermediates", n)
 	}
@@ -95,28 +61,16 @@ func TestSpanDecoderForwardMatchesReference(t *testing.T) {
 // named gradients and every gradient norm.
 func TestSpanDecoderLossesAndGradientsMatchReference(t *testing.T) {
 	m, dir, exp := loadFixtureModel(t, decoderFixture)
-	dexp := loadDecoderExpected(t, dir)
+	outputs := decoderOutputs(t, dir)
 	b := decoderBatch(t, dir, true, m.Cfg.MaxWidth)
-	if len(dexp.Losses) != 6 {
-		t.Fatalf("fixture has %d loss settings, want 6", len(dexp.Losses))
-	}
-	for name, want := range dexp.Losses {
-		m.Loss = lossOptions(t, name)
-		m.Loss.ReferenceCompat = true
-		m.Store.ZeroGrad()
-		out, err := m.Step(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := relDiff(float64(out.Loss), want.Loss); r > 1e-4 {
-			t.Errorf("%s: loss %v, reference %v (rel %.3g)", name, out.Loss, want.Loss, r)
-		}
+	checkLossSettings(t, m, b, exp, true, func(name string, out *Output) {
+		want := exp.Losses[name]
 		dl := out.Intermediates["decoder_loss"].F[0]
 		t.Logf("%s: loss %v (reference %v), decoder_loss %v (reference %v)", name, out.Loss, want.Loss, dl, want.DecoderLoss)
 		if r := relDiff(float64(dl), want.DecoderLoss); r > 1e-4 {
 			t.Errorf("%s: decoder_loss %v, reference %v (rel %.3g)", name, dl, want.DecoderLoss, r)
 		}
-	}
+	})
 
 	m.Loss = losses.DefaultOptions()
 	m.Loss.ReferenceCompat = true
@@ -136,7 +90,7 @@ func TestSpanDecoderLossesAndGradientsMatchReference(t *testing.T) {
 		t.Errorf("decoder_lm_logits differ by %.3g", d)
 	}
 	// Kept spans and their prefixes.
-	selT := dexp.Outputs["decoder_span_idx"]
+	selT := outputs["decoder_span_idx"]
 	sel, _ := selT.Int64s()
 	plan := m.dec.plan
 	if len(plan.SpanIdx) != len(sel) {
@@ -147,9 +101,9 @@ func TestSpanDecoderLossesAndGradientsMatchReference(t *testing.T) {
 			t.Fatalf("decoder_span_idx[%d] = %d, reference %d", i, plan.SpanIdx[i], sel[i])
 		}
 	}
-	embT := dexp.Outputs["decoder_embedding"]
+	embT := outputs["decoder_embedding"]
 	emb, _ := embT.Float32s()
-	embMaskT := dexp.Outputs["decoder_embedding_mask"]
+	embMaskT := outputs["decoder_embedding_mask"]
 	embMask, _ := embMaskT.Int64s()
 	S, Tp, D := embT.Shape[1], embT.Shape[2], embT.Shape[3]
 	if plan.Tp != Tp {
@@ -174,45 +128,13 @@ func TestSpanDecoderLossesAndGradientsMatchReference(t *testing.T) {
 		t.Errorf("decoder prefixes differ from decoder_embedding by %.3g", worst)
 	}
 
-	for name, w := range exp.Grads {
-		p, ok := m.Store.Get(name)
-		if !ok {
-			t.Fatalf("no parameter %s", name)
-		}
-		wv, _ := w.Float32s()
-		for i := range wv {
-			if d := math.Abs(float64(p.Grad[i] - wv[i])); d > 1e-3*math.Max(math.Abs(float64(wv[i])), 1e-3) {
-				t.Errorf("grad %s[%d] = %v, reference %v", name, i, p.Grad[i], wv[i])
-				break
-			}
-		}
-	}
+	checkGrads(t, m, exp.Grads, false)
 	if _, ok := exp.Grads[DecoderPrefix+".transformer.h.0.attn.c_attn.weight"]; !ok {
 		t.Error("fixture names no decoder gradient")
 	}
-	trained := map[string]bool{}
-	for _, p := range m.TrainedParams(b) {
-		trained[p.Name] = true
-	}
-	checked := 0
-	for name, want := range exp.GradNorms {
-		if name == DecoderPrefix+".lm_head.weight" {
-			continue // tied: its gradient is part of wte's
-		}
-		p, ok := m.Store.Get(name)
-		if !ok {
-			t.Errorf("reference parameter %s missing", name)
-			continue
-		}
-		var s float64
-		for _, g := range p.Grad {
-			s += float64(g) * float64(g)
-		}
-		if got := math.Sqrt(s); math.Abs(got-want) > 1e-3*math.Max(want, 1e-3) {
-			t.Errorf("grad norm %s = %.6g, reference %.6g", name, got, want)
-		}
-		checked++
-	}
+	trained := trainedNames(m, b)
+	// lm_head is tied: its gradient is part of wte's.
+	checked := checkGradNorms(t, m, exp.GradNorms, DecoderPrefix+".lm_head.weight")
 	if checked != len(trained) {
 		t.Errorf("checked %d grad norms, %d parameters trained", checked, len(trained))
 	}
@@ -232,30 +154,7 @@ func TestSpanDecoderTrajectoryMatchesReference(t *testing.T) {
 	m.Loss = losses.DefaultOptions()
 	m.Loss.ReferenceCompat = true
 	b := decoderBatch(t, dir, true, m.Cfg.MaxWidth)
-	tr := exp.Trajectory
-	if len(tr.Losses) != 10 {
-		t.Fatalf("fixture has %d trajectory losses", len(tr.Losses))
-	}
-	opt, err := train.NewAdamW([]*train.Group{{Name: "all", BaseLR: tr.LR, LR: tr.LR, WeightDecay: tr.WeightDecay, Params: m.Store.Params()}},
-		train.AdamWOptions{Beta1: tr.Betas[0], Beta2: tr.Betas[1], Eps: tr.Eps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	trained := map[*autograd.Param]bool{}
-	for _, p := range m.TrainedParams(b) {
-		trained[p] = true
-	}
-	for step, want := range tr.Losses {
-		m.Store.ZeroGrad()
-		out, err := m.Step(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := relDiff(float64(out.Loss), want); r > 1e-3 {
-			t.Fatalf("step %d: loss %v, reference %v (rel %.3g)", step, out.Loss, want, r)
-		}
-		opt.Step(func(p *autograd.Param) bool { return trained[p] })
-	}
+	checkTrajectory(t, m, b, exp.Trajectory)
 }
 
 // decoderRuns are the fixture's decoding runs with generated labels.
