@@ -153,41 +153,24 @@ func LoadGPT2Pretrained(dir string) (*GPT2Pretrained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpt2 folder %s: %w", dir, err)
 	}
-	wf, err := checkpoints.WeightsFile(dir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := checkpoints.ReadState(wf)
-	if err != nil {
-		return nil, err
-	}
-	p := &GPT2Pretrained{Dir: dir, Config: cfg, Tensors: map[string]*checkpoints.StateTensor{}}
-	for _, n := range st.Names {
+	w, err := readHFWeights(dir, func(n string) (string, bool) {
 		if isGPT2Buffer(n) {
-			p.Ignored = append(p.Ignored, n)
-			continue
+			return "", true
 		}
-		key := n
-		if !strings.HasPrefix(key, "transformer.") && key != "lm_head.weight" {
-			key = "transformer." + key
+		if !strings.HasPrefix(n, "transformer.") && n != "lm_head.weight" {
+			return "transformer." + n, false
 		}
-		if _, dup := p.Tensors[key]; dup {
-			return nil, fmt.Errorf("%s: tensor %q appears both with and without the transformer. prefix", wf, key)
-		}
-		p.Tensors[key] = st.Tensors[n]
+		return n, false
+	}, "appears both with and without the transformer. prefix")
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return &GPT2Pretrained{Dir: dir, Config: cfg, Tensors: w.Tensors, Ignored: w.Ignored}, nil
 }
 
 // State returns the weights as a checkpoint state under prefix (the
 // decoder's place in a GLiNER model, "decoder.decoder_layer.model"), ready
 // for GPT2.LoadState.
 func (p *GPT2Pretrained) State(prefix string) *checkpoints.State {
-	st := &checkpoints.State{Path: p.Dir, Tensors: map[string]*checkpoints.StateTensor{}}
-	for k, t := range p.Tensors {
-		st.Names = append(st.Names, name(prefix, k))
-		st.Tensors[name(prefix, k)] = t
-	}
-	sort.Strings(st.Names)
-	return st
+	return stateUnder(p.Dir, prefix, p.Tensors)
 }

@@ -37,20 +37,11 @@ func LoadPretrained(dir string) (*Pretrained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoder folder %s: %w", dir, err)
 	}
-	wf, err := checkpoints.WeightsFile(dir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := checkpoints.ReadState(wf)
-	if err != nil {
-		return nil, err
-	}
-	p := &Pretrained{Dir: dir, Config: cfg, Tensors: map[string]*checkpoints.StateTensor{}}
-	for _, n := range st.Names {
+	w, err := readHFWeights(dir, func(n string) (string, bool) {
 		key := n
-		for _, w := range wrapperPrefixes {
-			if strings.HasPrefix(key, w) {
-				key = strings.TrimPrefix(key, w)
+		for _, wp := range wrapperPrefixes {
+			if strings.HasPrefix(key, wp) {
+				key = strings.TrimPrefix(key, wp)
 				break
 			}
 		}
@@ -61,31 +52,18 @@ func LoadPretrained(dir string) (*Pretrained, error) {
 			}
 		}
 		// Non-persistent buffers some checkpoints carry.
-		if strings.HasSuffix(key, "position_ids") || head {
-			p.Ignored = append(p.Ignored, n)
-			continue
-		}
-		if _, dup := p.Tensors[key]; dup {
-			return nil, fmt.Errorf("%s: tensor %q appears twice after removing wrapper prefixes", wf, key)
-		}
-		p.Tensors[key] = st.Tensors[n]
+		return key, strings.HasSuffix(key, "position_ids") || head
+	}, "appears twice after removing wrapper prefixes")
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return &Pretrained{Dir: dir, Config: cfg, Tensors: w.Tensors, Ignored: w.Ignored}, nil
 }
 
 // State returns the weights as a checkpoint state under prefix (the
-// encoder's place in a GLiNER model).
+// encoder's place in a GLiNER model), names sorted.
 func (p *Pretrained) State(prefix string) *checkpoints.State {
-	st := &checkpoints.State{Path: p.Dir, Tensors: map[string]*checkpoints.StateTensor{}}
-	for k, t := range p.Tensors {
-		n := k
-		if prefix != "" {
-			n = prefix + "." + k
-		}
-		st.Names = append(st.Names, n)
-		st.Tensors[n] = t
-	}
-	return st
+	return stateUnder(p.Dir, prefix, p.Tensors)
 }
 
 // ResizeRows returns a (newRows, dim) copy of an embedding matrix
