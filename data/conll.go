@@ -22,15 +22,12 @@ import (
 // ReadOptions.LowercaseLabels). Problems name the line of the sentence's
 // bad token, or of its first token: "train.conll:17".
 type CoNLLReader struct {
-	br   *bufio.Reader
-	name string
-	line int
-	err  error
+	lineScanner
 }
 
 // NewCoNLLReader reads CoNLL from r; name is used in errors.
 func NewCoNLLReader(r io.Reader, name string) *CoNLLReader {
-	return &CoNLLReader{br: bufio.NewReaderSize(r, 1<<16), name: name}
+	return &CoNLLReader{newLineScanner(r, name)}
 }
 
 type conllToken struct {
@@ -42,21 +39,15 @@ type conllToken struct {
 func (r *CoNLLReader) Next() (Example, error) {
 	var toks []conllToken
 	var bad *Problem
-	for r.err == nil {
-		line, err := r.br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			r.err = fmt.Errorf("%s:%d: %w", r.name, r.line+1, err)
-			return Example{}, r.err
-		}
-		if len(line) == 0 && err == io.EOF {
-			r.err = io.EOF
+	for {
+		line, ok := r.nextLine()
+		if !ok {
+			if r.err != io.EOF {
+				return Example{}, r.err
+			}
 			break
 		}
-		r.line++
-		if err == io.EOF {
-			r.err = io.EOF
-		}
-		src := fmt.Sprintf("%s:%d", r.name, r.line)
+		src := r.source()
 		if !utf8.Valid(line) {
 			if bad == nil {
 				bad = problemf(src, "invalid UTF-8")

@@ -260,45 +260,32 @@ func (r *JSONReader) Close() error { return nil }
 // with character offsets, see TextRecord) may be mixed. Problems name the
 // line: "train.jsonl:12".
 type JSONLReader struct {
-	br   *bufio.Reader
-	name string
-	line int
-	err  error
+	lineScanner
 }
 
 // NewJSONLReader reads JSONL from r; name is used in errors.
 func NewJSONLReader(r io.Reader, name string) *JSONLReader {
-	return &JSONLReader{br: bufio.NewReaderSize(r, 1<<16), name: name}
+	return &JSONLReader{newLineScanner(r, name)}
 }
 
 // Next implements Reader.
 func (r *JSONLReader) Next() (Example, error) {
-	for r.err == nil {
-		line, err := r.br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			r.err = fmt.Errorf("%s:%d: %w", r.name, r.line+1, err)
-			break
-		}
-		if len(line) == 0 && err == io.EOF {
-			r.err = io.EOF
-			break
-		}
-		r.line++
-		if err == io.EOF {
-			r.err = io.EOF // return this line's example first
+	for {
+		line, ok := r.nextLine()
+		if !ok {
+			return Example{}, r.err
 		}
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
-		src := fmt.Sprintf("%s:%d", r.name, r.line)
+		src := r.source()
 		ex, derr := decodeRecord(line)
 		if derr != nil {
 			return Example{}, &Problem{Source: src, Reason: derr.Error()}
 		}
 		return validated(ex, src)
 	}
-	return Example{}, r.err
 }
 
 // Close implements Reader; it does not close the underlying io.Reader.

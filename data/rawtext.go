@@ -122,44 +122,31 @@ func decodeTextRecord(m map[string]json.RawMessage) (Example, error) {
 // TextReader reads raw text, one document per line, split by SplitWords.
 // Lines holding only whitespace separate nothing and are ignored.
 type TextReader struct {
-	br   *bufio.Reader
-	name string
-	line int
-	err  error
+	lineScanner
 }
 
 // NewTextReader reads documents from r; name is used in errors.
 func NewTextReader(r io.Reader, name string) *TextReader {
-	return &TextReader{br: bufio.NewReaderSize(r, 1<<16), name: name}
+	return &TextReader{newLineScanner(r, name)}
 }
 
 // Next implements Reader.
 func (r *TextReader) Next() (Example, error) {
-	for r.err == nil {
-		line, err := r.br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			r.err = fmt.Errorf("%s:%d: %w", r.name, r.line+1, err)
-			break
-		}
-		if len(line) == 0 && err == io.EOF {
-			r.err = io.EOF
-			break
-		}
-		r.line++
-		if err == io.EOF {
-			r.err = io.EOF
+	for {
+		line, ok := r.nextLine()
+		if !ok {
+			return Example{}, r.err
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		src := fmt.Sprintf("%s:%d", r.name, r.line)
+		src := r.source()
 		if !utf8.Valid(line) {
 			return Example{}, problemf(src, "invalid UTF-8")
 		}
 		return validated(ExampleFromText(string(line)), src)
 	}
-	return Example{}, r.err
 }
 
 // Close implements Reader.
