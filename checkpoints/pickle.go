@@ -403,7 +403,7 @@ func (u *unpickler) step(op byte) error {
 			return err
 		}
 		u.push(g)
-	case 'R': // REDUCE
+	case 'R', 0x81: // REDUCE (callable, args), NEWOBJ (class, args): the same call here
 		argsV, err := u.pop()
 		if err != nil {
 			return err
@@ -417,24 +417,6 @@ func (u *unpickler) step(op byte) error {
 			return fmt.Errorf("arguments must be a tuple, got %s", typeName(argsV))
 		}
 		v, err := call(fnV, args)
-		if err != nil {
-			return err
-		}
-		u.push(v)
-	case 0x81: // NEWOBJ
-		argsV, err := u.pop()
-		if err != nil {
-			return err
-		}
-		clsV, err := u.pop()
-		if err != nil {
-			return err
-		}
-		args, ok := argsV.(pyTuple)
-		if !ok {
-			return fmt.Errorf("arguments must be a tuple, got %s", typeName(argsV))
-		}
-		v, err := call(clsV, args)
 		if err != nil {
 			return err
 		}
