@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	G "gorgonia.org/gorgonia"
@@ -261,7 +262,7 @@ func (m *Machine) plan(n *G.Node, params map[*G.Node]*Param, inputs map[*G.Node]
 			m.vals[n] = &Value{Shape: []int{}, F: []float32{f}}
 			return nil
 		}
-		if strings.HasPrefix(strings.TrimSpace(op.String()), "+ ") && len(kids) == 2 && sameShape(kidVals[0].Shape, kidVals[1].Shape) {
+		if strings.HasPrefix(strings.TrimSpace(op.String()), "+ ") && len(kids) == 2 && slices.Equal(kidVals[0].Shape, kidVals[1].Shape) {
 			out := newValue(kidVals[0].Shape, false)
 			m.vals[n] = out
 			a, b := kidVals[0], kidVals[1]
@@ -291,7 +292,7 @@ func (m *Machine) Set(name string, v Value) error {
 		}
 		return fmt.Errorf("autograd: no input %q", name)
 	}
-	if !sameShape(dst.Shape, v.Shape) {
+	if !slices.Equal(dst.Shape, v.Shape) {
 		return fmt.Errorf("autograd: input %q: shape %v, graph expects %v", name, v.Shape, dst.Shape)
 	}
 	switch {

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gliner-go/gliner/autograd/kern"
 )
@@ -77,7 +78,7 @@ type addK struct{}
 
 func (addK) Name() string { return "add" }
 func (addK) OutShape(in [][]int) ([]int, error) {
-	if !sameShape(in[0], in[1]) {
+	if !slices.Equal(in[0], in[1]) {
 		return nil, fmt.Errorf("shapes %v and %v differ", in[0], in[1])
 	}
 	return cloneShape(in[0]), nil
@@ -154,7 +155,7 @@ func (concatK) OutShape(in [][]int) ([]int, error) {
 	lead := in[0][:len(in[0])-1]
 	last := 0
 	for _, s := range in {
-		if len(s) != len(in[0]) || !sameShape(s[:len(s)-1], lead) {
+		if len(s) != len(in[0]) || !slices.Equal(s[:len(s)-1], lead) {
 			return nil, fmt.Errorf("shapes %v do not concatenate on the last axis", in)
 		}
 		last += s[len(s)-1]

@@ -1,6 +1,9 @@
 package autograd
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // ---- positional rows -------------------------------------------------------
 
@@ -58,7 +61,7 @@ type maskRowsK struct{}
 func (maskRowsK) Name() string { return "mask_rows" }
 func (maskRowsK) OutShape(in [][]int) ([]int, error) {
 	x, m := in[0], in[1]
-	if len(x) != len(m)+1 || !sameShape(x[:len(m)], m) {
+	if len(x) != len(m)+1 || !slices.Equal(x[:len(m)], m) {
 		return nil, fmt.Errorf("mask %v does not fit %v", m, x)
 	}
 	return cloneShape(x), nil

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gliner-go/gliner/autograd/kern"
 )
@@ -22,7 +23,7 @@ func (k *biLSTMK) OutShape(in [][]int) ([]int, error) {
 	h := in[3][1]
 	for d := 0; d < 2; d++ {
 		wih, whh, bih, bhh := in[2+4*d], in[3+4*d], in[4+4*d], in[5+4*d]
-		if !sameShape(wih, []int{4 * h, x[2]}) || !sameShape(whh, []int{4 * h, h}) || !sameShape(bih, []int{4 * h}) || !sameShape(bhh, []int{4 * h}) {
+		if !slices.Equal(wih, []int{4 * h, x[2]}) || !slices.Equal(whh, []int{4 * h, h}) || !slices.Equal(bih, []int{4 * h}) || !slices.Equal(bhh, []int{4 * h}) {
 			return nil, fmt.Errorf("direction %d weights %v %v %v %v do not fit input width %d, hidden %d", d, wih, whh, bih, bhh, x[2], h)
 		}
 	}

@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/gliner-go/gliner/autograd/kern"
 )
@@ -264,7 +265,7 @@ func (k *attentionK) Name() string {
 }
 func (k *attentionK) OutShape(in [][]int) ([]int, error) {
 	q := in[0]
-	if len(q) != 3 || !sameShape(q, in[1]) || !sameShape(q, in[2]) {
+	if len(q) != 3 || !slices.Equal(q, in[1]) || !slices.Equal(q, in[2]) {
 		return nil, fmt.Errorf("q %v, k %v, v %v must be equal (B,T,H·d)", q, in[1], in[2])
 	}
 	if q[2]%k.cfg.Heads != 0 {

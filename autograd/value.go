@@ -30,18 +30,6 @@ func (v Value) Dim(i int) int {
 	return v.Shape[i]
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func cloneShape(s []int) []int { return append([]int(nil), s...) }
 
 func shapeErr(op string, format string, args ...any) error {

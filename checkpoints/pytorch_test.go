@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,7 +45,7 @@ func TestReadPyTorchGenerated(t *testing.T) {
 				if !ok {
 					t.Fatalf("tensor %q missing", name)
 				}
-				if !equalShape(got.Shape, w.Shape) {
+				if !slices.Equal(got.Shape, w.Shape) {
 					t.Fatalf("%s: shape %v, want %v", name, got.Shape, w.Shape)
 				}
 				if w.Ints != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -270,7 +271,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		}
 		for _, tt := range ts {
 			info, _ := f.Info(tt.Name)
-			if info.DType != dt || !equalShape(info.Shape, tt.Shape) {
+			if info.DType != dt || !slices.Equal(info.Shape, tt.Shape) {
 				t.Fatalf("%s: info %+v", tt.Name, info)
 			}
 			got, err := f.Float32(tt.Name)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -48,7 +49,7 @@ func (s *State) Float32(name string, want []int) ([]float32, error) {
 	if t.Data == nil && t.Ints != nil {
 		return nil, fmt.Errorf("%s: tensor %q has integer dtype %s", s.Path, name, t.DType)
 	}
-	if want != nil && !equalShape(want, t.Shape) {
+	if want != nil && !slices.Equal(want, t.Shape) {
 		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", s.Path, name, t.Shape, want)
 	}
 	return t.Data, nil
@@ -158,7 +159,7 @@ func CheckState(want, have map[string][]int, opts LoadOptions) error {
 			if !hasPrefix(n, opts.AllowMissing) {
 				e.Missing = append(e.Missing, n)
 			}
-		case !equalShape(ws, hs):
+		case !slices.Equal(ws, hs):
 			e.Misshaped = append(e.Misshaped, ShapeMismatch{Name: n, Want: ws, Have: hs})
 		}
 	}
@@ -183,18 +184,6 @@ func hasPrefix(name string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // FloatTensors returns the state's tensors, in name order, ready for

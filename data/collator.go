@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/gliner-go/gliner/data/tokenizer"
@@ -318,7 +319,7 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 	}
 	if arch.BiEncoder() {
 		for i := 1; i < len(ents); i++ {
-			if !equalStrings(ents[i], ents[0]) {
+			if !slices.Equal(ents[i], ents[0]) {
 				return nil, fmt.Errorf("collate: %s: bi-encoder batches share one label list, got different lists for examples 0 and %d", arch, i)
 			}
 		}

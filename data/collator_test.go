@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -307,7 +308,7 @@ func equalNested(a, b [][]string) bool {
 		return false
 	}
 	for i := range a {
-		if !equalStrings(a[i], b[i]) {
+		if !slices.Equal(a[i], b[i]) {
 			return false
 		}
 	}

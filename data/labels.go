@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -181,7 +182,7 @@ func (c *Collator) sampleLabelSets(exs []Example) (ents, rels [][]string, err er
 func (c *Collator) biEncoderTypes(exs []Example) ([]string, error) {
 	if len(exs) > 0 && len(exs[0].LabelSet) > 0 {
 		for i := range exs {
-			if !equalStrings(exs[i].LabelSet, exs[0].LabelSet) {
+			if !slices.Equal(exs[i].LabelSet, exs[0].LabelSet) {
 				return nil, fmt.Errorf("%s: bi-encoder batches share one class map, but ner_labels differ from %s's",
 					collateName(&exs[i], i), collateName(&exs[0], 0))
 			}
@@ -221,18 +222,6 @@ func checkLabels(ls []string) error {
 		}
 	}
 	return nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func collateName(ex *Example, i int) string {

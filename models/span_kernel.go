@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/autograd/kern"
@@ -32,29 +33,17 @@ func (k *spanFirstLayerK) Name() string { return "span_first_layer" }
 
 func (k *spanFirstLayerK) OutShape(in [][]int) ([]int, error) {
 	st, en, w, b, si, ei := in[0], in[1], in[2], in[3], in[4], in[5]
-	if len(st) != 3 || !equalInts(st, en) {
+	if len(st) != 3 || !slices.Equal(st, en) {
 		return nil, fmt.Errorf("start %v and end %v must be equal (B,W,H)", st, en)
 	}
 	H := st[2]
 	if len(w) != 2 || w[1] != 2*H || len(b) != 1 || b[0] != w[0] {
 		return nil, fmt.Errorf("weight %v / bias %v do not fit 2H=%d inputs", w, b, 2*H)
 	}
-	if len(si) != 2 || si[0] != st[0] || !equalInts(si, ei) {
+	if len(si) != 2 || si[0] != st[0] || !slices.Equal(si, ei) {
 		return nil, fmt.Errorf("span indices %v / %v do not fit batch %d", si, ei, st[0])
 	}
 	return []int{st[0], si[1], w[0]}, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func relu(dst, src []float32) {

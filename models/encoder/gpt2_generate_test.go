@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -213,7 +214,7 @@ func TestGPT2GenerateMatchesReference(t *testing.T) {
 	S := selT.Shape[1]
 	emb, mask, tp := spanPrefixes(spanRep, gpt2Ints(t, selT, "decoder_span_idx"), words, tokEmb, B, S, L, K, D)
 	wantT := f.exp.Outputs["decoder_embedding"]
-	if !equalInts(wantT.Shape, []int{B, S, tp, D}) {
+	if !slices.Equal(wantT.Shape, []int{B, S, tp, D}) {
 		t.Fatalf("rebuilt prefixes (%d,%d,%d,%d), reference %v", B, S, tp, D, wantT.Shape)
 	}
 	want := gpt2Floats(t, wantT, "decoder_embedding")

@@ -3,6 +3,7 @@ package encoder
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -87,7 +88,7 @@ func checkTiedHead(st *checkpoints.State, head, wte string) error {
 	if !ok || !okW {
 		return fmt.Errorf("tied head %q needs %q in the same file", head, wte)
 	}
-	if !equalInts(h.Shape, w.Shape) || h.Data == nil || w.Data == nil || len(h.Data) != len(w.Data) {
+	if !slices.Equal(h.Shape, w.Shape) || h.Data == nil || w.Data == nil || len(h.Data) != len(w.Data) {
 		return fmt.Errorf("tied head %q has shape %v, %q has %v", head, h.Shape, wte, w.Shape)
 	}
 	for i := range h.Data {
@@ -96,18 +97,6 @@ func checkTiedHead(st *checkpoints.State, head, wte string) error {
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // StateTensors returns the model's tensors under their reference names, as
