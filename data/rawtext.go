@@ -52,26 +52,33 @@ func FromTextRecord(rec TextRecord) (Example, error) {
 	return ex, nil
 }
 
+// JoinWords joins words with single spaces and returns the text with each
+// word's start and end (exclusive) character (rune) offsets in it: the text
+// of an example that came from pre-split words.
+func JoinWords(words []string) (text string, starts, ends []int) {
+	var b strings.Builder
+	starts, ends = make([]int, len(words)), make([]int, len(words))
+	pos := 0
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+			pos++
+		}
+		starts[i] = pos
+		b.WriteString(w)
+		pos += utf8.RuneCountInString(w)
+		ends[i] = pos
+	}
+	return b.String(), starts, ends
+}
+
 // ToTextRecord returns ex as a raw-text record with character offsets. When
 // ex has no Text (it came from pre-split words) the words are joined with
 // single spaces.
 func ToTextRecord(ex Example) (TextRecord, error) {
 	text, starts, ends := ex.Text, ex.CharStarts, ex.CharEnds
 	if text == "" || len(starts) != len(ex.Words) || len(ends) != len(ex.Words) {
-		var b strings.Builder
-		starts, ends = make([]int, len(ex.Words)), make([]int, len(ex.Words))
-		pos := 0
-		for i, w := range ex.Words {
-			if i > 0 {
-				b.WriteByte(' ')
-				pos++
-			}
-			starts[i] = pos
-			b.WriteString(w)
-			pos += utf8.RuneCountInString(w)
-			ends[i] = pos
-		}
-		text = b.String()
+		text, starts, ends = JoinWords(ex.Words)
 	}
 	rec := TextRecord{Text: text, Entities: make([]TextEntity, 0, len(ex.Entities))}
 	for i, e := range ex.Entities {

@@ -676,20 +676,7 @@ func toEntities(ex *data.Example, spans []models.GenSpan, replace bool) ([]Entit
 	text, starts, ends := ex.Text, ex.CharStarts, ex.CharEnds
 	n := len(ex.Words)
 	if len(starts) != n || len(ends) != n {
-		var b strings.Builder
-		starts, ends = make([]int, n), make([]int, n)
-		pos := 0
-		for i, w := range ex.Words {
-			if i > 0 {
-				b.WriteByte(' ')
-				pos++
-			}
-			starts[i] = pos
-			b.WriteString(w)
-			pos += utf8.RuneCountInString(w)
-			ends[i] = pos
-		}
-		text = b.String()
+		text, starts, ends = data.JoinWords(ex.Words)
 	}
 	runes := []rune(text)
 	out := make([]Entity, 0, len(spans))
