@@ -230,6 +230,26 @@ type templatePiece struct {
 	} `json:"Sequence"`
 }
 
+// templateSides splits a TemplateProcessing single template into the
+// special tokens before and after its one sequence ($A); seq is false when
+// it has none, and two sequences are an error.
+func templateSides(single []templatePiece) (pre, suf []string, seq bool, err error) {
+	for _, p := range single {
+		switch {
+		case p.Sequence != nil:
+			if seq {
+				return nil, nil, false, errors.New("single template with two sequences")
+			}
+			seq = true
+		case p.SpecialToken != nil && !seq:
+			pre = append(pre, p.SpecialToken.ID)
+		case p.SpecialToken != nil:
+			suf = append(suf, p.SpecialToken.ID)
+		}
+	}
+	return pre, suf, seq, nil
+}
+
 func isNull(raw json.RawMessage) bool {
 	return len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
@@ -473,20 +493,9 @@ func finishJSON(c *core, tj *tokenizerJSON) error {
 			c.names.BOS, c.names.EOS = c.names.CLS, c.names.SEP
 		}
 	case "TemplateProcessing":
-		var pre, suf []string
-		seen := false
-		for _, p := range pp.Single {
-			switch {
-			case p.Sequence != nil:
-				if seen {
-					return errors.New("tokenizer.json: post_processor: single template with two sequences")
-				}
-				seen = true
-			case p.SpecialToken != nil && !seen:
-				pre = append(pre, p.SpecialToken.ID)
-			case p.SpecialToken != nil:
-				suf = append(suf, p.SpecialToken.ID)
-			}
+		pre, suf, seen, err := templateSides(pp.Single)
+		if err != nil {
+			return fmt.Errorf("tokenizer.json: post_processor: %w", err)
 		}
 		if !seen || len(pre) > 1 || len(suf) > 1 {
 			return errors.New("tokenizer.json: post_processor: only templates of the form [special] $A [special] are supported")

@@ -25,10 +25,6 @@ type ugJSON struct {
 	} `json:"model"`
 }
 
-func ugIsNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(raw) == "null"
-}
-
 // NewUnigramFromJSON builds a tokenizer from the bytes of a Hugging Face
 // tokenizer.json whose model.type is "Unigram": vocab as [piece, score]
 // pairs, unk_id, byte_fallback; normalizer null, Precompiled (base64
@@ -111,7 +107,7 @@ type ugTyped struct {
 }
 
 func ugParseNormalizer(raw json.RawMessage, where string) ([]ugNormStep, error) {
-	if ugIsNull(raw) {
+	if isNull(raw) {
 		return nil, nil
 	}
 	var t ugTyped
@@ -192,7 +188,7 @@ func ugParseNormalizer(raw json.RawMessage, where string) ([]ugNormStep, error) 
 }
 
 func ugParsePreTok(raw json.RawMessage) (ugPreTok, error) {
-	if ugIsNull(raw) {
+	if isNull(raw) {
 		return ugPreTok{}, errors.New("missing (a Metaspace pre-tokenizer is required)")
 	}
 	var t ugTyped
@@ -268,19 +264,12 @@ func ugParsePreTok(raw json.RawMessage) (ugPreTok, error) {
 }
 
 func (u *Unigram) parsePost(raw json.RawMessage) error {
-	if ugIsNull(raw) {
+	if isNull(raw) {
 		return nil
 	}
 	var pp struct {
-		Type   string `json:"type"`
-		Single []struct {
-			SpecialToken *struct {
-				ID string `json:"id"`
-			} `json:"SpecialToken"`
-			Sequence *struct {
-				ID string `json:"id"`
-			} `json:"Sequence"`
-		} `json:"single"`
+		Type          string          `json:"type"`
+		Single        []templatePiece `json:"single"`
 		SpecialTokens map[string]struct {
 			IDs []int `json:"ids"`
 		} `json:"special_tokens"`
@@ -291,20 +280,9 @@ func (u *Unigram) parsePost(raw json.RawMessage) error {
 	if pp.Type != "TemplateProcessing" {
 		return fmt.Errorf("type %q not supported for Unigram (TemplateProcessing)", pp.Type)
 	}
-	seen := false
-	var pre, suf []string
-	for _, p := range pp.Single {
-		switch {
-		case p.Sequence != nil:
-			if seen {
-				return errors.New("single template with two sequences")
-			}
-			seen = true
-		case p.SpecialToken != nil && !seen:
-			pre = append(pre, p.SpecialToken.ID)
-		case p.SpecialToken != nil:
-			suf = append(suf, p.SpecialToken.ID)
-		}
+	pre, suf, seen, err := templateSides(pp.Single)
+	if err != nil {
+		return err
 	}
 	if !seen {
 		return errors.New("single template without $A")
@@ -325,7 +303,6 @@ func (u *Unigram) parsePost(raw json.RawMessage) error {
 		}
 		return out, nil
 	}
-	var err error
 	if u.prefix, err = ids(pre); err != nil {
 		return err
 	}
