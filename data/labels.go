@@ -11,6 +11,35 @@ import (
 // gold types of a batch form its shared negatives list.
 const negativePool = 100
 
+// EntityLabels returns the distinct entity labels of exs, sorted (nil when
+// there are none): the label set of an evaluation on exs.
+func EntityLabels(exs []Example) []string {
+	var all []string
+	for _, ex := range exs {
+		for _, e := range ex.Entities {
+			all = append(all, e.Label)
+		}
+	}
+	return sortedDistinct(all)
+}
+
+// RelationLabels returns the distinct relation types of exs, sorted (nil
+// when there are none).
+func RelationLabels(exs []Example) []string {
+	var all []string
+	for _, ex := range exs {
+		for _, r := range ex.Relations {
+			all = append(all, r.Label)
+		}
+	}
+	return sortedDistinct(all)
+}
+
+func sortedDistinct(v []string) []string {
+	slices.Sort(v)
+	return slices.Compact(v)
+}
+
 // DedupLabels removes repeated labels keeping the first occurrence, as the
 // reference does with inference labels. Empty or whitespace-only labels are
 // an error: they would add a prompt word without sub-tokens.

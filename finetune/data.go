@@ -2,7 +2,6 @@ package finetune
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/gliner-go/gliner/data"
 )
@@ -80,16 +79,7 @@ func LoadDataWith(r *Recipe, train []data.Example) (*Datasets, error) {
 		if ds.Dev, err = read(d.ValData, &ds.DevReport); err != nil {
 			return nil, fmt.Errorf("data.val_data: %w", err)
 		}
-		seen := map[string]bool{}
-		for _, ex := range ds.Dev {
-			for _, e := range ex.Entities {
-				if !seen[e.Label] {
-					seen[e.Label] = true
-					ds.Labels = append(ds.Labels, e.Label)
-				}
-			}
-		}
-		sort.Strings(ds.Labels)
+		ds.Labels = data.EntityLabels(ds.Dev)
 		if len(ds.Labels) == 0 {
 			return nil, fmt.Errorf("data.val_data %s: no entities, so no label set to evaluate", d.ValData)
 		}

@@ -3,7 +3,6 @@ package finetune
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -135,20 +134,7 @@ func relexCollatorConfig(c data.CollatorConfig, m *models.Model) data.CollatorCo
 }
 
 // RelationLabels returns the relation types of exs, sorted.
-func RelationLabels(exs []data.Example) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, ex := range exs {
-		for _, r := range ex.Relations {
-			if !seen[r.Label] {
-				seen[r.Label] = true
-				out = append(out, r.Label)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func RelationLabels(exs []data.Example) []string { return data.RelationLabels(exs) }
 
 // EvaluateRelex scores a UniEncoderSpanRelex model on exs: entities as
 // Evaluate does, and relations with decode.RelationMetrics (strict: type

@@ -2,7 +2,6 @@ package infer
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
@@ -10,20 +9,7 @@ import (
 
 // DataLabels returns the distinct entity labels of exs, sorted: the label
 // set an evaluation uses when none is given.
-func DataLabels(exs []data.Example) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, ex := range exs {
-		for _, e := range ex.Entities {
-			if !seen[e.Label] {
-				seen[e.Label] = true
-				out = append(out, e.Label)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func DataLabels(exs []data.Example) []string { return data.EntityLabels(exs) }
 
 // EvalOptions are the reference's model.evaluate defaults: threshold 0.5,
 // nested decoding (flat_ner false), single label; batches of 8.
@@ -35,20 +21,7 @@ func EvalOptions() Options {
 
 // DataRelationLabels returns the distinct relation types of exs, sorted:
 // the relation types a relex evaluation uses when none are given.
-func DataRelationLabels(exs []data.Example) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, ex := range exs {
-		for _, r := range ex.Relations {
-			if !seen[r.Label] {
-				seen[r.Label] = true
-				out = append(out, r.Label)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func DataRelationLabels(exs []data.Example) []string { return data.RelationLabels(exs) }
 
 // Evaluate predicts entities of labels (nil: DataLabels(exs)) on exs and
 // scores them against the examples' gold entities as the reference's
