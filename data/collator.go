@@ -616,33 +616,47 @@ func (c *Collator) buildTargets(b *Batch, exs []Example) {
 // encodeLabels tokenizes the bi-encoder's label strings, one sequence each
 // with special tokens, padded to the longest.
 func (c *Collator) encodeLabels(b *Batch, labels []string) error {
+	ids, mask, err := EncodeLabels(c.auxTok, "labels tokenizer", labels)
+	if err != nil {
+		return err
+	}
+	b.LabelsInputIDs, b.LabelsAttentionMask = ids, mask
+	return nil
+}
+
+// EncodeLabels tokenizes labels with tok, one sequence each with special
+// tokens, padded to the longest: the input ids and attention mask,
+// (len(labels), longest), as the collator's labels_input_ids (bi-encoders)
+// and decoder_labels_ids (span decoder). what names tok in errors, which
+// name the label.
+func EncodeLabels(tok tokenizer.Tokenizer, what string, labels []string) (ids, mask Tensor[int64], err error) {
 	rows := make([][]int, len(labels))
 	tl := 0
 	for i, l := range labels {
-		id, _, err := c.auxTok.EncodeWords([]string{l})
+		id, _, err := tok.EncodeWords([]string{l})
 		if err != nil {
-			return fmt.Errorf("tokenize label %q: %w", l, err)
+			return ids, mask, fmt.Errorf("%s: label %q: %w", what, l, err)
 		}
 		rows[i] = id
 		tl = max(tl, len(id))
 	}
-	pad := int64(c.auxTok.SpecialIDs().Pad)
-	b.LabelsInputIDs = NewTensor[int64](len(labels), tl)
-	b.LabelsAttentionMask = NewTensor[int64](len(labels), tl)
+	pad := int64(tok.SpecialIDs().Pad)
+	ids = NewTensor[int64](len(labels), tl)
+	mask = NewTensor[int64](len(labels), tl)
 	for i, r := range rows {
 		if len(r) < tl && pad < 0 {
-			return fmt.Errorf("labels tokenizer has no pad token to pad label %q", labels[i])
+			return ids, mask, fmt.Errorf("%s has no pad token to pad label %q", what, labels[i])
 		}
 		for j := range tl {
 			if j < len(r) {
-				b.LabelsInputIDs.Data[i*tl+j] = int64(r[j])
-				b.LabelsAttentionMask.Data[i*tl+j] = 1
+				ids.Data[i*tl+j] = int64(r[j])
+				mask.Data[i*tl+j] = 1
 			} else {
-				b.LabelsInputIDs.Data[i*tl+j] = pad
+				ids.Data[i*tl+j] = pad
 			}
 		}
 	}
-	return nil
+	return ids, mask, nil
 }
 
 // rngStateJSON is how the RNG state travels inside JSON checkpoints.

@@ -78,30 +78,9 @@ func (c *Collator) buildDecoderInputs(b *Batch, ents [][]string, targets bool) e
 	if len(labels) == 0 {
 		labels = []string{"other"}
 	}
-	rows := make([][]int, len(labels))
-	tl := 0
-	for i, l := range labels {
-		id, _, err := c.auxTok.EncodeWords([]string{l})
-		if err != nil {
-			return fmt.Errorf("decoder tokenizer: label %q: %w", l, err)
-		}
-		rows[i] = id
-		tl = max(tl, len(id))
-	}
-	b.DecoderLabelsIDs = NewTensor[int64](len(rows), tl)
-	b.DecoderLabelsMask = NewTensor[int64](len(rows), tl)
-	for i, r := range rows {
-		if len(r) < tl && pad < 0 {
-			return fmt.Errorf("decoder tokenizer has no pad token to pad label %q", labels[i])
-		}
-		for j := range tl {
-			if j < len(r) {
-				b.DecoderLabelsIDs.Data[i*tl+j] = int64(r[j])
-				b.DecoderLabelsMask.Data[i*tl+j] = 1
-			} else {
-				b.DecoderLabelsIDs.Data[i*tl+j] = pad
-			}
-		}
+	var err error
+	if b.DecoderLabelsIDs, b.DecoderLabelsMask, err = EncodeLabels(c.auxTok, "decoder tokenizer", labels); err != nil {
+		return err
 	}
 	b.DecoderLabels = Tensor[int64]{Shape: append([]int(nil), b.DecoderLabelsIDs.Shape...),
 		Data: append([]int64(nil), b.DecoderLabelsIDs.Data...)}

@@ -30,7 +30,7 @@ func (p *Pipeline) EmbedLabels(labels []string, chunk int) (*models.LabelEmbeddi
 	var out *models.LabelEmbeddings
 	for s := 0; s < len(labels); s += chunk {
 		part := labels[s:min(s+chunk, len(labels))]
-		ids, mask, err := p.tokenizeLabels(part)
+		ids, mask, err := data.EncodeLabels(p.LabelsTokenizer, "labels tokenizer", part) // as the collator's labels_input_ids
 		if err != nil {
 			return nil, fmt.Errorf("embed labels: %w", err)
 		}
@@ -48,38 +48,6 @@ func (p *Pipeline) EmbedLabels(labels []string, chunk int) (*models.LabelEmbeddi
 		}
 	}
 	return out, nil
-}
-
-// tokenizeLabels tokenizes labels one sequence each with special tokens,
-// padded to the longest, exactly as the collator's labels_input_ids.
-func (p *Pipeline) tokenizeLabels(labels []string) (ids, mask data.Tensor[int64], err error) {
-	rows := make([][]int, len(labels))
-	tl := 0
-	for i, l := range labels {
-		r, _, err := p.LabelsTokenizer.EncodeWords([]string{l})
-		if err != nil {
-			return ids, mask, fmt.Errorf("tokenize label %q: %w", l, err)
-		}
-		rows[i] = r
-		tl = max(tl, len(r))
-	}
-	pad := int64(p.LabelsTokenizer.SpecialIDs().Pad)
-	ids = data.NewTensor[int64](len(labels), tl)
-	mask = data.NewTensor[int64](len(labels), tl)
-	for i, r := range rows {
-		if len(r) < tl && pad < 0 {
-			return ids, mask, fmt.Errorf("labels tokenizer has no pad token to pad label %q", labels[i])
-		}
-		for j := range tl {
-			if j < len(r) {
-				ids.Data[i*tl+j] = int64(r[j])
-				mask.Data[i*tl+j] = 1
-			} else {
-				ids.Data[i*tl+j] = pad
-			}
-		}
-	}
-	return ids, mask, nil
 }
 
 // UseLabelEmbeddings makes later predictions take their label embeddings
