@@ -31,26 +31,11 @@ type BiEncoderSection struct {
 
 // UnmarshalYAML rejects unknown keys.
 func (s *BiEncoderSection) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: model.bi_encoder must be a mapping", n.Line)
-	}
-	valid := tags(reflect.TypeOf(BiEncoderSection{}))
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !contains(valid, k.Value) {
-			return fmt.Errorf("line %d: model.bi_encoder: unknown key %q (valid: %s)", k.Line, k.Value, strings.Join(valid, ", "))
-		}
+	if err := checkSectionKeys(n, reflect.TypeOf(BiEncoderSection{}), "model.bi_encoder", "model.bi_encoder"); err != nil {
+		return err
 	}
 	type plain BiEncoderSection
 	return n.Decode((*plain)(s))
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *BiEncoderSection) validate(m *ModelSection) error {

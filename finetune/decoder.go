@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -51,17 +50,8 @@ func DefaultDecoderSection() DecoderSection {
 
 // UnmarshalYAML decodes over the defaults and rejects unknown keys.
 func (s *DecoderSection) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: model.decoder must be a mapping", n.Line)
-	}
-	valid := map[string]bool{}
-	for _, t := range tags(reflect.TypeOf(DecoderSection{})) {
-		valid[t] = true
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !valid[k.Value] {
-			return fmt.Errorf("line %d: model.decoder: unknown key %q (valid: %s)", k.Line, k.Value, strings.Join(tags(reflect.TypeOf(DecoderSection{})), ", "))
-		}
+	if err := checkSectionKeys(n, reflect.TypeOf(DecoderSection{}), "model.decoder", "model.decoder"); err != nil {
+		return err
 	}
 	*s = DefaultDecoderSection()
 	type plain DecoderSection

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -332,6 +333,23 @@ func fieldByTag(v reflect.Value, tag string) (reflect.Value, bool) {
 func yamlName(f reflect.StructField) string {
 	n, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	return n
+}
+
+// checkSectionKeys is the strict part of a recipe section's UnmarshalYAML:
+// n must be a mapping (else "line L: <mapping> must be a mapping") whose
+// keys are all yaml names of t's fields (else "line L: <section>: unknown
+// key ... (valid: ...)").
+func checkSectionKeys(n *yaml.Node, t reflect.Type, section, mapping string) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: %s must be a mapping", n.Line, mapping)
+	}
+	valid := tags(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !slices.Contains(valid, k.Value) {
+			return fmt.Errorf("line %d: %s: unknown key %q (valid: %s)", k.Line, section, k.Value, strings.Join(valid, ", "))
+		}
+	}
+	return nil
 }
 
 func tags(t reflect.Type) []string {

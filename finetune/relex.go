@@ -3,7 +3,6 @@ package finetune
 import (
 	"fmt"
 	"reflect"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -38,17 +37,8 @@ func DefaultRelexSection() RelexSection {
 
 // UnmarshalYAML decodes over the defaults and rejects unknown keys.
 func (s *RelexSection) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: model.relex must be a mapping", n.Line)
-	}
-	valid := map[string]bool{}
-	for _, t := range tags(reflect.TypeOf(RelexSection{})) {
-		valid[t] = true
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !valid[k.Value] {
-			return fmt.Errorf("line %d: model.relex: unknown key %q (valid: %s)", k.Line, k.Value, strings.Join(tags(reflect.TypeOf(RelexSection{})), ", "))
-		}
+	if err := checkSectionKeys(n, reflect.TypeOf(RelexSection{}), "model.relex", "model.relex"); err != nil {
+		return err
 	}
 	*s = DefaultRelexSection()
 	type plain RelexSection

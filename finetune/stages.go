@@ -36,14 +36,8 @@ type StageSection struct {
 
 // UnmarshalYAML rejects unknown keys.
 func (s *StageSection) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: stages: each stage must be a mapping", n.Line)
-	}
-	valid := tags(reflect.TypeOf(StageSection{}))
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; !contains(valid, k.Value) {
-			return fmt.Errorf("line %d: stages: unknown key %q (valid: %s)", k.Line, k.Value, strings.Join(valid, ", "))
-		}
+	if err := checkSectionKeys(n, reflect.TypeOf(StageSection{}), "stages", "stages: each stage"); err != nil {
+		return err
 	}
 	type plain StageSection
 	return n.Decode((*plain)(s))
