@@ -12,6 +12,7 @@ import (
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
@@ -409,4 +410,63 @@ func sameSpans(t *testing.T, what string, got, want []decode.Span) int {
 		}
 	}
 	return len(want)
+}
+
+// fixtureCollator is data.Collator set up as the fixture's reference
+// processor for arch (aux: the second tokenizer, or nil).
+func fixtureCollator(t *testing.T, m *Model, dir string, arch data.Architecture, aux tokenizer.Tokenizer) *data.Collator {
+	t.Helper()
+	var tc struct {
+		ModelMaxLength int `json:"model_max_length"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "tokenizer", "tokenizer_config.json"), &tc)
+	cfg := data.CollatorConfig{
+		Architecture: arch, MaxWidth: m.Cfg.MaxWidth, MaxLen: m.Cfg.MaxLen, MaxTypes: m.Cfg.MaxTypes,
+		MaxNegTypeRatio: m.Cfg.MaxNegTypeRatio, EntToken: m.Cfg.EntToken, SepToken: m.Cfg.SepToken,
+		RelToken: m.Cfg.RelToken, ModelMaxLength: tc.ModelMaxLength,
+	}
+	c, err := data.NewCollator(cfg, fixtureTokenizer(t, dir), aux, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fixtureTokenizer is the fixture's text tokenizer.
+func fixtureTokenizer(t *testing.T, dir string) tokenizer.Tokenizer {
+	t.Helper()
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// fixtureExamples are batch.json's examples (words, entities and, in the
+// relex fixture, relations) with its entity and relation types.
+func fixtureExamples(t *testing.T, dir string) (exs []data.Example, entityTypes, relationTypes []string) {
+	t.Helper()
+	var raw struct {
+		Examples []struct {
+			TokenizedText []string `json:"tokenized_text"`
+			NER           [][3]any `json:"ner"`
+		} `json:"examples"`
+		Relations     [][][3]any `json:"relations"`
+		EntityTypes   []string   `json:"entity_types"`
+		RelationTypes []string   `json:"relation_types"`
+	}
+	testutil.ReadJSON(t, filepath.Join(dir, "batch.json"), &raw)
+	for i, e := range raw.Examples {
+		ex := data.Example{Words: e.TokenizedText}
+		for _, n := range e.NER {
+			ex.Entities = append(ex.Entities, data.Entity{Start: int(n[0].(float64)), End: int(n[1].(float64)), Label: n[2].(string)})
+		}
+		if raw.Relations != nil {
+			for _, r := range raw.Relations[i] {
+				ex.Relations = append(ex.Relations, data.Relation{Head: int(r[0].(float64)), Tail: int(r[1].(float64)), Label: r[2].(string)})
+			}
+		}
+		exs = append(exs, ex)
+	}
+	return exs, raw.EntityTypes, raw.RelationTypes
 }
