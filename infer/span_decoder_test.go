@@ -1,9 +1,7 @@
 package infer
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -443,30 +441,8 @@ func TestSpanDecoderErrors(t *testing.T) {
 	dir := testutil.Fixture(t, decoderFixture)
 	bad := t.TempDir()
 	src := filepath.Join(dir, models.DecoderTokenizerDir)
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "vocab.json" {
-			var v map[string]int
-			if err := json.Unmarshal(b, &v); err != nil {
-				t.Fatal(err)
-			}
-			v["zzzextra"] = len(v) // one id more than the decoder's rows
-			if b, err = json.Marshal(v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(bad, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err = LoadWith(dir, LoadOptions{DecoderTokenizerDir: bad})
+	testutil.CopyWithExtraVocab(t, src, bad, "zzzextra", 0) // one id more than the decoder's rows
+	_, err := LoadWith(dir, LoadOptions{DecoderTokenizerDir: bad})
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "does not match the checkpoint") {
 		t.Errorf("mismatched decoder vocabulary: %v", err)
 	}

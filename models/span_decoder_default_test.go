@@ -1,7 +1,6 @@
 package models
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/data/tokenizer"
+	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 )
 
@@ -146,33 +146,8 @@ func TestDecoderTokenizerMismatch(t *testing.T) {
 	m, dir, _ := loadFixtureModel(t, decoderFixture)
 	src := filepath.Join(dir, DecoderTokenizerDir)
 	bad := filepath.Join(t.TempDir(), "model", DecoderTokenizerDir)
-	if err := os.MkdirAll(bad, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "vocab.json" {
-			var v map[string]int
-			if err := json.Unmarshal(raw, &v); err != nil {
-				t.Fatal(err)
-			}
-			v["extra-token"] = len(v) + 5 // one id more than the decoder has
-			if raw, err = json.Marshal(v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(bad, e.Name()), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err = m.LoadDecoderTokenizer(filepath.Dir(bad))
+	testutil.CopyWithExtraVocab(t, src, bad, "extra-token", 5) // one id more than the decoder has
+	_, err := m.LoadDecoderTokenizer(filepath.Dir(bad))
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("mismatched vocabulary: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/infer"
+	"github.com/gliner-go/gliner/internal/testutil"
 )
 
 const decoderFixture = "uni_span_decoder_deberta"
@@ -155,33 +156,7 @@ func TestPredictSpanDecoderBadInput(t *testing.T) {
 	tmp := t.TempDir()
 	in := writeFile(t, tmp, "in.txt", "berlin is the capital of germany .\n")
 	bad := filepath.Join(tmp, "bad_decoder_tokenizer")
-	if err := os.MkdirAll(bad, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(f.dir, "decoder_tokenizer")
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "vocab.json" {
-			var v map[string]int
-			if err := json.Unmarshal(b, &v); err != nil {
-				t.Fatal(err)
-			}
-			v["zzzextra"] = len(v) // 271 ids for the decoder's 270 rows
-			if b, err = json.Marshal(v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(filepath.Join(bad, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testutil.CopyWithExtraVocab(t, filepath.Join(f.dir, "decoder_tokenizer"), bad, "zzzextra", 0) // 271 ids for the decoder's 270 rows
 	labels := strings.Join(f.labels, ",")
 	for name, c := range map[string]struct {
 		args []string
