@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,26 +24,13 @@ type genEntity struct {
 // entity must carry generated_labels (one label).
 func readGenPredictions(t *testing.T, path string) [][]genEntity {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]genEntity
-	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		var rec struct {
-			Entities []genEntity `json:"entities"`
-		}
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
-			t.Fatalf("output line %q: %v", line, err)
-		}
-		for _, e := range rec.Entities {
+	out := readEntities[genEntity](t, path)
+	for i, ents := range out {
+		for _, e := range ents {
 			if len(e.Generated) != 1 {
-				t.Fatalf("output line %q: entity without one generated label", line)
+				t.Fatalf("output line %d: entity %+v without one generated label", i+1, e)
 			}
 		}
-		out = append(out, rec.Entities)
 	}
 	return out
 }

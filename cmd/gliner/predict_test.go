@@ -88,14 +88,21 @@ type outEntity struct {
 
 func readPredictions(t *testing.T, path string) [][]outEntity {
 	t.Helper()
+	return readEntities[outEntity](t, path)
+}
+
+// readEntities reads predict's JSONL output strictly (no unknown field),
+// each line's entities as E; every line must hold an entities list.
+func readEntities[E any](t *testing.T, path string) [][]E {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]outEntity
+	var out [][]E
 	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
 		var rec struct {
-			Entities []outEntity `json:"entities"`
+			Entities []E `json:"entities"`
 		}
 		dec := json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
