@@ -21,10 +21,7 @@ func exportFixture(t *testing.T, name string) (src, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenizer.Load(filepath.Join(src, "tokenizer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fixtureTokenizer(t, src)
 	out = filepath.Join(t.TempDir(), "exported")
 	if err := Export(m, tok, out); err != nil {
 		t.Fatal(err)
@@ -111,10 +108,7 @@ func TestExportRefusesNonEmptyFolderUnlessOverwrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenizer.Load(filepath.Join(src, "tokenizer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fixtureTokenizer(t, src)
 	dir := filepath.Join(t.TempDir(), "out")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -156,10 +150,7 @@ func TestExportRejectsMismatchedTokenizer(t *testing.T) {
 	// The base vocabulary lacks <<ENT>>: the config's class_token_index
 	// then cannot be checked, but a tokenizer where <<ENT>> has another id
 	// must be refused.
-	tok, err := tokenizer.Load(filepath.Join(src, "tokenizer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fixtureTokenizer(t, src)
 	cfg := *m.Cfg
 	cfg.ClassTokenIndex = 5
 	m.Cfg = &cfg

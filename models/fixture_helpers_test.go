@@ -433,7 +433,7 @@ func fixtureCollator(t *testing.T, m *Model, dir string, arch data.Architecture,
 }
 
 // fixtureTokenizer is the fixture's text tokenizer.
-func fixtureTokenizer(t *testing.T, dir string) tokenizer.Tokenizer {
+func fixtureTokenizer(t testing.TB, dir string) tokenizer.Tokenizer {
 	t.Helper()
 	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
 	if err != nil {

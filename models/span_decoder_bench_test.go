@@ -1,11 +1,9 @@
 package models
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/gliner-go/gliner/data"
-	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/internal/testutil"
 )
 
@@ -17,10 +15,7 @@ func benchDecoderBatch(b *testing.B, train bool) (*Model, *data.Batch) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	tok := fixtureTokenizer(b, dir)
 	dtok, err := m.LoadDecoderTokenizer(dir)
 	if err != nil {
 		b.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gliner-go/gliner/autograd"
-	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 )
@@ -246,10 +245,7 @@ func TestSpanDecoderProjectionGradients(t *testing.T) {
 // with the same logits and its decoder tokenizer passes the check.
 func TestSpanDecoderExportRoundTrip(t *testing.T) {
 	m, dir, _ := loadFixtureModel(t, decoderFixture)
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fixtureTokenizer(t, dir)
 	dtok, err := m.LoadDecoderTokenizer(dir)
 	if err != nil {
 		t.Fatal(err)

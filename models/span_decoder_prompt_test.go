@@ -7,7 +7,6 @@ import (
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
-	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/train"
 )
@@ -43,10 +42,7 @@ func TestSpanDecoderPromptModeLearnsLabels(t *testing.T) {
 	if err := m.Store.LoadState(st, nil, checkpoints.LoadOptions{IgnoreUnexpected: ignore}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := fixtureTokenizer(t, dir)
 	dtok, err := m.LoadDecoderTokenizer(dir)
 	if err != nil {
 		t.Fatal(err)
