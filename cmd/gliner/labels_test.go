@@ -38,23 +38,7 @@ func TestPredictLogitsTokenAndBiEncoders(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer sf.Close()
-			info, ok := sf.Info("logits")
-			if !ok || fmtInts(info.Shape) != fmtInts(f.logits.Shape) {
-				t.Fatalf("logits shape %v (present %v), want %v", info.Shape, ok, f.logits.Shape)
-			}
-			gl, err := sf.Float32("logits")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wl, err := f.logits.Float32s()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range wl {
-				if d := math.Abs(float64(gl[i] - wl[i])); d > 1e-4 {
-					t.Fatalf("logits[%d] = %v, want %v", i, gl[i], wl[i])
-				}
-			}
+			checkLogitsTensor(t, name, sf, f.logits)
 			if md := sf.Metadata(); !strings.Contains(md["labels"], f.labels[0]) {
 				t.Errorf("logits metadata %v", md)
 			}

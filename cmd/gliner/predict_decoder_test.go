@@ -75,23 +75,7 @@ func TestPredictSpanDecoderLabelModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sf.Close()
-		info, ok := sf.Info("logits")
-		if !ok || fmtInts(info.Shape) != fmtInts(f.logits.Shape) {
-			t.Fatalf("%s: logits %v (present %v), want shape %v", mode, info.Shape, ok, f.logits.Shape)
-		}
-		gl, err := sf.Float32("logits")
-		if err != nil {
-			t.Fatal(err)
-		}
-		wl, err := f.logits.Float32s()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range wl {
-			if math.Abs(float64(gl[i]-wl[i])) > 1e-4 {
-				t.Fatalf("%s: logits[%d] = %v, want %v", mode, i, gl[i], wl[i])
-			}
-		}
+		checkLogitsTensor(t, mode, sf, f.logits)
 		return readGenPredictions(t, out)
 	}
 	enrich, replace := run("enrich"), run("replace")

@@ -117,6 +117,30 @@ func readEntities[E any](t *testing.T, path string) [][]E {
 	return out
 }
 
+// checkLogitsTensor checks the "logits" tensor of a --logits file: the
+// fixture's shape, every value within 1e-4 of the fixture's; what prefixes
+// the failures.
+func checkLogitsTensor(t *testing.T, what string, sf *checkpoints.SafetensorsFile, want testutil.JSONTensor) {
+	t.Helper()
+	info, ok := sf.Info("logits")
+	if !ok || fmtInts(info.Shape) != fmtInts(want.Shape) {
+		t.Fatalf("%s: logits %v (present %v), want shape %v", what, info.Shape, ok, want.Shape)
+	}
+	gl, err := sf.Float32("logits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, err := want.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range wl {
+		if math.Abs(float64(gl[i]-wl[i])) > 1e-4 {
+			t.Fatalf("%s: logits[%d] = %v, want %v", what, i, gl[i], wl[i])
+		}
+	}
+}
+
 func TestPredictFixtureExamplesMatchReference(t *testing.T) {
 	for _, name := range []string{"uni_span_bert", "uni_span_deberta"} {
 		t.Run(name, func(t *testing.T) {
@@ -160,23 +184,7 @@ func TestPredictFixtureExamplesMatchReference(t *testing.T) {
 			if names := sf.Names(); len(names) != 1 || names[0] != "logits" {
 				t.Fatalf("logits file holds %v, want [logits]", names)
 			}
-			info, _ := sf.Info("logits")
-			if fmtInts(info.Shape) != fmtInts(f.logits.Shape) {
-				t.Fatalf("logits shape %v, want %v", info.Shape, f.logits.Shape)
-			}
-			gl, err := sf.Float32("logits")
-			if err != nil {
-				t.Fatal(err)
-			}
-			wl, err := f.logits.Float32s()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range wl {
-				if math.Abs(float64(gl[i]-wl[i])) > 1e-4 {
-					t.Fatalf("logits[%d] = %v, want %v", i, gl[i], wl[i])
-				}
-			}
+			checkLogitsTensor(t, name, sf, f.logits)
 			md := sf.Metadata()
 			if md["format"] != "pt" || md["rows"] != "[[0,0,8],[1,0,7]]" || md["labels"] != `["person","organization","location","date"]` {
 				t.Errorf("logits metadata %v", md)
