@@ -106,6 +106,16 @@ func WeightsFile(dir string) (string, error) {
 	return "", fmt.Errorf("model folder %s holds no weights (looked for %s)", dir, strings.Join(WeightFileNames, ", "))
 }
 
+// ReadFolderState reads the weights file of a model folder (see
+// WeightsFile); the state's Path is the file read.
+func ReadFolderState(dir string) (*State, error) {
+	wf, err := WeightsFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	return ReadState(wf)
+}
+
 // LoadOptions relaxes CheckState.
 type LoadOptions struct {
 	// AllowMissing lists name prefixes whose tensors may be absent from the

@@ -240,11 +240,7 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	wf, err := checkpoints.WeightsFile(dir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := checkpoints.ReadState(wf)
+	st, err := checkpoints.ReadFolderState(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -21,11 +21,7 @@ type hfWeights struct {
 // the same key are an error naming the file, the key and sameKey (why they
 // collide).
 func readHFWeights(dir string, normalise func(key string) (norm string, ignore bool), sameKey string) (*hfWeights, error) {
-	wf, err := checkpoints.WeightsFile(dir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := checkpoints.ReadState(wf)
+	st, err := checkpoints.ReadFolderState(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +33,7 @@ func readHFWeights(dir string, normalise func(key string) (norm string, ignore b
 			continue
 		}
 		if _, dup := w.Tensors[key]; dup {
-			return nil, fmt.Errorf("%s: tensor %q %s", wf, key, sameKey)
+			return nil, fmt.Errorf("%s: tensor %q %s", st.Path, key, sameKey)
 		}
 		w.Tensors[key] = st.Tensors[n]
 	}
