@@ -184,16 +184,17 @@ func EvaluateRelex(m *models.Model, col *data.Collator, exs []data.Example, labe
 // for relex models EvaluateRelex over the dev set's relation types, the
 // relation scores logged and the entity metrics returned (they choose the
 // best checkpoint).
-func evaluateModel(m *models.Model, col *data.Collator, ds *Datasets, batchSize int, threshold float64, lg *zap.Logger) (*decode.Metrics, error) {
+func evaluateModel(m *models.Model, col *data.Collator, ds *Datasets, batchSize int, threshold float64, lg *zap.Logger) (*decode.Metrics, *decode.RelationMetrics, error) {
 	if m.Arch != models.UniEncoderSpanRelex {
-		return Evaluate(m, col, ds.Dev, ds.Labels, batchSize, threshold)
+		ents, err := Evaluate(m, col, ds.Dev, ds.Labels, batchSize, threshold)
+		return ents, nil, err
 	}
 	ents, rels, err := EvaluateRelex(m, col, ds.Dev, ds.Labels, RelationLabels(ds.Dev), batchSize, threshold)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mi := rels.Micro()
 	lg.Info("dev relations", zap.Float64("precision", mi.Precision), zap.Float64("recall", mi.Recall), zap.Float64("f1", mi.F1),
 		zap.Int("tp", mi.TP), zap.Int("predicted", mi.Predicted), zap.Int("gold", mi.Gold))
-	return ents, nil
+	return ents, rels, nil
 }

@@ -154,4 +154,17 @@ func TestRelexRun(t *testing.T) {
 	if m.Arch != models.UniEncoderSpanRelex || res.Dev == nil || res.Dev.Micro().Gold == 0 {
 		t.Errorf("exported %v, dev %v", m.Arch, res.Dev)
 	}
+	// The final relation scores are returned, over every gold relation of
+	// the dev set.
+	gold := 0
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range ds.Dev {
+		gold += len(ex.Relations)
+	}
+	if res.DevRelations == nil || res.DevRelations.Micro().Gold != gold || gold == 0 {
+		t.Errorf("dev relations %v, want %d gold relations", res.DevRelations, gold)
+	}
 }

@@ -60,6 +60,9 @@ type Result struct {
 	// Dev is the exported model's evaluation on the dev set (nil without
 	// one); Dev.Micro().F1 is the run's dev F1.
 	Dev *decode.Metrics
+	// DevRelations is the relation evaluation of relation-extraction models
+	// (strict: both entity spans and the type), nil for the others.
+	DevRelations *decode.RelationMetrics
 	// ResumedFrom is the checkpoint the run resumed from ("" if none).
 	ResumedFrom string
 	Source      Source
@@ -282,7 +285,8 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 			return nil, err
 		}
 		eval = func(context.Context) (*decode.Metrics, error) {
-			return evaluateModel(mod, evalCol, ds, evalBatch, t.EvalThreshold, lg)
+			ents, _, err := evaluateModel(mod, evalCol, ds, evalBatch, t.EvalThreshold, lg)
+			return ents, err
 		}
 	}
 	evalEvery := t.EvalEvery
@@ -352,7 +356,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reload exported model: %w", err)
 		}
-		if res.Dev, err = evaluateModel(final, evalCol, ds, evalBatch, t.EvalThreshold, lg); err != nil {
+		if res.Dev, res.DevRelations, err = evaluateModel(final, evalCol, ds, evalBatch, t.EvalThreshold, lg); err != nil {
 			return nil, err
 		}
 		mi := res.Dev.Micro()

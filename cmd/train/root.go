@@ -91,6 +91,11 @@ An output_dir that already holds checkpoints is refused unless --resume is given
 				m := res.Dev.Micro()
 				fmt.Fprintf(stdout, "dev F1 %.4f (precision %.4f, recall %.4f; best step %d)\n", m.F1, m.Precision, m.Recall, res.Train.BestStep)
 				fmt.Fprint(stdout, res.Dev.Table())
+				if r := res.DevRelations; r != nil {
+					rm := r.Micro()
+					fmt.Fprintf(stdout, "dev relation F1 %.4f (precision %.4f, recall %.4f)\n", rm.F1, rm.Precision, rm.Recall)
+					fmt.Fprint(stdout, r.Table())
+				}
 			}
 			return nil
 		},
