@@ -363,3 +363,33 @@ func (m *Machine) TrainedParams() []*Param {
 	}
 	return out
 }
+
+// Bytes is the memory the machine's own buffers take (activations, saved
+// state of its inputs and gradients; parameters are the store's and not
+// counted). Models use it to bound their graph caches.
+func (m *Machine) Bytes() int64 {
+	seen := map[*float32]bool{}
+	var n int64
+	add := func(v *Value) {
+		if len(v.F) > 0 {
+			if p := &v.F[0]; !seen[p] {
+				seen[p] = true
+				n += int64(cap(v.F)) * 4
+			}
+		}
+		n += int64(cap(v.I)) * 8
+	}
+	params := map[*float32]bool{}
+	for _, p := range m.g.paramOrd {
+		if len(p.Data) > 0 {
+			params[&p.Data[0]] = true
+		}
+	}
+	for _, v := range m.vals {
+		if len(v.F) > 0 && params[&v.F[0]] {
+			continue
+		}
+		add(v)
+	}
+	return n
+}

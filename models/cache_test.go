@@ -85,3 +85,24 @@ func TestModelRNGStateRoundTrip(t *testing.T) {
 		t.Fatal("bad state accepted")
 	}
 }
+
+// The cache also keeps its graphs' buffers under a byte budget.
+func TestGraphCacheByteBudget(t *testing.T) {
+	m, dir, _ := loadFixtureModel(t, "uni_span_bert")
+	train := fixtureBatch(t, dir, true, m.Cfg.MaxWidth)
+	if _, err := m.Step(train); err != nil {
+		t.Fatal(err)
+	}
+	one := m.graphBytes()
+	params := int64(m.Store.NumParams()) * 4
+	if one <= 0 {
+		t.Fatalf("a compiled training graph reports %d bytes", one)
+	}
+	m.MaxGraphBytes = one + 1 // room for the training graph only
+	if _, err := m.Forward(fixtureBatch(t, dir, false, m.Cfg.MaxWidth)); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.graphs) != 1 {
+		t.Fatalf("%d graphs cached under a budget for one (training graph %d bytes, parameters %d)", len(m.graphs), one, params)
+	}
+}

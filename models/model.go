@@ -57,6 +57,9 @@ type Model struct {
 	lru   []shapeKey
 	built int
 
+	// MaxGraphBytes bounds the buffer memory of the cached graphs (each
+	// holds its batch shape's activations); 0 means DefaultMaxGraphBytes.
+	MaxGraphBytes int64
 	// MaxGraphs bounds how many compiled graphs (one per batch shape, each
 	// holding its activation buffers) stay cached; the least recently used
 	// is dropped first. Pad batches to shape buckets (data.ShapeBuckets)
@@ -66,6 +69,10 @@ type Model struct {
 
 // DefaultMaxGraphs is the graph cache size when Model.MaxGraphs is 0.
 const DefaultMaxGraphs = 16
+
+// DefaultMaxGraphBytes is the graph cache's memory budget when
+// Model.MaxGraphBytes is 0.
+const DefaultMaxGraphBytes = 4 << 30
 
 // GraphsBuilt counts the graphs compiled by this model so far (a
 // steady-state training step builds none).
@@ -83,10 +90,28 @@ func (m *Model) touch(k shapeKey) {
 	if limit <= 0 {
 		limit = DefaultMaxGraphs
 	}
-	for len(m.lru) > limit {
+	budget := m.MaxGraphBytes
+	if budget <= 0 {
+		budget = DefaultMaxGraphBytes
+	}
+	// Evict the least recently used graphs while there are too many or
+	// their buffers take more than the budget; the graph just used stays.
+	for len(m.lru) > 1 && (len(m.lru) > limit || m.graphBytes() > budget) {
 		delete(m.graphs, m.lru[0])
 		m.lru = m.lru[1:]
 	}
+}
+
+// graphBytes is the buffer memory of the cached graphs.
+func (m *Model) graphBytes() int64 {
+	var n int64
+	for _, c := range m.graphs {
+		if c.bytes == 0 {
+			c.bytes = c.m.Bytes()
+		}
+		n += c.bytes
+	}
+	return n
 }
 
 // archImpl is one architecture: which parts it registers (init) and how it
@@ -257,6 +282,7 @@ func Load(dir string) (*Model, error) {
 // compiled is one bucket's graph and machine with the nodes callers read.
 type compiled struct {
 	m            *autograd.Machine
+	bytes        int64 // m.Bytes(), computed once
 	logits, loss *autograd.Node
 	// named are the intermediates by the fixtures' names.
 	named map[string]*autograd.Node
