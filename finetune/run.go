@@ -258,6 +258,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	padToBuckets := (mod.Arch == models.UniEncoderSpan || mod.Arch == models.UniEncoderToken) && tok.SpecialIDs().Pad >= 0
 	sampler := &train.IndexSampler[*data.Batch]{Sampler: ls, Make: func(_ context.Context, idx []int) (*data.Batch, error) {
 		exs := make([]data.Example, len(idx))
 		for i, j := range idx {
@@ -266,6 +267,11 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		b, err := col.Train(exs)
 		if err == nil && opts.PostCollate != nil {
 			err = opts.PostCollate(b)
+		}
+		if err == nil && padToBuckets {
+			// Few distinct shapes, so the model's compiled graphs are reused
+			// (padded positions are masked: the loss is unchanged).
+			err = trainBuckets.Pad(b, int64(tok.SpecialIDs().Pad))
 		}
 		if err == nil && len(b.Stats.TruncatedTokens)+len(b.Stats.TruncatedWords) > 0 {
 			lg.Warn("texts truncated to the tokenizer's model_max_length", zap.Ints("examples", idx),
@@ -386,4 +392,19 @@ func writeRecipe(path string, r *Recipe, resuming bool, lg *zap.Logger) error {
 // replacing an existing dir once the new folder is complete).
 func Export(m *models.Model, tok tokenizer.Tokenizer, dir string) error {
 	return models.ExportWith(m, tok, dir, models.ExportOptions{Overwrite: true})
+}
+
+// trainBuckets are the shape buckets training batches of the uni-encoder
+// span and token models are padded to: fine steps (16 tokens, 8 words, 4
+// classes), so that padding costs little compute while the number of
+// distinct graph shapes stays small. Relex, decoder and bi-encoder batches
+// carry tensors the padding does not extend and are not padded.
+var trainBuckets = data.ShapeBuckets{T: steps(16, 512, 16), W: steps(8, 512, 8), C: steps(4, 128, 4)}
+
+func steps(from, to, by int) []int {
+	var out []int
+	for v := from; v <= to; v += by {
+		out = append(out, v)
+	}
+	return out
 }
