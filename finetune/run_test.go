@@ -308,3 +308,15 @@ func TestRunInMemoryTrainAndPostCollate(t *testing.T) {
 		}
 	}
 }
+
+// Training batches are padded to fine buckets: few shapes, little padding.
+func TestTrainBuckets(t *testing.T) {
+	for _, c := range []struct{ t, w, c, T, W, C int }{
+		{17, 9, 5, 32, 16, 8}, {16, 8, 4, 16, 8, 4}, {500, 300, 25, 512, 304, 28},
+	} {
+		T, W, C, err := trainBuckets.Round(c.t, c.w, c.c)
+		if err != nil || T != c.T || W != c.W || C != c.C {
+			t.Errorf("Round(%d,%d,%d) = (%d,%d,%d, %v), want (%d,%d,%d)", c.t, c.w, c.c, T, W, C, err, c.T, c.W, c.C)
+		}
+	}
+}
