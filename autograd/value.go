@@ -1,7 +1,5 @@
 package autograd
 
-import "fmt"
-
 // Value is a dense row-major tensor: float32 data in F, or int64 data in I
 // (index inputs). Exactly one of F and I is non-nil for a bound value.
 type Value struct {
@@ -31,7 +29,3 @@ func (v Value) Dim(i int) int {
 }
 
 func cloneShape(s []int) []int { return append([]int(nil), s...) }
-
-func shapeErr(op string, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", op, fmt.Sprintf(format, args...))
-}

@@ -14,7 +14,6 @@ import (
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
-	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
@@ -386,12 +385,6 @@ func writeRecipe(path string, r *Recipe, resuming bool, lg *zap.Logger) error {
 		}
 	}
 	return checkpoints.WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
-}
-
-// Export writes m and tok as a GLiNER folder (models.ExportWith,
-// replacing an existing dir once the new folder is complete).
-func Export(m *models.Model, tok tokenizer.Tokenizer, dir string) error {
-	return models.ExportWith(m, tok, dir, models.ExportOptions{Overwrite: true})
 }
 
 // trainBuckets are the shape buckets training batches of the uni-encoder

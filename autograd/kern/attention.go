@@ -43,7 +43,6 @@ func (d AttnDims) hd() int    { return d.Heads * d.HeadDim }
 func (d AttnDims) xSize() int { return d.Batch * d.Seq * d.hd() }
 func (d AttnDims) pSize() int { return d.Batch * d.Heads * d.Seq * d.Seq }
 func (d AttnDims) items() int { return d.Batch * d.Heads }
-func (d AttnDims) tt() int    { return d.Seq * d.Seq }
 func (d AttnDims) String() string {
 	return fmt.Sprintf("B=%d T=%d H=%d d=%d", d.Batch, d.Seq, d.Heads, d.HeadDim)
 }

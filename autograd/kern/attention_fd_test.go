@@ -318,12 +318,3 @@ func assertClose(t *testing.T, name string, got []float32, want []float64, tol f
 		t.Errorf("%s: max error %.3g at %d (got %v want %v), tol %g", name, worst, at, got[at], want[at], tol)
 	}
 }
-
-func assertClose64(t *testing.T, name string, got, want []float64, tol float64) {
-	t.Helper()
-	g32 := make([]float32, len(got))
-	for i, v := range got {
-		g32[i] = float32(v)
-	}
-	assertClose(t, name, g32, want, tol)
-}
