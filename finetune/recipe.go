@@ -254,11 +254,38 @@ func LoadRecipe(path string, sets []string) (*Recipe, error) {
 // value is YAML decoded into the field's type, so a wrong type is an
 // error; an unknown path is an error listing the valid keys. Keys under
 // model.encoder_config are free (it is a Hugging Face config).
+//
+// Setting one of the model's sources (model.prev_path, model.model_name,
+// model.encoder_config) to a value replaces the recipe's other source, so
+// that one flag switches a recipe with a random encoder to a real one:
+// --set model.model_name=/path/to/deberta-v3-small.
 func (r *Recipe) Set(assign string) error {
 	path, value, ok := strings.Cut(assign, "=")
 	if !ok || strings.TrimSpace(path) == "" {
 		return fmt.Errorf("--set %q: want key.path=value", assign)
 	}
+	if err := r.set(path, value); err != nil {
+		return err
+	}
+	m := &r.Model
+	switch strings.TrimSpace(path) {
+	case "model.prev_path":
+		if !isNone(m.PrevPath) {
+			m.ModelName, m.EncoderConfig = "", nil
+		}
+	case "model.model_name":
+		if !isNone(m.ModelName) {
+			m.PrevPath, m.EncoderConfig = "", nil
+		}
+	case "model.encoder_config":
+		if len(m.EncoderConfig) > 0 {
+			m.PrevPath, m.ModelName = "", ""
+		}
+	}
+	return nil
+}
+
+func (r *Recipe) set(path, value string) error {
 	parts := strings.Split(strings.TrimSpace(path), ".")
 	v := reflect.ValueOf(r).Elem()
 	for i, p := range parts {

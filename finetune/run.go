@@ -339,7 +339,14 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	adapter := &stepModel{m: mod}
 	tres, err := train.Run[*data.Batch](ctx, cfg, adapter, sampler, eval, hooks...)
 	if err != nil {
-		return nil, err
+		// The reason a run stopped (NaN, dead gradients, interrupted) goes
+		// into train.log as well as to the caller.
+		fields := []zap.Field{zap.Error(err)}
+		if tres != nil {
+			fields = append(fields, zap.Int("step", tres.Steps), zap.String("last_checkpoint", tres.LastCheckpoint))
+		}
+		lg.Error("training stopped", fields...)
+		return &Result{Train: tres, ResumedFrom: resume, Source: built.Source}, err
 	}
 	res := &Result{Train: tres, ResumedFrom: resume, Source: built.Source, SkippedBatches: adapter.skipped}
 	if adapter.skipped > 0 {

@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,5 +319,37 @@ func TestTrainBuckets(t *testing.T) {
 		if err != nil || T != c.T || W != c.W || C != c.C {
 			t.Errorf("Round(%d,%d,%d) = (%d,%d,%d, %v), want (%d,%d,%d)", c.t, c.w, c.c, T, W, C, err, c.T, c.W, c.C)
 		}
+	}
+}
+
+// A learning rate far too large (1 for every group) kills the model within
+// a few steps: the gradient norm is exactly 0 from then on. The run stops
+// with a report, in the error and in train.log, and exports nothing.
+func TestRunStopsOnDeadGradients(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	r := tinyRecipeFor(t, out)
+	r.Training.LREncoder, r.Training.LROthers, r.Training.NumSteps = 1, 1, 40
+	lg, closeLog, err := NewLogger(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), r, Options{Logger: lg})
+	closeLog()
+	var de *train.DeadGradientError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want a DeadGradientError", err)
+	}
+	if de.Since > 10 || de.Steps != train.DefaultZeroGradSteps {
+		t.Fatalf("dead since step %d for %d steps", de.Since, de.Steps)
+	}
+	if _, err := os.Stat(filepath.Join(out, FinalDir)); !os.IsNotExist(err) {
+		t.Fatalf("a dead run exported %s (%v)", FinalDir, err)
+	}
+	log, err := os.ReadFile(filepath.Join(out, LogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), `"msg":"training stopped"`) || !strings.Contains(string(log), "gradient norm is exactly 0") {
+		t.Fatalf("train.log lacks the stop report:\n%s", log)
 	}
 }

@@ -19,6 +19,11 @@ import (
 	"github.com/gliner-go/gliner/data/tokenizer"
 )
 
+// ErrFolderNotEmpty is returned (wrapped, with the folder) by ExportWith
+// when the target folder exists, is not empty and ExportOptions.Overwrite
+// is false.
+var ErrFolderNotEmpty = errors.New("folder exists and is not empty (refusing to overwrite it; set ExportOptions.Overwrite to replace it)")
+
 // ExportOptions tune Export.
 type ExportOptions struct {
 	// Overwrite replaces an existing non-empty folder (it is swapped out
@@ -65,7 +70,7 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 			return fmt.Errorf("export %s: %w", dir, rerr)
 		}
 		if len(ents) > 0 && !o.Overwrite {
-			return fmt.Errorf("export %s: folder exists and is not empty (refusing to overwrite; pass Overwrite / --overwrite)", dir)
+			return fmt.Errorf("export %s: %w", dir, ErrFolderNotEmpty)
 		}
 		exists = true
 	} else if !errors.Is(serr, os.ErrNotExist) {

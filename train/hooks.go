@@ -60,8 +60,8 @@ type StepInfo struct {
 	Epoch     int
 	Loss      float64 // mean micro-batch loss
 	GradNorm  float64 // global gradient norm before clipping
-	// LR is each group's learning rate after this step's schedule update,
-	// i.e. the rate the next step will use (what transformers logs).
+	// LR is each group's learning rate this step's update used (the
+	// schedule's value at step Step-1; transformers logs the next step's).
 	LR      []GroupLR
 	Elapsed time.Duration // since this Run started
 }

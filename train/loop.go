@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gliner-go/gliner/autograd"
@@ -117,7 +118,41 @@ type Config struct {
 	ResumeFrom string
 	// States are further components saved in checkpoints, by key.
 	States map[string]Stateful
+	// ZeroGradSteps stops training with a *DeadGradientError after this
+	// many consecutive steps whose global gradient norm is exactly 0: the
+	// model no longer learns (every unit saturated, typically after a
+	// learning rate too large for it), and training on would only export
+	// a dead model. A step whose micro-batches reached no parameter neither
+	// counts nor breaks the run. 0 means DefaultZeroGradSteps; < 0 turns
+	// the check off.
+	ZeroGradSteps int
 }
+
+// DefaultZeroGradSteps is Config.ZeroGradSteps's default.
+const DefaultZeroGradSteps = 10
+
+// DeadGradientError stops training when the global gradient norm has been
+// exactly 0 for Steps consecutive steps, from step Since (1-based) to
+// step Since+Steps-1. LR holds each group's learning rate at step Since.
+type DeadGradientError struct {
+	Since, Steps int
+	LR           []GroupLR
+}
+
+func (e *DeadGradientError) Error() string {
+	lrs := make([]string, len(e.LR))
+	for i, g := range e.LR {
+		lrs[i] = fmt.Sprintf("%s %g", g.Group, g.LR)
+	}
+	return fmt.Sprintf("train: steps %d to %d: the gradient norm is exactly 0 in %d consecutive steps, so the model no longer learns "+
+		"and its weights would be exported dead; this usually means a learning rate too large for the model (at step %d: %s): "+
+		"lower it and train again", e.Since, e.Since+e.Steps-1, e.Steps, e.Since, strings.Join(lrs, ", "))
+}
+
+// ErrInterrupted wraps the context's error when Run stops because ctx was
+// cancelled (Ctrl-C, SIGTERM): the steps done so far are saved in
+// Result.LastCheckpoint, and resuming from it continues bit for bit.
+var ErrInterrupted = errors.New("interrupted")
 
 // Run reasons for ending (EndInfo.Reason, Result.Reason).
 const (
@@ -213,9 +248,34 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		stop, res.Reason = true, ReasonHook
 	}
 	touched := make(map[*autograd.Param]bool, len(trainable))
+	zeroLimit := cfg.ZeroGradSteps
+	if zeroLimit == 0 {
+		zeroLimit = DefaultZeroGradSteps
+	}
+	var zeroSince int
+	var zeroLR []GroupLR
+	savedStep := -1 // the step of the last checkpoint this run wrote
+	if resumed {
+		savedStep = st.Step
+	}
 	for !stop && st.Step < cfg.MaxSteps {
 		if err := ctx.Err(); err != nil {
-			return res, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+			// Cancelled between two steps: every component's state is that
+			// of the end of step st.Step, so a checkpoint saved now resumes
+			// bit for bit.
+			if cfg.OutputDir != "" && st.Step > 0 && savedStep != st.Step {
+				dir, serr := saveCheckpoint(cfg, &st, store, opt, pcg, states)
+				if serr != nil {
+					return res, fmt.Errorf("train: %w after step %d (%w); saving a checkpoint failed: %w", ErrInterrupted, st.Step, err, serr)
+				}
+				res.LastCheckpoint = dir
+				ci := &CheckpointInfo{Step: st.Step, Dir: dir}
+				_ = callHooks(hooks, func(h Hook) error { return h.OnCheckpoint(context.WithoutCancel(ctx), ci) })
+			}
+			if res.LastCheckpoint != "" {
+				return res, fmt.Errorf("train: %w after step %d (%w); checkpoint %s", ErrInterrupted, st.Step, err, res.LastCheckpoint)
+			}
+			return res, fmt.Errorf("train: %w after step %d (%w)", ErrInterrupted, st.Step, err)
 		}
 		// Forward and backward over the micro-batches.
 		clear(touched)
@@ -264,6 +324,17 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 			name, v := firstNonFinite(withGrad)
 			return res, &NonFiniteError{Step: st.Step + 1, What: "gradient", Param: name, Value: v}
 		}
+		usedLR := groupLRs(opt)
+		if norm == 0 && len(withGrad) > 0 && zeroLimit > 0 {
+			if zeroSince == 0 {
+				zeroSince, zeroLR = st.Step+1, usedLR
+			}
+			if n := st.Step + 1 - zeroSince + 1; n >= zeroLimit {
+				return res, &DeadGradientError{Since: zeroSince, Steps: n, LR: zeroLR}
+			}
+		} else if norm != 0 {
+			zeroSince = 0
+		}
 		opt.Step(hasGrad)
 		st.Step++
 		setLR(opt, sched, st.Step)
@@ -271,7 +342,7 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		res.Steps, res.Loss = st.Step, lossSum/float64(accum)
 
 		info := &StepInfo{Step: st.Step, MaxSteps: cfg.MaxSteps, Epoch: st.Epoch, Loss: res.Loss,
-			GradNorm: float64(norm), LR: groupLRs(opt), Elapsed: time.Since(start), StartStep: si.Step}
+			GradNorm: float64(norm), LR: usedLR, Elapsed: time.Since(start), StartStep: si.Step}
 		if err := callHooks(hooks, func(h Hook) error { return h.OnStep(ctx, info) }); err != nil {
 			if !errors.Is(err, ErrStop) {
 				return res, err
@@ -296,7 +367,7 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 			if err != nil {
 				return res, fmt.Errorf("train: step %d: %w", st.Step, err)
 			}
-			res.LastCheckpoint = dir
+			res.LastCheckpoint, savedStep = dir, st.Step
 			ci := &CheckpointInfo{Step: st.Step, Dir: dir}
 			if err := callHooks(hooks, func(h Hook) error { return h.OnCheckpoint(ctx, ci) }); err != nil {
 				if !errors.Is(err, ErrStop) {

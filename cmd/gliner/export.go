@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -34,6 +35,9 @@ reference loads them from the hub ids in the config).`,
 				return err
 			}
 			if err := models.ExportWith(p.Model, p.Tokenizer, output, models.ExportOptions{Overwrite: overwrite, AuxTokenizer: p.LabelsTokenizer}); err != nil {
+				if errors.Is(err, models.ErrFolderNotEmpty) {
+					return fmt.Errorf("export %s: folder exists and is not empty: pass --overwrite to replace it", output)
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s (%d tensors)\n", mf.model, output, len(p.Model.Store.Names()))

@@ -270,7 +270,7 @@ for span models; the decoder's token scores are not written.`,
 	f.StringVar(&from, "from", "", "input format (default: from the extension)")
 	f.StringVar(&output, "output", "", "output JSONL file (required)")
 	f.StringVar(&logits, "logits", "", "also write the raw logits to this .safetensors file")
-	f.StringVar(&labelEmb, "label-embeddings", "", "bi-encoders: label embeddings from `gliner labels embed` (the labels encoder is not run; --labels may name a subset, default all)")
+	f.StringVar(&labelEmb, "label-embeddings", "", "bi-encoders: label embeddings `FILE` written by gliner labels embed (the labels encoder is not run; --labels may name a subset, default all)")
 	return cmd
 }
 

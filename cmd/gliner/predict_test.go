@@ -356,7 +356,7 @@ func TestExportCommand(t *testing.T) {
 	if !bytes.Equal(a, b) || len(a) == 0 {
 		t.Errorf("exported model predicts differently:\n%s\n%s", b, a)
 	}
-	if code, _, stderr := runCLI(t, "export", "--model", f.dir, "--output", out); code != 1 || !strings.Contains(stderr, "not empty") {
+	if code, _, stderr := runCLI(t, "export", "--model", f.dir, "--output", out); code != 1 || !strings.Contains(stderr, "not empty: pass --overwrite") || strings.Contains(stderr, "Overwrite /") {
 		t.Errorf("second export: code %d, stderr %q", code, stderr)
 	}
 	if code, _, stderr := runCLI(t, "export", "--model", f.dir, "--output", out, "--overwrite"); code != 0 {

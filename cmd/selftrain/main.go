@@ -4,9 +4,20 @@
 //
 //	go run ./cmd/selftrain --recipe recipes/selftrain.yaml [--set key.path=value ...]
 //
-// The logic lives in package selftrain; main only calls run.
+// The command is internal/cli's (also `gliner selftrain`); main only calls
+// run.
 package main
 
-import "os"
+import (
+	"io"
+	"os"
+
+	"github.com/gliner-go/gliner/internal/cli"
+)
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run executes the command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return cli.Execute(cli.NewSelftrainCmd(stdout, stderr), "selftrain", args, stdout, stderr)
+}

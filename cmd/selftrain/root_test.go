@@ -53,3 +53,10 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	code, out := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "gliner-go ") {
+		t.Fatalf("--version: exit %d, %q", code, out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -188,6 +189,73 @@ func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 	}
 }
 
+// SIGTERM (as Ctrl-C) makes the command save a checkpoint of its last
+// finished step and exit 130; --resume from it ends bit for bit where an
+// uninterrupted run ends.
+func TestSIGTERMSavesCheckpointAndResumesBitExact(t *testing.T) {
+	tmp := t.TempDir()
+	full, stopped := filepath.Join(tmp, "full"), filepath.Join(tmp, "stopped")
+	if rc, _, errs := runCmd(t, "--recipe", writeRecipe(t, full), "--quiet"); rc != 0 {
+		t.Fatalf("uninterrupted run: rc %d: %s", rc, errs)
+	}
+	rs := writeRecipe(t, stopped)
+	args, _ := json.Marshal([]string{"--recipe", rs, "--quiet"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GLINER_TRAIN_ARGS="+string(args))
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(train.CheckpointDir(stopped, 10)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no checkpoint-10 after 60 s: %s", se.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if rc := cmd.ProcessState.ExitCode(); rc != 130 {
+		t.Fatalf("exit status %d after SIGTERM, want 130: %s", rc, se.String())
+	}
+	_, steps, err := train.Checkpoints(stopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := steps[len(steps)-1]
+	if last >= 60 {
+		t.Fatalf("the run reached step %d before the signal", last)
+	}
+	msg := fmt.Sprintf("interrupted after step %d; checkpoint %s saved: continue with --resume", last, train.CheckpointDir(stopped, last))
+	if !strings.Contains(se.String(), msg) {
+		t.Fatalf("stderr lacks %q:\n%s", msg, se.String())
+	}
+	if rc, _, errs := runCmd(t, "--recipe", rs, "--quiet", "--resume"); rc != 0 {
+		t.Fatalf("resumed run: rc %d: %s", rc, errs)
+	}
+	for _, f := range []string{"final/model.safetensors", "checkpoint-60/optimizer.safetensors"} {
+		a, err1 := os.ReadFile(filepath.Join(full, f))
+		b, err2 := os.ReadFile(filepath.Join(stopped, f))
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			t.Fatalf("%s differs between the uninterrupted run and the one resumed after SIGTERM at step %d (%v %v)", f, last, err1, err2)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	rc, so, errs := runCmd(t, "--version")
+	if rc != 0 || !strings.HasPrefix(so, "gliner-go ") || !strings.Contains(so, runtime.Version()) {
+		t.Fatalf("--version: rc %d, %q %q", rc, so, errs)
+	}
+}
+
 func TestCommandErrors(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	rf := writeRecipe(t, out)
@@ -198,7 +266,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{}, "--recipe is required"},
 		{[]string{"--recipe", rf, "--set", "training.num_stpes=3"}, `unknown key "num_stpes" in training`},
 		{[]string{"--recipe", rf, "--set", "training.num_steps=x"}, "does not fit int"},
-		{[]string{"--recipe", rf, "--set", "model.model_name=/nonexistent"}, "exactly one of prev_path"},
+		{[]string{"--recipe", rf, "--set", "model.model_name=/nonexistent"}, "/nonexistent"},
 		{[]string{"--recipe", filepath.Join(out, "missing.yaml")}, "missing.yaml"},
 		{[]string{"--recipe", rf, "extra"}, "unknown command"},
 	} {
@@ -206,6 +274,20 @@ func TestCommandErrors(t *testing.T) {
 		if rc != 1 || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: rc %d, stderr %q, want %q", c.args, rc, errs, c.want)
 		}
+		// A run that fails before its first step leaves no folder behind.
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatalf("%v: the failed run left %s (%v)", c.args, out, err)
+		}
+	}
+	// A folder that existed before is kept, with the log of the failure.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if rc, _, _ := runCmd(t, "--recipe", rf, "--quiet", "--set", "model.model_name=/nonexistent"); rc != 1 {
+		t.Fatalf("rc %d", rc)
+	}
+	if _, err := os.Stat(filepath.Join(out, "train.log")); err != nil {
+		t.Fatalf("existing folder: %v", err)
 	}
 	rc, so, errs := runCmd(t, "--recipe", rf, "--set", "training.num_steps=9", "--print-recipe")
 	if rc != 0 || !strings.Contains(so, "num_steps: 9") || !strings.Contains(so, "lr_others: 0.01") {

@@ -40,6 +40,9 @@ type Model struct {
 	// gradient.
 	PoisonStep int
 	PoisonLoss bool
+	// ZeroGradFrom, when > 0, makes every step from that (1-based) number
+	// on leave all gradients at exactly 0 (a dead model).
+	ZeroGradFrom int
 }
 
 // New builds the model with weights drawn from seed. Besides its working
@@ -138,7 +141,13 @@ func (m *Model) Step(_ context.Context, b Batch, env train.StepEnv) (train.StepO
 			m.b2.Grad[0] = float32(math.Inf(1))
 		}
 	}
-	return train.StepOutput{Loss: float32(loss), Grads: []*autograd.Param{m.w1, m.b1, m.gain, m.w2, m.b2}}, nil
+	grads := []*autograd.Param{m.w1, m.b1, m.gain, m.w2, m.b2}
+	if m.ZeroGradFrom > 0 && env.Step+1 >= m.ZeroGradFrom {
+		for _, p := range grads {
+			clear(p.Grad)
+		}
+	}
+	return train.StepOutput{Loss: float32(loss), Grads: grads}, nil
 }
 
 // Evaluate scores examples as documents with at most one entity, "pos" at

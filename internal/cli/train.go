@@ -1,19 +1,19 @@
-package main
+package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gliner-go/gliner/finetune"
+	"github.com/gliner-go/gliner/train"
 )
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+// NewTrainCmd returns the train command (cmd/train, `gliner train`).
+func NewTrainCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		recipe      string
 		sets        []string
@@ -23,18 +23,29 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "train --recipe RECIPE.yaml [--set key.path=value ...] [--resume]",
-		Short: "Fine-tune a GLiNER span model from a recipe",
-		Long: `train fine-tunes a GLiNER UniEncoderSpan model from a recipe (see recipes/*.yaml,
-where every field is documented). It writes into training.output_dir: recipe.yaml,
-metrics.jsonl, train.png, train.log, checkpoint-<step>/, best/ and final/ (the best
-model as a GLiNER folder), and prints the final dev F1.
+		Short: "Fine-tune a GLiNER model from a recipe",
+		Long: `train fine-tunes a GLiNER model from a recipe (see recipes/*.yaml, where every
+field is documented). The recipe's model section gives the architecture: a
+UniEncoderSpan by default, a UniEncoderSpanRelex with model.relex, a
+UniEncoderSpanDecoder with model.decoder, a BiEncoderSpan with
+model.bi_encoder, and with model.prev_path the GLiNER folder's own config. A
+recipe with stages runs them in order, each from the previous stage's best
+model.
 
-An output_dir that already holds checkpoints is refused unless --resume is given;
---resume continues from its latest checkpoint (or starts afresh if there is none).`,
+It writes into training.output_dir: recipe.yaml, metrics.jsonl, train.png,
+train.log, checkpoint-<step>/, best/ and final/ (the best model as a GLiNER
+folder), and prints the final dev F1.
+
+An output_dir that already holds checkpoints is refused unless --resume is
+given; --resume continues from its latest checkpoint (or starts afresh if
+there is none), bit for bit. Ctrl-C or SIGTERM saves a checkpoint of the
+last finished step before the command exits (status 130). A run whose
+gradient norm stays exactly 0 (a dead model, typically from a learning
+rate too large) stops with an error instead of exporting it.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if recipe == "" {
 				return fmt.Errorf("--recipe is required")
 			}
@@ -54,12 +65,18 @@ An output_dir that already holds checkpoints is refused unless --resume is given
 			if quiet {
 				console = nil
 			}
+			folder := newRunFolder(r.Training.OutputDir)
 			lg, closeLog, err := finetune.NewLogger(r.Training.OutputDir, console)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer func() {
+				closeLog()
+				if err != nil {
+					folder.cleanup(finetune.LogFile, finetune.RecipeFile)
+				}
+			}()
+			ctx, stop := SignalContext(context.Background(), stderr, "saving a checkpoint of the last finished step")
 			defer stop()
 			opts := finetune.Options{Resume: resume, Logger: lg}
 			if !quiet {
@@ -84,6 +101,12 @@ An output_dir that already holds checkpoints is refused unless --resume is given
 			}
 			res, err := finetune.Run(ctx, r, opts)
 			if err != nil {
+				if errors.Is(err, train.ErrInterrupted) && res != nil && res.Train != nil {
+					if ck := res.Train.LastCheckpoint; ck != "" {
+						return fmt.Errorf("%w after step %d; checkpoint %s saved: continue with --resume", train.ErrInterrupted, res.Train.Steps, ck)
+					}
+					return fmt.Errorf("%w before the first step: nothing to save", train.ErrInterrupted)
+				}
 				return err
 			}
 			fmt.Fprintf(stdout, "steps %d (%s), model exported to %s\n", res.Train.Steps, res.Train.Reason, res.FinalDir)
@@ -101,23 +124,10 @@ An output_dir that already holds checkpoints is refused unless --resume is given
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&recipe, "recipe", "", "recipe YAML file (required)")
+	f.StringVar(&recipe, "recipe", "", "recipe YAML `file` (required)")
 	f.StringArrayVar(&sets, "set", nil, "override a recipe field, e.g. --set training.num_steps=200 (repeatable)")
 	f.BoolVar(&resume, "resume", false, "continue from the latest checkpoint in training.output_dir")
 	f.BoolVar(&quiet, "quiet", false, "no console log or progress bar (the log file is still written)")
 	f.BoolVar(&printRecipe, "print-recipe", false, "print the resolved recipe (defaults and --set applied) and exit")
 	return cmd
-}
-
-// run executes the command line and returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
-	cmd := newRootCmd(stdout, stderr)
-	cmd.SetArgs(args)
-	cmd.SetOut(stdout)
-	cmd.SetErr(stderr)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintln(stderr, "train:", err)
-		return 1
-	}
-	return 0
 }

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gliner-go/gliner/finetune"
+	"github.com/gliner-go/gliner/selftrain"
+	"github.com/gliner-go/gliner/train"
+)
+
+// NewSelftrainCmd returns the selftrain command (cmd/selftrain, `gliner
+// selftrain`).
+func NewSelftrainCmd(stdout, stderr io.Writer) *cobra.Command {
+	var recipe string
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "selftrain --recipe FILE [--set key.path=value ...]",
+		Short: "Self-train GLiNER on a domain corpus with weak labels",
+		Long: `Rounds of teacher → weak labels → student: the teacher labels the corpus, a
+student is fine-tuned on the weak labels, and becomes the next round's
+teacher (recipes/selftrain.yaml documents every field). A run stopped by
+Ctrl-C, SIGTERM or a crash and restarted with the same recipe continues from
+its last finished step: a student saves a checkpoint before it exits.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if recipe == "" {
+				return fmt.Errorf("--recipe is required")
+			}
+			r, err := selftrain.LoadRecipe(recipe, sets)
+			if err != nil {
+				return err
+			}
+			folder := newRunFolder(r.OutputDir)
+			lg, closeLog, err := finetune.NewLogger(r.OutputDir, nil)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				closeLog()
+				if err != nil {
+					folder.cleanup(finetune.LogFile)
+				}
+			}()
+			ctx, stop := SignalContext(context.Background(), stderr, "the student saves a checkpoint of its last finished step")
+			defer stop()
+			res, err := selftrain.RunRecipe(ctx, r, selftrain.RunOptions{Logger: lg, Out: stdout})
+			if err != nil {
+				if errors.Is(err, train.ErrInterrupted) || errors.Is(err, context.Canceled) {
+					return fmt.Errorf("%w (%w): run the same command again to continue", train.ErrInterrupted, err)
+				}
+				return err
+			}
+			fmt.Fprintf(stdout, "stopped after round %d (%s); best: round %d, %s\nreport: %s, %s\n",
+				res.Rounds[len(res.Rounds)-1].Round, res.Reason, res.BestRound, res.BestModel,
+				filepath.Join(r.OutputDir, selftrain.ReportJSONL), filepath.Join(r.OutputDir, selftrain.ReportPNG))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&recipe, "recipe", "", "self-training recipe YAML `file` (required)")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a recipe field: key.path=value (repeatable)")
+	return cmd
+}
