@@ -5,63 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/gliner-go/gliner/data/tokenizer"
 )
-
-// Architecture is the GLiNER model family a batch is collated for; it
-// decides the prompt, which tensors exist and the label layout.
-type Architecture int
-
-// The architectures, named after the reference classes (§4).
-const (
-	UniEncoderSpan Architecture = iota
-	UniEncoderToken
-	BiEncoderSpan
-	BiEncoderToken
-	UniEncoderSpanDecoder
-	UniEncoderSpanRelex
-)
-
-var architectureNames = []string{
-	UniEncoderSpan:        "gliner_uni_encoder_span",
-	UniEncoderToken:       "gliner_uni_encoder_token",
-	BiEncoderSpan:         "gliner_bi_encoder_span",
-	BiEncoderToken:        "gliner_bi_encoder_token",
-	UniEncoderSpanDecoder: "gliner_uni_encoder_span_decoder",
-	UniEncoderSpanRelex:   "gliner_uni_encoder_span_relex",
-}
-
-// String is the reference's model_type string.
-func (a Architecture) String() string {
-	if a >= 0 && int(a) < len(architectureNames) {
-		return architectureNames[a]
-	}
-	return fmt.Sprintf("Architecture(%d)", int(a))
-}
-
-// ParseArchitecture parses a model_type string.
-func ParseArchitecture(s string) (Architecture, error) {
-	for i, n := range architectureNames {
-		if n == s {
-			return Architecture(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown architecture %q (valid: %s)", s, strings.Join(architectureNames, ", "))
-}
-
-// TokenLevel reports whether the model scores tokens (span_mode token_level).
-func (a Architecture) TokenLevel() bool { return a == UniEncoderToken || a == BiEncoderToken }
-
-// BiEncoder reports whether labels are encoded by a separate labels encoder.
-func (a Architecture) BiEncoder() bool { return a == BiEncoderSpan || a == BiEncoderToken }
-
-// Relex reports whether the model also extracts relations.
-func (a Architecture) Relex() bool { return a == UniEncoderSpanRelex }
-
-// Decoder reports whether the model has a labels decoder.
-func (a Architecture) Decoder() bool { return a == UniEncoderSpanDecoder }
 
 // TruncationPolicy says what the collator does with a text longer than
 // max_len words or model_max_length sub-tokens.
@@ -153,7 +99,7 @@ func blankDefault(arch Architecture) float64 {
 
 // Validate checks the settings.
 func (c *CollatorConfig) Validate() error {
-	if c.Architecture < 0 || int(c.Architecture) >= len(architectureNames) {
+	if !c.Architecture.Valid() {
 		return fmt.Errorf("collator config: unknown architecture %d", int(c.Architecture))
 	}
 	if c.MaxWidth < 1 {

@@ -89,7 +89,7 @@ func applyBiEncoder(cfg *models.Config, s *BiEncoderSection, vocab []string, low
 // loadGLiNERLabelsTokenizer reads a bi-encoder folder's labels_tokenizer/
 // and checks it against the checkpoint (nil for other architectures).
 func loadGLiNERLabelsTokenizer(mod *models.Model, dir string) (tokenizer.Tokenizer, error) {
-	if mod.Arch != models.BiEncoderSpan && mod.Arch != models.BiEncoderToken {
+	if !mod.Arch.BiEncoder() {
 		return nil, nil
 	}
 	ld := filepath.Join(dir, models.LabelsTokenizerDir)
@@ -104,19 +104,6 @@ func loadGLiNERLabelsTokenizer(mod *models.Model, dir string) (tokenizer.Tokeniz
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
 	return ltok, nil
-}
-
-// biCollatorConfig is the BiEncoderSpan collator for a bi-encoder model
-// (c unchanged for the others).
-func biCollatorConfig(c data.CollatorConfig, m *models.Model) data.CollatorConfig {
-	if m.Arch != models.BiEncoderSpan {
-		return c
-	}
-	b := data.DefaultCollatorConfig(data.BiEncoderSpan)
-	b.MaxWidth, b.MaxTypes, b.MaxLen, b.MaxNegTypeRatio = c.MaxWidth, c.MaxTypes, c.MaxLen, c.MaxNegTypeRatio
-	b.EntToken, b.SepToken = c.EntToken, c.SepToken
-	b.ModelMaxLength, b.Truncation = c.ModelMaxLength, c.Truncation
-	return b
 }
 
 // labelWords are the words of every entity label in exs, for the

@@ -81,9 +81,6 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
-	if mod.Arch != models.UniEncoderSpan && mod.Arch != models.UniEncoderSpanRelex && mod.Arch != models.UniEncoderSpanDecoder && mod.Arch != models.BiEncoderSpan {
-		return nil, fmt.Errorf("model.prev_path %s: architecture %v; this command trains %v and %v", dir, mod.Arch, models.UniEncoderSpan, models.UniEncoderSpanRelex)
-	}
 	tok, err := LoadTokenizer(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)

@@ -7,7 +7,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/models/encoder"
@@ -183,7 +182,7 @@ func (p *preparedDecoder) load(mod *models.Model) (tokenizer.Tokenizer, error) {
 // loadGLiNERDecoderTokenizer reads a span-decoder GLiNER folder's
 // decoder_tokenizer/ (nil for other architectures).
 func loadGLiNERDecoderTokenizer(mod *models.Model, dir string) (tokenizer.Tokenizer, error) {
-	if mod.Arch != models.UniEncoderSpanDecoder {
+	if !mod.Arch.Decoder() {
 		return nil, nil
 	}
 	t, err := mod.LoadDecoderTokenizer(dir)
@@ -191,15 +190,4 @@ func loadGLiNERDecoderTokenizer(mod *models.Model, dir string) (tokenizer.Tokeni
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
 	return t, nil
-}
-
-// decoderCollatorConfig turns a span collator config into the span
-// decoder's for a decoder model (else returns it unchanged).
-func decoderCollatorConfig(c data.CollatorConfig, m *models.Model) data.CollatorConfig {
-	if m.Arch != models.UniEncoderSpanDecoder {
-		return c
-	}
-	c.Architecture = data.UniEncoderSpanDecoder
-	c.BlankEntityProb = m.Cfg.BlankEntityProb
-	return c
 }

@@ -71,7 +71,7 @@ func TestRunSpanDecoderRecipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := decoderCollatorConfig(collatorConfig(m, tok), m)
+	cc := collatorConfig(m, tok)
 	col, err := data.NewCollator(cc, tok, dtok, 1)
 	if err != nil {
 		t.Fatal(err)

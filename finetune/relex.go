@@ -101,28 +101,6 @@ func addModelTokens(tok tokenizer.Tokenizer, relex bool) (classIdx, relIdx, voca
 	return n - 3, n - 1, n, nil
 }
 
-// relexCollatorConfig turns a span collator config into the relex one for
-// a relex model (else returns it unchanged).
-func relexCollatorConfig(c data.CollatorConfig, m *models.Model) data.CollatorConfig {
-	if m.Arch != models.UniEncoderSpanRelex {
-		return c
-	}
-	r := data.DefaultCollatorConfig(data.UniEncoderSpanRelex)
-	r.MaxWidth, r.MaxTypes, r.MaxLen, r.MaxNegTypeRatio = c.MaxWidth, c.MaxTypes, c.MaxLen, c.MaxNegTypeRatio
-	r.EntToken, r.SepToken, r.RelToken = m.Cfg.EntToken, m.Cfg.SepToken, m.Cfg.RelToken
-	r.ModelMaxLength, r.Truncation = c.ModelMaxLength, c.Truncation
-	cfg := m.Cfg
-	r.AugmentDataProb = cfg.AugmentDataProb
-	if len(cfg.AugmentEntDropProb) == 2 {
-		r.AugmentEntDropProb = [2]float64{cfg.AugmentEntDropProb[0], cfg.AugmentEntDropProb[1]}
-	}
-	if len(cfg.AugmentRelDropProb) == 2 {
-		r.AugmentRelDropProb = [2]float64{cfg.AugmentRelDropProb[0], cfg.AugmentRelDropProb[1]}
-	}
-	r.AugmentAddOtherProb = cfg.AugmentAddOtherProb
-	return r
-}
-
 // RelationLabels returns the relation types of exs, sorted.
 func RelationLabels(exs []data.Example) []string { return data.RelationLabels(exs) }
 
@@ -185,7 +163,7 @@ func EvaluateRelex(m *models.Model, col *data.Collator, exs []data.Example, labe
 // relation scores logged and the entity metrics returned (they choose the
 // best checkpoint).
 func evaluateModel(m *models.Model, col *data.Collator, ds *Datasets, batchSize int, threshold float64, lg *zap.Logger) (*decode.Metrics, *decode.RelationMetrics, error) {
-	if m.Arch != models.UniEncoderSpanRelex {
+	if !m.Arch.Relex() {
 		ents, err := Evaluate(m, col, ds.Dev, ds.Labels, batchSize, threshold)
 		return ents, nil, err
 	}

@@ -79,7 +79,7 @@ func TestRelexBuildTrainEvaluate(t *testing.T) {
 	if mod.Loss, err = r.LossOptions(); err != nil {
 		t.Fatal(err)
 	}
-	ccfg := relexCollatorConfig(collatorConfig(mod, tok), mod)
+	ccfg := collatorConfig(mod, tok)
 	if ccfg.Architecture != data.UniEncoderSpanRelex || ccfg.AugmentDataProb != 0.5 {
 		t.Fatalf("collator config %+v", ccfg)
 	}

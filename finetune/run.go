@@ -125,11 +125,10 @@ func (a *stepModel) Step(_ context.Context, b *data.Batch, env train.StepEnv) (t
 	return train.StepOutput{Loss: out.Loss, Grads: params}, nil
 }
 
-// collatorConfig is the UniEncoderSpan collator for the model's config.
+// collatorConfig is the model's collator (models.Model.CollatorConfig)
+// with the tokenizer's model_max_length.
 func collatorConfig(m *models.Model, tok interface{ VocabSize() int }) data.CollatorConfig {
-	c := data.DefaultCollatorConfig(data.UniEncoderSpan)
-	c.MaxWidth, c.MaxTypes, c.MaxLen, c.MaxNegTypeRatio = m.Cfg.MaxWidth, m.Cfg.MaxTypes, m.Cfg.MaxLen, m.Cfg.MaxNegTypeRatio
-	c.EntToken, c.SepToken = m.Cfg.EntToken, m.Cfg.SepToken
+	c := m.CollatorConfig()
 	if ml, ok := tok.(interface{ ModelMaxLength() int }); ok {
 		if n := ml.ModelMaxLength(); n > 0 && n < 1<<20 {
 			c.ModelMaxLength = n
@@ -237,9 +236,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	lg.Info("model", zap.Stringer("source", built.Source), zap.Int("params", mod.Store.NumParams()),
 		zap.Int("vocab_size", mod.Cfg.VocabSize), zap.Int("class_token_index", mod.Cfg.ClassTokenIndex))
 
-	ccfg := relexCollatorConfig(collatorConfig(mod, tok), mod)
-	ccfg = decoderCollatorConfig(ccfg, mod)
-	ccfg = biCollatorConfig(ccfg, mod)
+	ccfg := collatorConfig(mod, tok)
 	if long, _ := data.ParseWindowPolicy(r.Data.LongTexts); long == data.WindowTruncate {
 		// As the reference: texts over the tokenizer's model_max_length
 		// sub-tokens are cut (each cut counted and logged).
@@ -257,7 +254,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	padToBuckets := (mod.Arch == models.UniEncoderSpan || mod.Arch == models.UniEncoderToken) && tok.SpecialIDs().Pad >= 0
+	padToBuckets := mod.PadsTrainBatches() && tok.SpecialIDs().Pad >= 0
 	sampler := &train.IndexSampler[*data.Batch]{Sampler: ls, Make: func(_ context.Context, idx []int) (*data.Batch, error) {
 		exs := make([]data.Example, len(idx))
 		for i, j := range idx {

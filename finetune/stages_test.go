@@ -193,7 +193,7 @@ func TestAdamWHasNoStateForFrozenParams(t *testing.T) {
 	for _, p := range mod.Store.Params() {
 		before[p.Name] = append([]float32(nil), p.Data...)
 	}
-	ccfg := biCollatorConfig(collatorConfig(mod, built.Tokenizer), mod)
+	ccfg := collatorConfig(mod, built.Tokenizer)
 	col, err := data.NewCollator(ccfg, built.Tokenizer, built.auxTokenizer(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +273,7 @@ func TestReferenceCompatRecipeSwitch(t *testing.T) {
 	}
 	mod := built.Model
 	mod.Loss = o
-	col, err := data.NewCollator(biCollatorConfig(collatorConfig(mod, built.Tokenizer), mod), built.Tokenizer, built.auxTokenizer(), 1)
+	col, err := data.NewCollator(collatorConfig(mod, built.Tokenizer), built.Tokenizer, built.auxTokenizer(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // encoded chunk labels at a time (0: all at once).
 func (p *Pipeline) EmbedLabels(labels []string, chunk int) (*models.LabelEmbeddings, error) {
 	if !p.arch.BiEncoder() {
-		return nil, fmt.Errorf("embed labels: %v has no labels encoder (label embeddings are for %v and %v)", p.arch, data.BiEncoderSpan, data.BiEncoderToken)
+		return nil, fmt.Errorf("embed labels: %v has no labels encoder (label embeddings are for %s)", p.arch, data.ArchitecturesThat(data.Architecture.BiEncoder))
 	}
 	labels, err := data.DedupLabels(labels)
 	if err != nil {
@@ -61,7 +61,7 @@ func (p *Pipeline) UseLabelEmbeddings(le *models.LabelEmbeddings) error {
 		return nil
 	}
 	if !p.arch.BiEncoder() {
-		return fmt.Errorf("label embeddings: %v has no labels encoder (they are for %v and %v)", p.arch, data.BiEncoderSpan, data.BiEncoderToken)
+		return fmt.Errorf("label embeddings: %v has no labels encoder (they are for %s)", p.arch, data.ArchitecturesThat(data.Architecture.BiEncoder))
 	}
 	if err := le.Check(p.Model); err != nil {
 		return err

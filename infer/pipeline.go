@@ -163,8 +163,8 @@ func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
 		}
 		return nil
 	}
-	switch m.Arch {
-	case models.BiEncoderSpan, models.BiEncoderToken:
+	switch {
+	case m.Arch.BiEncoder():
 		if err := aux(o.LabelsTokenizerDir, models.LabelsTokenizerDir, "labels encoder's tokenizer", "--labels-tokenizer"); err != nil {
 			return nil, err
 		}
@@ -175,7 +175,7 @@ func LoadWith(dir string, o LoadOptions) (*Pipeline, error) {
 		if err := m.CheckLabelsTokenizer(ld, labelsTok); err != nil {
 			return nil, fmt.Errorf("model folder %s: %w", dir, err)
 		}
-	case models.UniEncoderSpanDecoder:
+	case m.Arch.Decoder():
 		ld := o.DecoderTokenizerDir
 		if ld == "" {
 			ld = filepath.Join(dir, models.DecoderTokenizerDir)
@@ -221,28 +221,18 @@ func NewWith(m *models.Model, tok, labelsTok tokenizer.Tokenizer) (*Pipeline, er
 	if m == nil || tok == nil {
 		return nil, fmt.Errorf("infer: nil model or tokenizer")
 	}
-	arch, err := data.ParseArchitecture(m.Arch.String())
-	if err != nil {
-		return nil, err
-	}
-	switch arch {
-	case data.UniEncoderSpan, data.UniEncoderToken, data.UniEncoderSpanRelex:
+	arch := m.Arch
+	switch {
+	case !arch.NeedsAuxTokenizer():
 		labelsTok = nil
-	case data.BiEncoderSpan, data.BiEncoderToken, data.UniEncoderSpanDecoder:
-		if labelsTok == nil {
-			return nil, fmt.Errorf("infer: %v needs its second tokenizer (labels encoder's or labels decoder's)", arch)
-		}
-	default:
-		return nil, fmt.Errorf("infer: architecture %v is not supported yet (supported: %v, %v, %v, %v, %v, %v)", arch,
-			data.UniEncoderSpan, data.UniEncoderToken, data.BiEncoderSpan, data.BiEncoderToken, data.UniEncoderSpanDecoder, data.UniEncoderSpanRelex)
+	case labelsTok == nil:
+		return nil, fmt.Errorf("infer: %v needs its second tokenizer (labels encoder's or labels decoder's)", arch)
 	}
 	cfg := m.Cfg
+	cc := m.CollatorConfig()
 	markers := []string{cfg.EntToken, cfg.SepToken}
 	if arch.Relex() {
-		rel := cfg.RelToken
-		if rel == "" {
-			rel = data.DefaultCollatorConfig(arch).RelToken
-		}
+		rel := cc.RelToken
 		id, ok := tok.TokenToID(rel)
 		if !ok {
 			return nil, fmt.Errorf("tokenizer has no %q token (a relex model's tokenizer must include GLiNER's added tokens)", rel)
@@ -258,14 +248,6 @@ func NewWith(m *models.Model, tok, labelsTok tokenizer.Tokenizer) (*Pipeline, er
 	}
 	if id, ok := tok.TokenToID(cfg.EntToken); ok && cfg.ClassTokenIndex >= 0 && id != cfg.ClassTokenIndex {
 		return nil, fmt.Errorf("tokenizer's %q id %d differs from class_token_index %d in gliner_config.json", cfg.EntToken, id, cfg.ClassTokenIndex)
-	}
-	cc := data.DefaultCollatorConfig(arch)
-	cc.MaxWidth = cfg.MaxWidth
-	cc.MaxTypes = cfg.MaxTypes
-	cc.MaxLen = cfg.MaxLen
-	cc.EntToken, cc.SepToken = cfg.EntToken, cfg.SepToken
-	if cfg.RelToken != "" {
-		cc.RelToken = cfg.RelToken
 	}
 	if ml, ok := tok.(interface{ ModelMaxLength() int }); ok {
 		cc.ModelMaxLength = ml.ModelMaxLength()

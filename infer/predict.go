@@ -327,7 +327,7 @@ func (p *Pipeline) PredictExamples(exs []data.Example, labels []string, o Option
 func (p *Pipeline) relationTypes(o Options) ([]string, error) {
 	if !p.arch.Relex() {
 		if len(o.Relations) > 0 {
-			return nil, fmt.Errorf("predict: relation types given, but a %v model does not extract relations (only %v does)", p.arch, data.UniEncoderSpanRelex)
+			return nil, fmt.Errorf("predict: relation types given, but a %v model does not extract relations (only %s do)", p.arch, data.ArchitecturesThat(data.Architecture.Relex))
 		}
 		return nil, nil
 	}
@@ -353,11 +353,11 @@ func (p *Pipeline) generation(labels []string, o Options) (*genSetup, error) {
 	if !p.arch.Decoder() {
 		switch {
 		case o.LabelMode != "" && o.LabelMode != LabelModeOff:
-			return nil, fmt.Errorf("predict: label mode %q given, but a %v model generates no labels (only %v does)", o.LabelMode, p.arch, data.UniEncoderSpanDecoder)
+			return nil, fmt.Errorf("predict: label mode %q given, but a %v model generates no labels (only %s do)", o.LabelMode, p.arch, data.ArchitecturesThat(data.Architecture.Decoder))
 		case o.ConstrainLabels:
-			return nil, fmt.Errorf("predict: constrained label generation asked, but a %v model generates no labels (only %v does)", p.arch, data.UniEncoderSpanDecoder)
+			return nil, fmt.Errorf("predict: constrained label generation asked, but a %v model generates no labels (only %s do)", p.arch, data.ArchitecturesThat(data.Architecture.Decoder))
 		case o.MaxNewTokens != 0:
-			return nil, fmt.Errorf("predict: max new tokens %d given, but a %v model generates no labels (only %v does)", o.MaxNewTokens, p.arch, data.UniEncoderSpanDecoder)
+			return nil, fmt.Errorf("predict: max new tokens %d given, but a %v model generates no labels (only %s do)", o.MaxNewTokens, p.arch, data.ArchitecturesThat(data.Architecture.Decoder))
 		}
 		return nil, nil
 	}
@@ -451,10 +451,7 @@ func (p *Pipeline) prompt(labels, rels []string) []string {
 	}
 	out = append(out, cfg.SepToken)
 	if len(rels) > 0 {
-		rt := cfg.RelToken
-		if rt == "" {
-			rt = data.DefaultCollatorConfig(p.arch).RelToken
-		}
+		rt := p.collator.Config().RelToken
 		for _, r := range rels {
 			out = append(out, rt, r)
 		}
@@ -512,7 +509,7 @@ func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, gen *gen
 		return Logits{}, nil, nil, err
 	}
 	w0, c0 := b.W(), b.C()
-	if po.Buckets && rels == nil && !(p.arch.Decoder() && p.Model.Loss.ReferenceCompat) {
+	if po.Buckets && p.Model.PadsInferenceBatches() {
 		t, w, c, err := data.DefaultShapeBuckets.Round(b.T(), b.W(), b.C())
 		if err != nil {
 			return Logits{}, nil, nil, err
@@ -549,24 +546,11 @@ func (p *Pipeline) runBatch(wins []data.Example, labels, rels []string, gen *gen
 	if fmt.Sprint(lg.Shape) != fmt.Sprint(want) {
 		return Logits{}, nil, nil, fmt.Errorf("model returned logits of shape %v, want %v", lg.Shape, want)
 	}
-	probs := make([]float32, len(lg.F))
-	for i, x := range lg.F {
-		probs[i] = sigmoid(x)
-	}
-	W, C := want[1], b.C()
-	per := len(probs) / B
-	spans := make([][]decode.Span, B)
-	for i := range B {
-		nw := len(wins[i].Words)
-		var err error
-		if token {
-			spans[i], err = decode.Tokens(probs[i*per:(i+1)*per], W, C, nw, labels, o)
-		} else {
-			spans[i], err = decode.Spans(probs[i*per:(i+1)*per], W, want[2], C, nw, labels, o)
-		}
-		if err != nil {
-			return Logits{}, nil, nil, err
-		}
+	// The model's decoding, as in training evaluation: each text over its
+	// own words with the batch's class names (the window's labels).
+	spans, err := p.Model.Decode(out, b, o)
+	if err != nil {
+		return Logits{}, nil, nil, err
 	}
 	var rr [][]decode.Relation
 	if rels != nil {
@@ -620,11 +604,6 @@ func slice4(x []float32, from, to []int) []float32 {
 		}
 	}
 	return out
-}
-
-// sigmoid is torch.sigmoid on a float32 value.
-func sigmoid(x float32) float32 {
-	return float32(1 / (1 + math.Exp(-float64(x))))
 }
 
 // mergeWindows merges the entities a text's windows found: one entity per

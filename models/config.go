@@ -14,7 +14,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/gliner-go/gliner/data"
 )
 
 // Config is gliner_config.json: every field of the reference's
@@ -146,35 +147,23 @@ func ParseSpanMode(s string) (SpanMode, error) {
 	return 0, fmt.Errorf("span_mode %q is not supported (valid: markerV0, token_level)", s)
 }
 
-// Architecture is one of the six GLiNER variants.
-type Architecture int
+// Architecture is the GLiNER variant (the project's one architecture
+// type, defined in the data package with its capabilities: TokenLevel,
+// SpanLevel, BiEncoder, Relex, Decoder).
+type Architecture = data.Architecture
 
-// The six architectures.
+// The architectures.
 const (
-	UniEncoderSpan Architecture = iota
-	UniEncoderToken
-	BiEncoderSpan
-	BiEncoderToken
-	UniEncoderSpanDecoder
-	UniEncoderSpanRelex
+	UniEncoderSpan        = data.UniEncoderSpan
+	UniEncoderToken       = data.UniEncoderToken
+	BiEncoderSpan         = data.BiEncoderSpan
+	BiEncoderToken        = data.BiEncoderToken
+	UniEncoderSpanDecoder = data.UniEncoderSpanDecoder
+	UniEncoderSpanRelex   = data.UniEncoderSpanRelex
 )
 
-var archNames = []string{
-	"gliner_uni_encoder_span", "gliner_uni_encoder_token", "gliner_bi_encoder_span",
-	"gliner_bi_encoder_token", "gliner_uni_encoder_span_decoder", "gliner_uni_encoder_span_relex",
-}
-
-func (a Architecture) String() string { return archNames[a] }
-
 // ParseArchitecture parses a model_type string.
-func ParseArchitecture(s string) (Architecture, error) {
-	for i, n := range archNames {
-		if n == s {
-			return Architecture(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown architecture %q (valid: %s)", s, strings.Join(archNames, ", "))
-}
+func ParseArchitecture(s string) (Architecture, error) { return data.ParseArchitecture(s) }
 
 // Architecture chooses the variant from the config's fields exactly as the
 // reference's GLiNER.from_pretrained does (§1.2): relations_layer, then

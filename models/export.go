@@ -101,11 +101,11 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 	}
 	if o.AuxTokenizer != nil {
 		sub := ""
-		switch m.Arch {
-		case BiEncoderSpan, BiEncoderToken:
-			sub = "labels_tokenizer"
-		case UniEncoderSpanDecoder:
-			sub = "decoder_tokenizer"
+		switch {
+		case m.Arch.BiEncoder():
+			sub = LabelsTokenizerDir
+		case m.Arch.Decoder():
+			sub = DecoderTokenizerDir
 		default:
 			return fmt.Errorf("export %s: a second tokenizer was given but %v has none", dir, m.Arch)
 		}
@@ -160,7 +160,7 @@ const (
 // does not hold it as a parameter of its own.
 func ExportState(m *Model) []checkpoints.Tensor {
 	st := m.Store.State(nil)
-	if m.Arch != UniEncoderSpanDecoder {
+	if !m.Arch.Decoder() {
 		return st
 	}
 	if _, ok := m.Store.Get(decoderLMHead); ok {
@@ -216,7 +216,7 @@ func ExportConfigJSON(m *Model, tok tokenizer.Tokenizer) ([]byte, error) {
 		return nil, fmt.Errorf("config: model has no %s.embeddings.word_embeddings.weight", TextEncoderPrefix)
 	}
 	rows := emb.Shape[0]
-	bi := m.Arch == BiEncoderSpan || m.Arch == BiEncoderToken
+	bi := m.Arch.BiEncoder()
 	if !bi {
 		// Uni-encoders: the embedding was resized to the tokenizer with
 		// GLiNER's tokens. Bi-encoders never put them in the text encoder,
@@ -241,17 +241,17 @@ func ExportConfigJSON(m *Model, tok tokenizer.Tokenizer) ([]byte, error) {
 	tree := map[string]any{}
 	skip := map[string]bool{}
 	arch := m.Arch
-	if arch != BiEncoderSpan && arch != BiEncoderToken {
+	if !arch.BiEncoder() {
 		for _, k := range biEncoderKeys {
 			skip[k] = true
 		}
 	}
-	if arch != UniEncoderSpanDecoder {
+	if !arch.Decoder() {
 		for _, k := range decoderKeys {
 			skip[k] = true
 		}
 	}
-	if arch != UniEncoderSpanRelex {
+	if !arch.Relex() {
 		for _, k := range relexKeys {
 			skip[k] = true
 		}

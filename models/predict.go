@@ -48,15 +48,13 @@ func (m *Model) decode(out *Output, b *data.Batch, o decode.Options, padded bool
 		n[i] = int(b.TextLengths.Data[i])
 	}
 	probs := Probabilities(out)
-	switch m.Arch {
-	case UniEncoderToken, BiEncoderToken:
+	if m.Arch.TokenLevel() {
 		if padded {
 			for i := range n {
 				n[i] = s[1]
 			}
 		}
 		return decode.TokenBatch(probs, B, s[1], s[2], n, b.IDToClass, o)
-	default:
-		return decode.SpanBatch(probs, B, s[1], s[2], s[3], n, b.IDToClass, o)
 	}
+	return decode.SpanBatch(probs, B, s[1], s[2], s[3], n, b.IDToClass, o)
 }

@@ -45,8 +45,7 @@ func LoadTeacher(dir string) (Teacher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("teacher %s: %w", dir, err)
 	}
-	switch arch {
-	case models.UniEncoderSpanRelex, models.UniEncoderSpanDecoder:
+	if arch.Relex() || arch.Decoder() {
 		return nil, fmt.Errorf("teacher %s: a %v model cannot teach entity labels here (the pipeline predicts with span/token NER models)", dir, arch)
 	}
 	fp, err := Fingerprint(dir)

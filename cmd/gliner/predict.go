@@ -104,7 +104,7 @@ func (p *predictFlags) checkGeneration(cmd *cobra.Command, pl *infer.Pipeline) e
 		for _, f := range []string{"label-mode", "max-new-tokens", "constrain-labels"} {
 			if cmd.Flags().Changed(f) {
 				return fmt.Errorf("%s: --%s is for span-decoder models (%v); %s is a %v model, which generates no labels",
-					cmd.Name(), f, "gliner_uni_encoder_span_decoder", pl.Dir, pl.Model.Arch)
+					cmd.Name(), f, data.ArchitecturesThat(data.Architecture.Decoder), pl.Dir, pl.Model.Arch)
 			}
 		}
 	}
