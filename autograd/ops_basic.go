@@ -24,42 +24,25 @@ func (k *linearK) OutShape(in [][]int) ([]int, error) {
 	out[len(out)-1] = w[0]
 	return out, nil
 }
+func (k *linearK) Attrs() kern.Attrs { return kern.LinearAttrs{Bias: k.hasBias} }
 func (k *linearK) Forward(in []Value, out Value) error {
 	x, w := in[0], in[1]
 	o, i := w.Shape[0], w.Shape[1]
-	rows := x.Size() / i
-	kern.Sgemm(false, true, rows, o, i, 1, x.F, i, w.F, i, 0, out.F, o)
+	var b []float32
 	if k.hasBias {
-		b := in[2].F
-		for r := 0; r < rows; r++ {
-			row := out.F[r*o : (r+1)*o]
-			for j := range row {
-				row[j] += b[j]
-			}
-		}
+		b = in[2].F
 	}
+	kern.LinearForward(out.F, x.F, w.F, b, x.Size()/i, i, o)
 	return nil
 }
 func (k *linearK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	x, w := in[0], in[1]
 	o, i := w.Shape[0], w.Shape[1]
-	rows := x.Size() / i
-	if grads[0].F != nil {
-		kern.Sgemm(false, false, rows, i, o, 1, dout.F, o, w.F, i, 0, grads[0].F, i)
+	var db []float32
+	if k.hasBias {
+		db = grads[2].F
 	}
-	if grads[1].F != nil {
-		kern.Sgemm(true, false, o, i, rows, 1, dout.F, o, x.F, i, 0, grads[1].F, i)
-	}
-	if k.hasBias && grads[2].F != nil {
-		db := grads[2].F
-		clear(db)
-		for r := 0; r < rows; r++ {
-			row := dout.F[r*o : (r+1)*o]
-			for j := range db {
-				db[j] += row[j]
-			}
-		}
-	}
+	kern.LinearBackward(grads[0].F, grads[1].F, db, dout.F, x.F, w.F, x.Size()/i, i, o)
 	return nil
 }
 
@@ -83,8 +66,9 @@ func (addK) OutShape(in [][]int) ([]int, error) {
 	}
 	return cloneShape(in[0]), nil
 }
+func (addK) Attrs() kern.Attrs { return kern.AddAttrs{} }
 func (addK) Forward(in []Value, out Value) error {
-	addInto(out.F, in[0].F, in[1].F)
+	kern.Add(out.F, in[0].F, in[1].F)
 	return nil
 }
 func (addK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
@@ -103,26 +87,14 @@ type reluK struct{}
 
 func (reluK) Name() string                       { return "relu" }
 func (reluK) OutShape(in [][]int) ([]int, error) { return cloneShape(in[0]), nil }
+func (reluK) Attrs() kern.Attrs                  { return kern.ReLUAttrs{} }
 func (reluK) Forward(in []Value, out Value) error {
-	for i, v := range in[0].F {
-		if v > 0 {
-			out.F[i] = v
-		} else {
-			out.F[i] = 0
-		}
-	}
+	kern.ReLUForward(out.F, in[0].F)
 	return nil
 }
-func (reluK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	for i, v := range in[0].F {
-		if v > 0 {
-			grads[0].F[i] = dout.F[i]
-		} else {
-			grads[0].F[i] = 0
-		}
+func (reluK) Backward(_ []Value, out Value, dout Value, grads []Value) error {
+	if grads[0].F != nil {
+		kern.ReLUBackward(grads[0].F, dout.F, out.F)
 	}
 	return nil
 }
@@ -141,6 +113,7 @@ func (k *reshapeK) OutShape(in [][]int) ([]int, error) {
 	}
 	return cloneShape(k.to), nil
 }
+func (k *reshapeK) Attrs() kern.Attrs                             { return kern.ReshapeAttrs{Shape: cloneShape(k.to)} }
 func (k *reshapeK) Alias() bool                                   { return true }
 func (k *reshapeK) Forward([]Value, Value) error                  { return nil }
 func (k *reshapeK) Backward([]Value, Value, Value, []Value) error { return nil }
@@ -148,10 +121,13 @@ func (k *reshapeK) Backward([]Value, Value, Value, []Value) error { return nil }
 // Reshape views x with another shape of the same size (no copy).
 func Reshape(x *Node, shape ...int) *Node { return x.g.Apply(&reshapeK{to: cloneShape(shape)}, x) }
 
-type concatK struct{}
+type concatK struct {
+	widths []int
+	xs     [][]float32
+}
 
-func (concatK) Name() string { return "concat_last" }
-func (concatK) OutShape(in [][]int) ([]int, error) {
+func (k *concatK) Name() string { return "concat_last" }
+func (k *concatK) OutShape(in [][]int) ([]int, error) {
 	lead := in[0][:len(in[0])-1]
 	last := 0
 	for _, s := range in {
@@ -162,37 +138,37 @@ func (concatK) OutShape(in [][]int) ([]int, error) {
 	}
 	return append(cloneShape(lead), last), nil
 }
-func (concatK) Forward(in []Value, out Value) error {
-	w := out.Shape[len(out.Shape)-1]
-	rows := out.Size() / w
-	off := 0
-	for _, v := range in {
-		c := v.Shape[len(v.Shape)-1]
-		for r := 0; r < rows; r++ {
-			copy(out.F[r*w+off:r*w+off+c], v.F[r*c:(r+1)*c])
-		}
-		off += c
+func (k *concatK) Attrs() kern.Attrs { return kern.ConcatLastAttrs{} }
+
+func (k *concatK) parts(vs []Value, out Value) (widths []int, rows int) {
+	if len(k.widths) != len(vs) {
+		k.widths, k.xs = make([]int, len(vs)), make([][]float32, len(vs))
 	}
+	for i, v := range vs {
+		k.widths[i] = v.Dim(-1)
+	}
+	return k.widths, out.Size() / out.Dim(-1)
+}
+
+func (k *concatK) Forward(in []Value, out Value) error {
+	widths, rows := k.parts(in, out)
+	for i, v := range in {
+		k.xs[i] = v.F
+	}
+	kern.ConcatLastForward(out.F, k.xs, widths, rows)
 	return nil
 }
-func (concatK) Backward(in []Value, out Value, dout Value, grads []Value) error {
-	w := out.Shape[len(out.Shape)-1]
-	rows := out.Size() / w
-	off := 0
-	for i, v := range in {
-		c := v.Shape[len(v.Shape)-1]
-		if grads[i].F != nil {
-			for r := 0; r < rows; r++ {
-				copy(grads[i].F[r*c:(r+1)*c], dout.F[r*w+off:r*w+off+c])
-			}
-		}
-		off += c
+func (k *concatK) Backward(in []Value, out Value, dout Value, grads []Value) error {
+	widths, rows := k.parts(in, out)
+	for i, g := range grads {
+		k.xs[i] = g.F
 	}
+	kern.ConcatLastBackward(k.xs, dout.F, widths, rows)
 	return nil
 }
 
 // Concat joins nodes along their last axis.
-func Concat(xs ...*Node) *Node { return xs[0].g.Apply(concatK{}, xs...) }
+func Concat(xs ...*Node) *Node { return xs[0].g.Apply(&concatK{}, xs...) }
 
 // ---- batched products ------------------------------------------------------
 
@@ -206,26 +182,15 @@ func (bmmTK) OutShape(in [][]int) ([]int, error) {
 	}
 	return []int{a[0], a[1], b[1]}, nil
 }
+func (bmmTK) Attrs() kern.Attrs { return kern.BatchMatMulNTAttrs{} }
 func (bmmTK) Forward(in []Value, out Value) error {
 	a, b := in[0], in[1]
-	B, M, K, N := a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1]
-	for i := 0; i < B; i++ {
-		kern.Sgemm(false, true, M, N, K, 1, a.F[i*M*K:], K, b.F[i*N*K:], K, 0, out.F[i*M*N:], N)
-	}
+	kern.BatchMatMulNTForward(out.F, a.F, b.F, a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1])
 	return nil
 }
 func (bmmTK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	a, b := in[0], in[1]
-	B, M, K, N := a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1]
-	for i := 0; i < B; i++ {
-		d := dout.F[i*M*N:]
-		if grads[0].F != nil {
-			kern.Sgemm(false, false, M, K, N, 1, d, N, b.F[i*N*K:], K, 0, grads[0].F[i*M*K:], K)
-		}
-		if grads[1].F != nil {
-			kern.Sgemm(true, false, N, K, M, 1, d, N, a.F[i*M*K:], K, 0, grads[1].F[i*N*K:], K)
-		}
-	}
+	kern.BatchMatMulNTBackward(grads[0].F, grads[1].F, dout.F, a.F, b.F, a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1])
 	return nil
 }
 
@@ -244,19 +209,14 @@ func (k *dotConstK) OutShape(in [][]int) ([]int, error) {
 	}
 	return []int{}, nil
 }
+func (k *dotConstK) Attrs() kern.Attrs { return kern.DotConstAttrs{W: k.w} }
 func (k *dotConstK) Forward(in []Value, out Value) error {
-	var s float64
-	for i, v := range in[0].F {
-		s += float64(v) * float64(k.w[i])
-	}
-	out.F[0] = float32(s)
+	out.F[0] = kern.DotConstForward(in[0].F, k.w)
 	return nil
 }
 func (k *dotConstK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
 	if grads[0].F != nil {
-		for i := range grads[0].F {
-			grads[0].F[i] = dout.F[0] * k.w[i]
-		}
+		kern.DotConstBackward(grads[0].F, k.w, dout.F[0])
 	}
 	return nil
 }

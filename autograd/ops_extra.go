@@ -3,6 +3,8 @@ package autograd
 import (
 	"fmt"
 	"slices"
+
+	"github.com/gliner-go/gliner/autograd/kern"
 )
 
 // ---- positional rows -------------------------------------------------------
@@ -17,35 +19,17 @@ func (addRowsK) OutShape(in [][]int) ([]int, error) {
 	}
 	return cloneShape(x), nil
 }
+func (addRowsK) Attrs() kern.Attrs { return kern.AddLeadingRowsAttrs{} }
 func (addRowsK) Forward(in []Value, out Value) error {
-	x, t := in[0], in[1]
+	x := in[0]
 	T, D := x.Dim(-2), x.Dim(-1)
-	blocks := x.Size() / (T * D)
-	for b := 0; b < blocks; b++ {
-		o := out.F[b*T*D : (b+1)*T*D]
-		xi := x.F[b*T*D : (b+1)*T*D]
-		for i := range o {
-			o[i] = xi[i] + t.F[i]
-		}
-	}
+	kern.AddLeadingRowsForward(out.F, x.F, in[1].F, x.Size()/(T*D), T, D)
 	return nil
 }
 func (addRowsK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	x := in[0]
 	T, D := x.Dim(-2), x.Dim(-1)
-	blocks := x.Size() / (T * D)
-	if grads[0].F != nil {
-		copy(grads[0].F, dout.F)
-	}
-	if dt := grads[1].F; dt != nil {
-		clear(dt)
-		for b := 0; b < blocks; b++ {
-			d := dout.F[b*T*D : (b+1)*T*D]
-			for i := range d {
-				dt[i] += d[i]
-			}
-		}
-	}
+	kern.AddLeadingRowsBackward(grads[0].F, grads[1].F, dout.F, x.Size()/(T*D), T, D)
 	return nil
 }
 
@@ -66,30 +50,14 @@ func (maskRowsK) OutShape(in [][]int) ([]int, error) {
 	}
 	return cloneShape(x), nil
 }
+func (maskRowsK) Attrs() kern.Attrs { return kern.MaskRowsAttrs{} }
 func (maskRowsK) Forward(in []Value, out Value) error {
-	D := in[0].Dim(-1)
-	for r, m := range in[1].I {
-		o, x := out.F[r*D:(r+1)*D], in[0].F[r*D:(r+1)*D]
-		if m != 0 {
-			copy(o, x)
-		} else {
-			clear(o)
-		}
-	}
+	kern.MaskRowsForward(out.F, in[0].F, in[1].I, in[0].Dim(-1))
 	return nil
 }
 func (maskRowsK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	D := in[0].Dim(-1)
-	for r, m := range in[1].I {
-		g := grads[0].F[r*D : (r+1)*D]
-		if m != 0 {
-			copy(g, dout.F[r*D:(r+1)*D])
-		} else {
-			clear(g)
-		}
+	if grads[0].F != nil {
+		kern.MaskRowsBackward(grads[0].F, dout.F, in[1].I, in[0].Dim(-1))
 	}
 	return nil
 }

@@ -12,7 +12,8 @@ type biLSTMK struct {
 	lengths []int
 }
 
-func (k *biLSTMK) Name() string { return "bilstm" }
+func (k *biLSTMK) Name() string      { return "bilstm" }
+func (k *biLSTMK) Attrs() kern.Attrs { return kern.BiLSTMAttrs{} }
 
 // inputs: x (B,W,In), lengths (B) int, then fwd Wih, Whh, Bih, Bhh, bwd Wih, Whh, Bih, Bhh.
 func (k *biLSTMK) OutShape(in [][]int) ([]int, error) {

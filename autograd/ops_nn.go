@@ -37,7 +37,8 @@ type layerNormK struct {
 	mean, rstd []float32
 }
 
-func (k *layerNormK) Name() string { return fmt.Sprintf("layernorm(eps=%g)", k.eps) }
+func (k *layerNormK) Name() string      { return fmt.Sprintf("layernorm(eps=%g)", k.eps) }
+func (k *layerNormK) Attrs() kern.Attrs { return kern.LayerNormAttrs{Eps: k.eps} }
 func (k *layerNormK) OutShape(in [][]int) ([]int, error) {
 	c := in[0][len(in[0])-1]
 	if len(in[1]) != 1 || in[1][0] != c || len(in[2]) != 1 || in[2][0] != c {
@@ -67,35 +68,24 @@ func LayerNorm(x, w, b *Node, eps float32) *Node {
 
 // ---- activations -----------------------------------------------------------
 
-// Activation names an elementwise nonlinearity.
-type Activation int
+// Activation names an elementwise nonlinearity (kern.Activation).
+type Activation = kern.Activation
 
 // The activations of the supported encoders and heads.
 const (
-	ActGELU    Activation = iota // exact erf form ("gelu")
-	ActGELUNew                   // tanh approximation ("gelu_new", GPT-2)
-	ActTanh
-	ActSigmoid
+	ActGELU    = kern.ActGELU    // exact erf form ("gelu")
+	ActGELUNew = kern.ActGELUNew // tanh approximation ("gelu_new", GPT-2)
+	ActTanh    = kern.ActTanh
+	ActSigmoid = kern.ActSigmoid
 )
 
 // ParseActivation maps a Hugging Face hidden_act string to an Activation.
-func ParseActivation(s string) (Activation, error) {
-	switch s {
-	case "gelu":
-		return ActGELU, nil
-	case "gelu_new", "gelu_pytorch_tanh":
-		return ActGELUNew, nil
-	case "tanh":
-		return ActTanh, nil
-	case "sigmoid":
-		return ActSigmoid, nil
-	}
-	return 0, fmt.Errorf("unsupported activation %q (valid: gelu, gelu_new, gelu_pytorch_tanh, tanh, sigmoid)", s)
-}
+func ParseActivation(s string) (Activation, error) { return kern.ParseActivation(s) }
 
 type actK struct{ a Activation }
 
 func (k actK) Name() string                       { return fmt.Sprintf("act%d", k.a) }
+func (k actK) Attrs() kern.Attrs                  { return kern.ActivationAttrs{Act: k.a} }
 func (k actK) OutShape(in [][]int) ([]int, error) { return cloneShape(in[0]), nil }
 func (k actK) Forward(in []Value, out Value) error {
 	switch k.a {
@@ -140,6 +130,7 @@ type dropoutK struct {
 }
 
 func (k *dropoutK) Name() string                       { return fmt.Sprintf("dropout(p=%g)", k.p) }
+func (k *dropoutK) Attrs() kern.Attrs                  { return kern.DropoutAttrs{P: k.p} }
 func (k *dropoutK) OutShape(in [][]int) ([]int, error) { return cloneShape(in[0]), nil }
 func (k *dropoutK) Forward(in []Value, out Value) error {
 	return kern.DropoutForward(out.F, Grow(&k.mask, len(out.F)), in[0].F, k.p, k.rng)
@@ -168,7 +159,8 @@ func Dropout(x *Node, p float64) *Node {
 
 type gatherK struct{ idx []int32 }
 
-func (k *gatherK) Name() string { return "gather_rows" }
+func (k *gatherK) Name() string      { return "gather_rows" }
+func (k *gatherK) Attrs() kern.Attrs { return kern.GatherRowsAttrs{} }
 func (k *gatherK) OutShape(in [][]int) ([]int, error) {
 	src, idx := in[0], in[1]
 	if len(src) != 3 || len(idx) != 2 || idx[0] != src[0] {
@@ -201,7 +193,8 @@ func GatherRows(src, idx *Node) *Node {
 
 type embeddingK struct{ ids []int32 }
 
-func (k *embeddingK) Name() string { return "embedding" }
+func (k *embeddingK) Name() string      { return "embedding" }
+func (k *embeddingK) Attrs() kern.Attrs { return kern.EmbeddingAttrs{} }
 func (k *embeddingK) OutShape(in [][]int) ([]int, error) {
 	if len(in[0]) != 2 {
 		return nil, fmt.Errorf("weight %v is not (V,D)", in[0])
@@ -229,25 +222,20 @@ func Embedding(weight, ids *Node) *Node {
 
 // ---- attention -------------------------------------------------------------
 
-// AttentionKind selects the masking and position scheme of Attention.
-type AttentionKind int
+// AttentionKind selects the masking and position scheme of Attention
+// (kern.AttentionKind).
+type AttentionKind = kern.AttentionKind
 
 // The attention variants of the supported encoders.
 const (
-	AttnBERT         AttentionKind = iota // additive key mask
-	AttnCausal                            // GPT-2: causal fill + additive key mask
-	AttnDisentangled                      // DeBERTa-v2/v3 c2p/p2c relative attention
+	AttnBERT         = kern.AttnBERT         // additive key mask
+	AttnCausal       = kern.AttnCausal       // GPT-2: causal fill + additive key mask
+	AttnDisentangled = kern.AttnDisentangled // DeBERTa-v2/v3 c2p/p2c relative attention
 )
 
-// AttentionConfig holds the static settings of an attention node.
-type AttentionConfig struct {
-	Kind  AttentionKind
-	Heads int
-	// Dropout on the attention probabilities (training graphs only).
-	Dropout float64
-	// Disentangled settings (AttnDisentangled only).
-	Rel kern.Disentangled
-}
+// AttentionConfig holds the static settings of an attention node: the
+// attention kernel's attributes.
+type AttentionConfig = kern.AttentionAttrs
 
 type attentionK struct {
 	cfg   AttentionConfig
@@ -260,6 +248,7 @@ type attentionK struct {
 	ws    []float32
 }
 
+func (k *attentionK) Attrs() kern.Attrs { return k.cfg }
 func (k *attentionK) Name() string {
 	return fmt.Sprintf("attention(kind=%d,heads=%d)", k.cfg.Kind, k.cfg.Heads)
 }

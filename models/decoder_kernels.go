@@ -4,15 +4,16 @@ import (
 	"fmt"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/autograd/kern"
 	"github.com/gliner-go/gliner/losses"
 )
 
 // Slot codes of DecoderInputs besides token ids (≥ 0).
 const (
 	// SlotZero is a zero vector (left padding of a prefix).
-	SlotZero = -1
+	SlotZero = kern.DecoderSlotZero
 	// SlotSpan is the row's own span vector.
-	SlotSpan = -2
+	SlotSpan = kern.DecoderSlotSpan
 )
 
 // DecoderInputs assembles the labels decoder's inputs_embeds (M,T,D): slot
@@ -36,49 +37,16 @@ func (decoderInputK) OutShape(in [][]int) ([]int, error) {
 	return []int{sl[0], sl[1], sp[1]}, nil
 }
 
+func (decoderInputK) Attrs() kern.Attrs { return kern.DecoderInputsAttrs{} }
+
 func (decoderInputK) Forward(in []Value, out Value) error {
-	D, V, T := in[0].Shape[1], in[1].Shape[0], in[2].Shape[1]
-	for i, s := range in[2].I {
-		dst := out.F[i*D : (i+1)*D]
-		switch {
-		case s >= 0 && s < int64(V):
-			copy(dst, in[1].F[int(s)*D:int(s+1)*D])
-		case s == SlotSpan:
-			m := i / T
-			copy(dst, in[0].F[m*D:(m+1)*D])
-		case s == SlotZero:
-			clear(dst)
-		default:
-			return fmt.Errorf("decoder inputs: slot (%d,%d) = %d is neither a token id in [0, %d) nor a span/zero slot", i/T, i%T, s, V)
-		}
-	}
-	return nil
+	M, D, V, T := in[0].Shape[0], in[0].Shape[1], in[1].Shape[0], in[2].Shape[1]
+	return kern.DecoderInputsForward(out.F, in[0].F, in[1].F, in[2].I, M, T, D, V)
 }
 
 func (decoderInputK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	D, T := in[0].Shape[1], in[2].Shape[1]
-	if grads[0].F != nil {
-		clear(grads[0].F)
-	}
-	if grads[1].F != nil {
-		clear(grads[1].F)
-	}
-	for i, s := range in[2].I {
-		src := dout.F[i*D : (i+1)*D]
-		var dst []float32
-		switch {
-		case s >= 0 && grads[1].F != nil:
-			dst = grads[1].F[int(s)*D : int(s+1)*D]
-		case s == SlotSpan && grads[0].F != nil:
-			m := i / T
-			dst = grads[0].F[m*D : (m+1)*D]
-		default:
-			continue
-		}
-		for j, v := range src {
-			dst[j] += v
-		}
-	}
+	M, D, V, T := in[0].Shape[0], in[0].Shape[1], in[1].Shape[0], in[2].Shape[1]
+	kern.DecoderInputsBackward(grads[0].F, grads[1].F, dout.F, in[2].I, M, T, D, V)
 	return nil
 }
 
@@ -127,16 +95,18 @@ func (k *weightedSumK) OutShape(in [][]int) ([]int, error) {
 	}
 	return []int{}, nil
 }
+func (k *weightedSumK) Attrs() kern.Attrs { return kern.ScaledSumAttrs{Weights: []float32{k.a, k.b}} }
 func (k *weightedSumK) Forward(in []Value, out Value) error {
-	out.F[0] = k.a*in[0].F[0] + k.b*in[1].F[0]
+	w, x := [2]float32{k.a, k.b}, [2]float32{in[0].F[0], in[1].F[0]}
+	out.F[0] = kern.ScaledSumForward(w[:], x[:])
 	return nil
 }
 func (k *weightedSumK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F != nil {
-		grads[0].F[0] = k.a * dout.F[0]
-	}
-	if grads[1].F != nil {
-		grads[1].F[0] = k.b * dout.F[0]
+	w := [2]float32{k.a, k.b}
+	for i, g := range grads {
+		if g.F != nil {
+			g.F[0] = kern.ScaledSumBackward(w[:], i, dout.F[0])
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/autograd/kern"
 	"github.com/gliner-go/gliner/layers"
 	"github.com/gliner-go/gliner/models/encoder"
 )
@@ -64,56 +65,18 @@ func (maskedMeanK) OutShape(in [][]int) ([]int, error) {
 	return []int{x[0], x[2]}, nil
 }
 
-// denom is max(Σ_t m, 1e-9) in float32, as torch's clamp on the float sum.
-func denom(m []int64) float32 {
-	var s float32
-	for _, v := range m {
-		s += float32(v)
-	}
-	if s < 1e-9 {
-		return 1e-9
-	}
-	return s
-}
+func (maskedMeanK) Attrs() kern.Attrs { return kern.MaskedMeanAttrs{} }
 
 func (maskedMeanK) Forward(in []Value, out Value) error {
-	x, m := in[0], in[1].I
-	N, T, D := x.Shape[0], x.Shape[1], x.Shape[2]
-	for n := 0; n < N; n++ {
-		o := out.F[n*D : (n+1)*D]
-		clear(o)
-		for t := 0; t < T; t++ {
-			if mv := float32(m[n*T+t]); mv != 0 {
-				for j, v := range x.F[(n*T+t)*D : (n*T+t+1)*D] {
-					o[j] += v * mv
-				}
-			}
-		}
-		d := denom(m[n*T : (n+1)*T])
-		for j := range o {
-			o[j] /= d
-		}
-	}
+	x := in[0]
+	kern.MaskedMeanForward(out.F, x.F, in[1].I, x.Shape[0], x.Shape[1], x.Shape[2])
 	return nil
 }
 
 func (maskedMeanK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	dx := grads[0].F
-	if dx == nil {
-		return nil
-	}
-	x, m := in[0], in[1].I
-	N, T, D := x.Shape[0], x.Shape[1], x.Shape[2]
-	for n := 0; n < N; n++ {
-		d := denom(m[n*T : (n+1)*T])
-		g := dout.F[n*D : (n+1)*D]
-		for t := 0; t < T; t++ {
-			mv := float32(m[n*T+t])
-			row := dx[(n*T+t)*D : (n*T+t+1)*D]
-			for j := range row {
-				row[j] = g[j] * mv / d
-			}
-		}
+	if grads[0].F != nil {
+		x := in[0]
+		kern.MaskedMeanBackward(grads[0].F, dout.F, in[1].I, x.Shape[0], x.Shape[1], x.Shape[2])
 	}
 	return nil
 }
@@ -133,25 +96,14 @@ func (k *broadcastK) OutShape(in [][]int) ([]int, error) {
 	}
 	return []int{k.b, in[0][0], in[0][1]}, nil
 }
+func (k *broadcastK) Attrs() kern.Attrs { return kern.BroadcastRowsAttrs{Copies: k.b} }
 func (k *broadcastK) Forward(in []Value, out Value) error {
-	n := len(in[0].F)
-	for i := 0; i < k.b; i++ {
-		copy(out.F[i*n:(i+1)*n], in[0].F)
-	}
+	kern.BroadcastRowsForward(out.F, in[0].F, k.b)
 	return nil
 }
 func (k *broadcastK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	dx := grads[0].F
-	if dx == nil {
-		return nil
-	}
-	n := len(dx)
-	for j := range dx {
-		var s float64
-		for i := 0; i < k.b; i++ {
-			s += float64(dout.F[i*n+j])
-		}
-		dx[j] = float32(s)
+	if grads[0].F != nil {
+		kern.BroadcastRowsBackward(grads[0].F, dout.F, k.b)
 	}
 	return nil
 }

@@ -2,10 +2,10 @@ package models
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/autograd/kern"
 	"github.com/gliner-go/gliner/losses"
 )
 
@@ -22,34 +22,14 @@ func (sigmoidPairMaskK) OutShape(in [][]int) ([]int, error) {
 	return append([]int(nil), x...), nil
 }
 func (sigmoidPairMaskK) NonDifferentiable(i int) bool { return i == 1 }
+func (sigmoidPairMaskK) Attrs() kern.Attrs            { return kern.SigmoidPairMaskAttrs{} }
 func (sigmoidPairMaskK) Forward(in []Value, out Value) error {
-	B, E := in[0].Shape[0], in[0].Shape[1]
-	m := in[1].F
-	for b := 0; b < B; b++ {
-		for i := 0; i < E; i++ {
-			for j := 0; j < E; j++ {
-				k := (b*E+i)*E + j
-				s := float32(1 / (1 + math.Exp(-float64(in[0].F[k]))))
-				out.F[k] = s * m[b*E+i] * m[b*E+j]
-			}
-		}
-	}
+	kern.SigmoidPairMaskForward(out.F, in[0].F, in[1].F, in[0].Shape[0], in[0].Shape[1])
 	return nil
 }
 func (sigmoidPairMaskK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	if grads[0].F == nil {
-		return nil
-	}
-	B, E := in[0].Shape[0], in[0].Shape[1]
-	m := in[1].F
-	for b := 0; b < B; b++ {
-		for i := 0; i < E; i++ {
-			for j := 0; j < E; j++ {
-				k := (b*E+i)*E + j
-				s := float32(1 / (1 + math.Exp(-float64(in[0].F[k]))))
-				grads[0].F[k] = dout.F[k] * m[b*E+i] * m[b*E+j] * s * (1 - s)
-			}
-		}
+	if grads[0].F != nil {
+		kern.SigmoidPairMaskBackward(grads[0].F, dout.F, in[0].F, in[1].F, in[0].Shape[0], in[0].Shape[1])
 	}
 	return nil
 }
@@ -61,7 +41,7 @@ func SigmoidPairMask(x, mask *autograd.Node) *autograd.Node {
 }
 
 // lossSumK is Σ w_i·x_i over scalars.
-type lossSumK struct{ w []float32 }
+type lossSumK struct{ w, xs []float32 }
 
 func (k *lossSumK) Name() string { return fmt.Sprintf("loss_sum%v", k.w) }
 func (k *lossSumK) OutShape(in [][]int) ([]int, error) {
@@ -75,18 +55,19 @@ func (k *lossSumK) OutShape(in [][]int) ([]int, error) {
 	}
 	return []int{}, nil
 }
+func (k *lossSumK) Attrs() kern.Attrs { return kern.ScaledSumAttrs{Weights: k.w} }
 func (k *lossSumK) Forward(in []Value, out Value) error {
-	var s float32
+	xs := autograd.Grow(&k.xs, len(in))
 	for i, x := range in {
-		s += k.w[i] * x.F[0]
+		xs[i] = x.F[0]
 	}
-	out.F[0] = s
+	out.F[0] = kern.ScaledSumForward(k.w, xs)
 	return nil
 }
 func (k *lossSumK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
 	for i, g := range grads {
 		if g.F != nil {
-			g.F[0] = k.w[i] * dout.F[0]
+			g.F[0] = kern.ScaledSumBackward(k.w, i, dout.F[0])
 		}
 	}
 	return nil

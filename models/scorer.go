@@ -86,142 +86,21 @@ func (k *scorerHiddenK) OutShape(in [][]int) ([]int, error) {
 	return []int{t[0], t[1], l[1], 4 * H}, nil
 }
 
+func (k *scorerHiddenK) Attrs() kern.Attrs { return kern.ScorerHiddenAttrs{} }
+
 func (k *scorerHiddenK) Forward(in []Value, out Value) error {
-	t, l, w, bias := in[0].F, in[1].F, in[2].F, in[3].F
 	B, W, C, H := k.B, k.W, k.C, k.H
-	O := 4 * H
-	ta := autograd.Grow(&k.ta, B*W*O)
-	lb := autograd.Grow(&k.lb, B*C*O)
-	p := autograd.Grow(&k.p, B*W*C*H)
-	kern.Sgemm(false, true, B*W, O, H, 1, t, 2*H, w, 3*H, 0, ta, O)
-	kern.Sgemm(false, true, B*C, O, H, 1, l, 2*H, w[H:], 3*H, 0, lb, O)
-	kern.ParallelFor(B*W, 4, func(lo, hi int) {
-		for bw := lo; bw < hi; bw++ {
-			b := bw / W
-			t1 := t[bw*2*H+H : (bw+1)*2*H]
-			for c := 0; c < C; c++ {
-				l1 := l[(b*C+c)*2*H+H : (b*C+c+1)*2*H]
-				pr := p[(bw*C+c)*H : (bw*C+c+1)*H]
-				for j := range pr {
-					pr[j] = t1[j] * l1[j]
-				}
-			}
-		}
-	})
-	kern.Sgemm(false, true, B*W*C, O, H, 1, p, H, w[2*H:], 3*H, 0, out.F, O)
-	kern.ParallelFor(B*W, 4, func(lo, hi int) {
-		for bw := lo; bw < hi; bw++ {
-			b := bw / W
-			tr := ta[bw*O : (bw+1)*O]
-			for c := 0; c < C; c++ {
-				lr := lb[(b*C+c)*O : (b*C+c+1)*O]
-				or := out.F[(bw*C+c)*O : (bw*C+c+1)*O]
-				for j := range or {
-					or[j] += tr[j] + lr[j] + bias[j]
-				}
-			}
-		}
-	})
+	nta, nlb, np := kern.ScorerHiddenSaved(B, W, C, H)
+	ta, lb, p := autograd.Grow(&k.ta, nta), autograd.Grow(&k.lb, nlb), autograd.Grow(&k.p, np)
+	kern.ScorerHiddenForward(out.F, ta, lb, p, in[0].F, in[1].F, in[2].F, in[3].F, B, W, C, H)
 	return nil
 }
 
 func (k *scorerHiddenK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
-	t, l, w := in[0].F, in[1].F, in[2].F
-	dh := dout.F
 	B, W, C, H := k.B, k.W, k.C, k.H
 	O := 4 * H
-	// Row sums of dh over classes (dta) and over words (dlb), in float64.
-	dta := autograd.Grow(&k.dta, B*W*O)
-	dlb := autograd.Grow(&k.dlb, B*C*O)
-	kern.ParallelFor(B, 1, func(lo, hi int) {
-		acc := make([]float64, O)
-		for b := lo; b < hi; b++ {
-			for wi := 0; wi < W; wi++ {
-				clear(acc)
-				for c := 0; c < C; c++ {
-					for j, v := range dh[((b*W+wi)*C+c)*O : ((b*W+wi)*C+c+1)*O] {
-						acc[j] += float64(v)
-					}
-				}
-				for j, v := range acc {
-					dta[(b*W+wi)*O+j] = float32(v)
-				}
-			}
-			for c := 0; c < C; c++ {
-				clear(acc)
-				for wi := 0; wi < W; wi++ {
-					for j, v := range dh[((b*W+wi)*C+c)*O : ((b*W+wi)*C+c+1)*O] {
-						acc[j] += float64(v)
-					}
-				}
-				for j, v := range acc {
-					dlb[(b*C+c)*O+j] = float32(v)
-				}
-			}
-		}
-	})
-	if dw := grads[2].F; dw != nil {
-		kern.Sgemm(true, false, O, H, B*W, 1, dta, O, t, 2*H, 0, dw, 3*H)
-		kern.Sgemm(true, false, O, H, B*C, 1, dlb, O, l, 2*H, 0, dw[H:], 3*H)
-		kern.Sgemm(true, false, O, H, B*W*C, 1, dh, O, k.p, H, 0, dw[2*H:], 3*H)
-	}
-	if db := grads[3].F; db != nil {
-		acc := make([]float64, O)
-		for r := 0; r < B*W; r++ {
-			for j, v := range dta[r*O : (r+1)*O] {
-				acc[j] += float64(v)
-			}
-		}
-		for j, v := range acc {
-			db[j] = float32(v)
-		}
-	}
-	dt, dl := grads[0].F, grads[1].F
-	if dt == nil && dl == nil {
-		return nil
-	}
+	dta, dlb := autograd.Grow(&k.dta, B*W*O), autograd.Grow(&k.dlb, B*C*O)
 	dp := autograd.Grow(&k.dp, B*W*C*H)
-	kern.Sgemm(false, false, B*W*C, H, O, 1, dh, O, w[2*H:], 3*H, 0, dp, H)
-	if dt != nil {
-		kern.Sgemm(false, false, B*W, H, O, 1, dta, O, w, 3*H, 0, dt, 2*H)
-	}
-	if dl != nil {
-		kern.Sgemm(false, false, B*C, H, O, 1, dlb, O, w[H:], 3*H, 0, dl, 2*H)
-	}
-	kern.ParallelFor(B, 1, func(lo, hi int) {
-		acc := make([]float64, H)
-		for b := lo; b < hi; b++ {
-			if dt != nil {
-				for wi := 0; wi < W; wi++ {
-					clear(acc)
-					for c := 0; c < C; c++ {
-						l1 := l[(b*C+c)*2*H+H : (b*C+c+1)*2*H]
-						for j, v := range dp[((b*W+wi)*C+c)*H : ((b*W+wi)*C+c+1)*H] {
-							acc[j] += float64(v) * float64(l1[j])
-						}
-					}
-					out := dt[(b*W+wi)*2*H+H : (b*W+wi+1)*2*H]
-					for j, v := range acc {
-						out[j] = float32(v)
-					}
-				}
-			}
-			if dl != nil {
-				for c := 0; c < C; c++ {
-					clear(acc)
-					for wi := 0; wi < W; wi++ {
-						t1 := t[(b*W+wi)*2*H+H : (b*W+wi+1)*2*H]
-						for j, v := range dp[((b*W+wi)*C+c)*H : ((b*W+wi)*C+c+1)*H] {
-							acc[j] += float64(v) * float64(t1[j])
-						}
-					}
-					out := dl[(b*C+c)*2*H+H : (b*C+c+1)*2*H]
-					for j, v := range acc {
-						out[j] = float32(v)
-					}
-				}
-			}
-		}
-	})
+	kern.ScorerHiddenBackward(grads[0].F, grads[1].F, grads[2].F, grads[3].F, dout.F, in[0].F, in[1].F, in[2].F, k.p, dta, dlb, dp, B, W, C, H)
 	return nil
 }

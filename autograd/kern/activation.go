@@ -112,15 +112,21 @@ func GELUNewBackward(dx, dy, x []float32) {
 // ReLUForward writes y = max(x, 0). y may alias x.
 func ReLUForward(y, x []float32) {
 	checkLen("ReLUForward", "y", y, len(x))
-	elementwise(len(x), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if v := x[i]; v > 0 {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
+	if len(x) < 2*elemGrain {
+		reluRange(y, x, 0, len(x)) // no closure: small calls do not allocate
+		return
+	}
+	elementwise(len(x), func(lo, hi int) { reluRange(y, x, lo, hi) })
+}
+
+func reluRange(y, x []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		if v := x[i]; v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
 		}
-	})
+	}
 }
 
 // ReLUBackward writes dx = dy where the forward OUTPUT y > 0, else 0
@@ -128,15 +134,21 @@ func ReLUForward(y, x []float32) {
 func ReLUBackward(dx, dy, y []float32) {
 	checkLen("ReLUBackward", "dy", dy, len(y))
 	checkLen("ReLUBackward", "dx", dx, len(y))
-	elementwise(len(y), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if y[i] > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = 0
-			}
+	if len(y) < 2*elemGrain {
+		reluBackRange(dx, dy, y, 0, len(y))
+		return
+	}
+	elementwise(len(y), func(lo, hi int) { reluBackRange(dx, dy, y, lo, hi) })
+}
+
+func reluBackRange(dx, dy, y []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		if y[i] > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
 		}
-	})
+	}
 }
 
 // TanhForward writes y = tanh(x). y may alias x.

@@ -5,11 +5,17 @@ package kern
 func Add(dst, a, b []float32) {
 	checkLen("Add", "a", a, len(dst))
 	checkLen("Add", "b", b, len(dst))
-	elementwise(len(dst), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dst[i] = a[i] + b[i]
-		}
-	})
+	if len(dst) < 2*elemGrain {
+		addRange(dst, a, b, 0, len(dst)) // no closure: small calls do not allocate
+		return
+	}
+	elementwise(len(dst), func(lo, hi int) { addRange(dst, a, b, lo, hi) })
+}
+
+func addRange(dst, a, b []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		dst[i] = a[i] + b[i]
+	}
 }
 
 // AddBias writes dst[r,j] = x[r,j] + bias[j] for x (rows×cols). dst may

@@ -24,34 +24,17 @@ func (conv1DK) OutShape(in [][]int) ([]int, error) {
 	out[len(out)-1] = w[1]
 	return out, nil
 }
+func (conv1DK) Attrs() kern.Attrs { return kern.Conv1DAttrs{} }
 func (conv1DK) Forward(in []autograd.Value, out autograd.Value) error {
-	x, w, b := in[0], in[1], in[2].F
+	x, w := in[0], in[1]
 	i, o := w.Shape[0], w.Shape[1]
-	rows := x.Size() / i
-	for r := 0; r < rows; r++ {
-		copy(out.F[r*o:(r+1)*o], b)
-	}
-	kern.Sgemm(false, false, rows, o, i, 1, x.F, i, w.F, o, 1, out.F, o)
+	kern.Conv1DForward(out.F, x.F, w.F, in[2].F, x.Size()/i, i, o)
 	return nil
 }
 func (conv1DK) Backward(in []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
 	x, w := in[0], in[1]
 	i, o := w.Shape[0], w.Shape[1]
-	rows := x.Size() / i
-	if grads[0].F != nil {
-		kern.Sgemm(false, true, rows, i, o, 1, dout.F, o, w.F, o, 0, grads[0].F, i)
-	}
-	if grads[1].F != nil {
-		kern.Sgemm(true, false, i, o, rows, 1, x.F, i, dout.F, o, 0, grads[1].F, o)
-	}
-	if db := grads[2].F; db != nil {
-		clear(db)
-		for r := 0; r < rows; r++ {
-			for j, v := range dout.F[r*o : (r+1)*o] {
-				db[j] += v
-			}
-		}
-	}
+	kern.Conv1DBackward(grads[0].F, grads[1].F, grads[2].F, dout.F, x.F, w.F, x.Size()/i, i, o)
 	return nil
 }
 
@@ -73,24 +56,16 @@ func (k columnsK) OutShape(in [][]int) ([]int, error) {
 	out[len(out)-1] = k.Width
 	return out, nil
 }
+func (k columnsK) Attrs() kern.Attrs { return kern.ColumnsAttrs{Off: k.Off, Width: k.Width} }
 func (k columnsK) Forward(in []autograd.Value, out autograd.Value) error {
 	w := in[0].Dim(-1)
-	rows := in[0].Size() / w
-	for r := 0; r < rows; r++ {
-		copy(out.F[r*k.Width:(r+1)*k.Width], in[0].F[r*w+k.Off:r*w+k.Off+k.Width])
-	}
+	kern.ColumnsForward(out.F, in[0].F, in[0].Size()/w, w, k.Off, k.Width)
 	return nil
 }
 func (k columnsK) Backward(in []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
-	dx := grads[0].F
-	if dx == nil {
-		return nil
-	}
-	w := in[0].Dim(-1)
-	rows := in[0].Size() / w
-	clear(dx)
-	for r := 0; r < rows; r++ {
-		copy(dx[r*w+k.Off:r*w+k.Off+k.Width], dout.F[r*k.Width:(r+1)*k.Width])
+	if grads[0].F != nil {
+		w := in[0].Dim(-1)
+		kern.ColumnsBackward(grads[0].F, dout.F, in[0].Size()/w, w, k.Off, k.Width)
 	}
 	return nil
 }
