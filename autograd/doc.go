@@ -1,19 +1,48 @@
-// Package autograd is the one place in gliner-go that knows Gorgonia.
+// Package autograd is the one place in gliner-go that knows Gorgonia, and
+// the engine that runs the models.
 //
-// It holds three things:
+// What Gorgonia does (gorgonia.org/gorgonia):
+//
+//   - Graph building: every Graph wraps a Gorgonia ExprGraph. Parameters
+//     become Gorgonia tensor nodes bound to the store's data, inputs become
+//     placeholder nodes, and each operation is a Gorgonia node whose Op is
+//     one of the project's kernels (kernelOp adapts a Kernel to Gorgonia's
+//     Op and SDOp interfaces).
+//   - Symbolic backward derivation: Compile calls gorgonia.Grad, which
+//     walks the graph from the cost and asks each kernelOp's SymDiff for
+//     its input gradients (one bwdOp node per input), adding the nodes that
+//     sum the gradients of values used more than once.
+//   - Ordering: gorgonia.Sort gives the topological order of the forward
+//     and backward nodes.
+//
+// Gorgonia's own tensors, VMs and operations are not used to compute
+// anything (its SoftMax/LogSoftMax merging and other defects are pinned by
+// package kern's tests).
+//
+// What the project's own code does:
 //
 //   - Store: the model's parameters, named by the reference's state-dict
 //     keys, with their gradients, a frozen flag settable by name prefix,
 //     deterministic iteration order and seeded initialisation.
-//   - Graph: a Gorgonia expression graph built for one batch-shape bucket.
-//     Parameters are bound into it without copying; batch tensors are bound
-//     as inputs before each run. Every operation is a fused Kernel with a
-//     hand-written forward and backward (package kern); the backward graph
-//     is derived symbolically by Gorgonia (gorgonia.Grad) from each kernel's
-//     SymDiff.
-//   - Machine: the compiled executor of a Graph. It walks the graph in
-//     topological order over buffers allocated once per bucket, so a
-//     steady-state training step builds no graph and allocates nothing.
-//
-// Models build one Graph per shape bucket and cache its Machine.
+//   - Kernels: every operation is a Kernel with a hand-written forward and
+//     backward over dense float32/int64 values (the maths lives in package
+//     kern). Kernels declare the buffers they keep (Buffered: saved
+//     activations, scratch) and which forward values their backward reads
+//     (BackwardReads).
+//   - Plans: Compile (CompileIn) turns the sorted graph into a Machine, a
+//     list of kernel calls in execution order together with a region of an
+//     Arena for every value, gradient and kernel buffer. Regions are chosen
+//     from lifetimes (a value lives from the step that writes it to the last
+//     step that reads it, forward activations that a backward reads until
+//     that backward), so values whose lifetimes do not overlap share memory.
+//   - Arena: the activation memory machines share, one float32 and one
+//     int64 buffer, grown to the largest plan run so far and never shrunk.
+//     A model keeps one arena for all its plans, so a batch of a new shape
+//     costs a plan (graph building, Grad, Sort and layout: milliseconds),
+//     not a new set of buffers, and a steady-state step allocates nothing.
+//   - Backend: the seam between plans and the hardware. Arena buffers are
+//     allocated and freed, inputs copied in and kernels run through one
+//     Backend interface (allocate, free, view, copy to and from the host,
+//     forward, backward, synchronise). CPU, the only backend today, keeps
+//     buffers in host memory and runs the kernels' Go bodies.
 package autograd

@@ -10,16 +10,48 @@ import (
 
 // Machine executes a compiled Graph: forward, and with a cost, the
 // backward pass and the accumulation of parameter gradients into the
-// store. Buffers are allocated once, at Compile, and reused by every Run.
+// store. It is a plan: the kernels in execution order and, for every value
+// and every kernel buffer, a region of an Arena chosen from the value's
+// lifetime. It holds no memory of its own beyond its kernels' small index
+// buffers; the arena is sized at the first Set or Run and reused by every
+// Run, so a steady-state step allocates nothing.
 type Machine struct {
-	g       *Graph
-	run     uint64
-	steps   []func() error
-	vals    map[*G.Node]*Value
-	inputs  map[string]*Value
+	g     *Graph
+	arena *Arena
+	be    Backend
+	steps []step
+	vals  map[*G.Node]*Value
+	// views binds values to arena storage (rebuilt when the arena grows).
+	views  []view
+	sts    []*storage
+	nf, ni int
+	gen    uint64
+	bound  bool
+	inputs map[string]*Value
+	// kept are the values readable after Run (outputs, cost, inputs).
+	kept    map[*G.Node]bool
 	grads   []paramGrad
 	cost    *Node
 	outputs []*Node
+}
+
+// view ties a value to its storage.
+type view struct {
+	v  *Value
+	st *storage
+}
+
+// step is one kernel call of the plan, with the kernel buffers to point
+// at the arena before it runs.
+type step struct {
+	run  func() error
+	bufs []stepBuf
+}
+
+type stepBuf struct {
+	dst *[]float32
+	st  *storage
+	v   []float32 // bound view
 }
 
 type paramGrad struct {
@@ -27,13 +59,35 @@ type paramGrad struct {
 	grad *Value
 }
 
-// Compile prepares g for execution. With a non-nil cost (a scalar node) the
-// backward graph is derived for every trainable parameter the cost depends
-// on, and each Run adds those gradients into the parameters' Grad. Only the
-// nodes that the cost and outputs need are executed.
+// bwdPlan is the one backward step of a forward kernel: it computes every
+// needed input gradient at once.
+type bwdPlan struct {
+	grads []Value
+	gst   []*storage
+	need  []bool
+	step  int // index of the step, -1 before it is planned
+	saved []*storage
+}
+
+// Compile prepares g for execution on its own arena over the CPU backend.
+// See CompileIn.
 func Compile(g *Graph, cost *Node, outputs ...*Node) (*Machine, error) {
+	return CompileIn(NewArena(CPU), g, cost, outputs...)
+}
+
+// CompileIn prepares g for execution in arena. With a non-nil cost (a
+// scalar node) the backward graph is derived for every trainable
+// parameter the cost depends on, and each Run adds those gradients into
+// the parameters' Grad. Only the nodes that the cost and outputs need are
+// executed, and only the outputs, the cost and the inputs can be read
+// after a Run (Value): every other value's storage is reused once its
+// last reader has run.
+func CompileIn(arena *Arena, g *Graph, cost *Node, outputs ...*Node) (*Machine, error) {
 	if g.err != nil {
 		return nil, g.err
+	}
+	if arena == nil {
+		return nil, fmt.Errorf("autograd: compile: nil arena")
 	}
 	targets := append([]*Node{}, outputs...)
 	if cost != nil {
@@ -44,7 +98,8 @@ func Compile(g *Graph, cost *Node, outputs ...*Node) (*Machine, error) {
 			return nil, fmt.Errorf("autograd: compile: missing output node")
 		}
 	}
-	m := &Machine{g: g, vals: map[*G.Node]*Value{}, inputs: map[string]*Value{}, cost: cost, outputs: outputs}
+	m := &Machine{g: g, arena: arena, be: arena.be, vals: map[*G.Node]*Value{}, inputs: map[string]*Value{},
+		kept: map[*G.Node]bool{}, cost: cost, outputs: outputs}
 
 	var gradNodes []*G.Node
 	var gradParams []*Param
@@ -74,8 +129,12 @@ func Compile(g *Graph, cost *Node, outputs ...*Node) (*Machine, error) {
 	roots := make([]*G.Node, 0, len(targets)+len(gradNodes))
 	for _, t := range targets {
 		roots = append(roots, t.n)
+		m.kept[t.n] = true
 	}
 	roots = append(roots, gradNodes...)
+	for _, gn := range gradNodes {
+		m.kept[gn] = true
+	}
 	live := ancestors(g.eg, roots)
 
 	sorted, err := G.Sort(g.eg)
@@ -99,22 +158,38 @@ func Compile(g *Graph, cost *Node, outputs ...*Node) (*Machine, error) {
 		inputByNode[n.n] = name
 	}
 	// Which backward nodes are live, per forward kernel.
+	bwd := map[*kernelOp]*bwdPlan{}
 	for _, n := range order {
 		if b, ok := n.Op().(*bwdOp); ok {
-			st := b.fwd.state
-			if st == nil {
-				st = &bwdState{need: make([]bool, len(b.fwd.inShapes)), grads: make([]Value, len(b.fwd.inShapes))}
-				b.fwd.state = st
+			bp := bwd[b.fwd]
+			if bp == nil {
+				nIn := len(b.fwd.inShapes)
+				bp = &bwdPlan{need: make([]bool, nIn), grads: make([]Value, nIn), gst: make([]*storage, nIn), step: -1}
+				bwd[b.fwd] = bp
 			}
-			st.need[b.which] = true
+			bp.need[b.which] = true
 		}
 	}
 
+	p := &planner{m: m, params: paramByNode, inputs: inputByNode, bwd: bwd, stOf: map[*Value]*storage{}}
 	for _, n := range order {
-		if err := m.plan(n, paramByNode, inputByNode); err != nil {
+		if err := p.plan(n); err != nil {
 			return nil, err
 		}
 	}
+	end := len(m.steps)
+	for n := range m.kept {
+		if st := p.stOf[m.vals[n]]; st != nil {
+			st.last = end
+		}
+	}
+	for _, v := range m.inputs {
+		if st := p.stOf[v]; st != nil {
+			st.first, st.last = -1, end
+		}
+	}
+	m.nf = layout(m.sts, Float32)
+	m.ni = layout(m.sts, Int64)
 	for i, gn := range gradNodes {
 		m.grads = append(m.grads, paramGrad{p: gradParams[i], grad: m.vals[gn]})
 	}
@@ -156,18 +231,82 @@ func nodeShape(n *G.Node) []int {
 	return cloneShape(s)
 }
 
-func newValue(shape []int, isInt bool) *Value {
+// planner turns the sorted graph into steps and storages.
+type planner struct {
+	m      *Machine
+	params map[*G.Node]*Param
+	inputs map[*G.Node]string
+	bwd    map[*kernelOp]*bwdPlan
+	// stOf is each arena value's storage (aliases share their source's).
+	stOf map[*Value]*storage
+}
+
+// newValue adds a value of shape backed by a new storage, first written
+// by the step about to be planned.
+func (p *planner) newValue(shape []int, isInt bool) *Value {
+	m := p.m
 	v := &Value{Shape: cloneShape(shape)}
+	dt := Float32
 	if isInt {
-		v.I = make([]int64, Numel(shape))
-	} else {
-		v.F = make([]float32, Numel(shape))
+		dt = Int64
+	}
+	st := &storage{dt: dt, n: Numel(shape), first: len(m.steps), last: len(m.steps)}
+	m.sts = append(m.sts, st)
+	m.views = append(m.views, view{v: v, st: st})
+	p.stOf[v] = st
+	return v
+}
+
+// alias adds a value sharing src's storage.
+func (p *planner) alias(src *Value, shape []int) *Value {
+	v := &Value{Shape: cloneShape(shape), F: src.F, I: src.I}
+	if st := p.stOf[src]; st != nil {
+		p.stOf[v] = st
+		p.m.views = append(p.m.views, view{v: v, st: st})
 	}
 	return v
 }
 
-// plan allocates n's buffer and appends its execution step.
-func (m *Machine) plan(n *G.Node, params map[*G.Node]*Param, inputs map[*G.Node]string) error {
+// use extends the lifetimes of vals to the step about to be planned.
+func (p *planner) use(vals ...*Value) {
+	at := len(p.m.steps)
+	for _, v := range vals {
+		if st := p.stOf[v]; st != nil && st.last < at {
+			st.last = at
+		}
+	}
+}
+
+// kernelBufs gives a kernel's buffers of one phase their storages.
+func (p *planner) kernelBufs(k Kernel, inShapes [][]int, backward bool, bp *bwdPlan) []stepBuf {
+	bk, ok := k.(Buffered)
+	if !ok {
+		return nil
+	}
+	at := len(p.m.steps)
+	var out []stepBuf
+	for _, b := range bk.Buffers(inShapes) {
+		if b.Buf == nil || b.Len <= 0 {
+			continue
+		}
+		switch {
+		case b.Use == Saved && backward:
+			continue // bound at the forward step, still live
+		case b.Use == ForwardScratch && backward, b.Use == BackwardScratch && !backward:
+			continue
+		}
+		st := &storage{dt: Float32, n: b.Len, first: at, last: at}
+		p.m.sts = append(p.m.sts, st)
+		if b.Use == Saved && bp != nil {
+			bp.saved = append(bp.saved, st)
+		}
+		out = append(out, stepBuf{dst: b.Buf, st: st})
+	}
+	return out
+}
+
+func (p *planner) plan(n *G.Node) error {
+	m := p.m
 	eg := m.g.eg
 	kids := children(eg, n)
 	kidVals := make([]*Value, len(kids))
@@ -180,71 +319,99 @@ func (m *Machine) plan(n *G.Node, params map[*G.Node]*Param, inputs map[*G.Node]
 	}
 	switch op := n.Op().(type) {
 	case nil:
-		if p, ok := params[n]; ok {
-			m.vals[n] = &Value{Shape: cloneShape(p.Shape), F: p.Data}
+		if prm, ok := p.params[n]; ok {
+			m.vals[n] = &Value{Shape: cloneShape(prm.Shape), F: prm.Data}
 			return nil
 		}
-		if name, ok := inputs[n]; ok {
-			v := newValue(nodeShape(n), n.Dtype() != dtypeOf(false))
+		if name, ok := p.inputs[n]; ok {
+			v := p.newValue(nodeShape(n), n.Dtype() != dtypeOf(false))
 			m.vals[n] = v
 			m.inputs[name] = v
+			m.kept[n] = true
 			return nil
 		}
 		return fmt.Errorf("autograd: unbound argument node %q", n.Name())
 	case *kernelOp:
 		if a, ok := op.k.(Aliaser); ok && a.Alias() {
-			src := kidVals[0]
-			m.vals[n] = &Value{Shape: cloneShape(op.outShape), F: src.F, I: src.I}
+			m.vals[n] = p.alias(kidVals[0], op.outShape)
 			return nil
 		}
-		out := newValue(op.outShape, op.outInt)
+		p.use(kidVals...)
+		out := p.newValue(op.outShape, op.outInt)
 		m.vals[n] = out
-		k := op.k
+		k, be := op.k, m.be
+		bp := p.bwd[op]
+		bufs := p.kernelBufs(k, op.inShapes, false, bp)
 		in := make([]Value, len(kidVals))
-		m.steps = append(m.steps, func() error {
+		m.steps = append(m.steps, step{bufs: bufs, run: func() error {
 			for i, v := range kidVals {
 				in[i] = *v
 			}
-			if err := k.Forward(in, *out); err != nil {
+			if err := be.Forward(k, in, *out); err != nil {
 				return fmt.Errorf("%s: %w", k.Name(), err)
 			}
 			return nil
-		})
+		}})
 		return nil
 	case *bwdOp:
-		st := op.fwd.state
 		k := op.fwd.k
 		nIn := len(op.fwd.inShapes)
 		if a, ok := k.(Aliaser); ok && a.Alias() {
-			dout := kidVals[nIn+1]
-			m.vals[n] = &Value{Shape: cloneShape(op.fwd.inShapes[op.which]), F: dout.F}
+			m.vals[n] = p.alias(kidVals[nIn+1], op.fwd.inShapes[op.which])
 			return nil
 		}
-		if st.grads[op.which].F == nil {
-			st.grads[op.which] = *newValue(op.fwd.inShapes[op.which], false)
+		bp := p.bwd[op.fwd]
+		if bp.step >= 0 {
+			// Computed by the kernel's backward step, planned already.
+			m.vals[n] = &bp.grads[op.which]
+			p.stOf[&bp.grads[op.which]] = bp.gst[op.which]
+			return nil
 		}
-		gv := st.grads[op.which]
-		m.vals[n] = &gv
+		// Lifetimes: the forward values Backward reads, and dout.
+		if br, ok := k.(BackwardReads); ok {
+			for i := 0; i < nIn; i++ {
+				if br.BackwardReadsInput(i) {
+					p.use(kidVals[i])
+				}
+			}
+			if br.BackwardReadsOutput() {
+				p.use(kidVals[nIn])
+			}
+		} else {
+			p.use(kidVals[:nIn+1]...)
+		}
+		p.use(kidVals[nIn+1])
+		for _, st := range bp.saved {
+			st.last = len(m.steps)
+		}
+		for i := range bp.grads {
+			if !bp.need[i] {
+				bp.grads[i] = Value{Shape: op.fwd.inShapes[i]}
+				continue
+			}
+			dt := Float32
+			st := &storage{dt: dt, n: Numel(op.fwd.inShapes[i]), first: len(m.steps), last: len(m.steps)}
+			m.sts = append(m.sts, st)
+			bp.grads[i] = Value{Shape: cloneShape(op.fwd.inShapes[i])}
+			bp.gst[i] = st
+			m.views = append(m.views, view{v: &bp.grads[i], st: st})
+		}
+		bp.step = len(m.steps)
+		m.vals[n] = &bp.grads[op.which]
+		p.stOf[&bp.grads[op.which]] = bp.gst[op.which]
+		bufs := p.kernelBufs(k, op.fwd.inShapes, true, bp)
 		in := make([]Value, nIn)
-		grads := st.grads
-		for i := range grads {
-			if !st.need[i] {
-				grads[i] = Value{Shape: op.fwd.inShapes[i]}
-			}
-		}
-		m.steps = append(m.steps, func() error {
-			if st.run == m.run {
-				return nil
-			}
-			st.run = m.run
+		grads := bp.grads
+		be := m.be
+		m.steps = append(m.steps, step{bufs: bufs, run: func() error {
 			for i := 0; i < nIn; i++ {
 				in[i] = *kidVals[i]
 			}
-			if err := k.Backward(in, *kidVals[nIn], *kidVals[nIn+1], grads); err != nil {
+			if err := be.Backward(k, in, *kidVals[nIn], *kidVals[nIn+1], grads); err != nil {
 				return fmt.Errorf("%s backward: %w", k.Name(), err)
 			}
 			return nil
-		})
+		}})
 		return nil
 	default:
 		// Gorgonia's own nodes created by gorgonia.Grad: the constant 1
@@ -263,17 +430,49 @@ func (m *Machine) plan(n *G.Node, params map[*G.Node]*Param, inputs map[*G.Node]
 			return nil
 		}
 		if strings.HasPrefix(strings.TrimSpace(op.String()), "+ ") && len(kids) == 2 && slices.Equal(kidVals[0].Shape, kidVals[1].Shape) {
-			out := newValue(kidVals[0].Shape, false)
+			p.use(kidVals...)
+			out := p.newValue(kidVals[0].Shape, false)
 			m.vals[n] = out
 			a, b := kidVals[0], kidVals[1]
-			m.steps = append(m.steps, func() error {
+			m.steps = append(m.steps, step{run: func() error {
 				addInto(out.F, a.F, b.F)
 				return nil
-			})
+			}})
 			return nil
 		}
 		return fmt.Errorf("autograd: unsupported Gorgonia op %q (%T) in graph", op.String(), op)
 	}
+}
+
+// bind sizes the arena for this plan and points every value and kernel
+// buffer at its region; it runs again only when the arena was reallocated.
+func (m *Machine) bind() error {
+	a := m.arena
+	if m.bound && m.gen == a.gen && m.nf <= a.nf && m.ni <= a.ni {
+		return nil
+	}
+	if err := a.ensure(m.nf, m.ni); err != nil {
+		return err
+	}
+	for _, vw := range m.views {
+		v, err := m.be.View(a.buffer(vw.st.dt), vw.st.off, vw.v.Shape)
+		if err != nil {
+			return fmt.Errorf("autograd: binding a %v value: %w", vw.v.Shape, err)
+		}
+		vw.v.F, vw.v.I = v.F, v.I
+	}
+	for i := range m.steps {
+		for j := range m.steps[i].bufs {
+			sb := &m.steps[i].bufs[j]
+			v, err := m.be.View(a.f, sb.st.off, []int{sb.st.n})
+			if err != nil {
+				return fmt.Errorf("autograd: binding a kernel buffer: %w", err)
+			}
+			sb.v = v.F
+		}
+	}
+	m.gen, m.bound = a.gen, true
+	return nil
 }
 
 func addInto(dst, a, b []float32) {
@@ -283,7 +482,7 @@ func addInto(dst, a, b []float32) {
 }
 
 // Set copies a batch tensor into the input declared with that name. Its
-// shape must equal the declared (bucket) shape.
+// shape must equal the declared shape.
 func (m *Machine) Set(name string, v Value) error {
 	dst, ok := m.inputs[name]
 	if !ok {
@@ -294,6 +493,9 @@ func (m *Machine) Set(name string, v Value) error {
 	}
 	if !slices.Equal(dst.Shape, v.Shape) {
 		return fmt.Errorf("autograd: input %q: shape %v, graph expects %v", name, v.Shape, dst.Shape)
+	}
+	if err := m.bind(); err != nil {
+		return fmt.Errorf("autograd: input %q: %w", name, err)
 	}
 	switch {
 	case dst.I != nil:
@@ -325,11 +527,20 @@ func (m *Machine) SetInts(name string, data []int64, shape ...int) error {
 // optimizer steps; successive Runs accumulate, which is gradient
 // accumulation).
 func (m *Machine) Run() error {
-	m.run++
-	for _, step := range m.steps {
-		if err := step(); err != nil {
+	if err := m.bind(); err != nil {
+		return err
+	}
+	for i := range m.steps {
+		st := &m.steps[i]
+		for _, b := range st.bufs {
+			*b.dst = b.v
+		}
+		if err := st.run(); err != nil {
 			return err
 		}
+	}
+	if err := m.be.Synchronize(); err != nil {
+		return fmt.Errorf("autograd: %s backend: %w", m.be.Name(), err)
 	}
 	for _, pg := range m.grads {
 		addInto(pg.p.Grad, pg.p.Grad, pg.grad.F)
@@ -337,12 +548,16 @@ func (m *Machine) Run() error {
 	return nil
 }
 
-// Value returns the current value of a node computed by the last Run. The
-// data is the machine's buffer: copy it to keep it past the next Run.
+// Value returns the current value of an output, the cost or an input
+// after the last Run. The data is the arena's: copy it to keep it past
+// the next Set or Run of a machine sharing the arena.
 func (m *Machine) Value(n *Node) (Value, error) {
 	v, ok := m.vals[n.n]
 	if !ok {
 		return Value{}, fmt.Errorf("autograd: node is not part of the compiled machine")
+	}
+	if !m.kept[n.n] {
+		return Value{}, fmt.Errorf("autograd: node %v is not an output of the compiled machine (its storage is reused)", n.n.Name())
 	}
 	return *v, nil
 }
@@ -364,32 +579,9 @@ func (m *Machine) TrainedParams() []*Param {
 	return out
 }
 
-// Bytes is the memory the machine's own buffers take (activations, saved
-// state of its inputs and gradients; parameters are the store's and not
-// counted). Models use it to bound their graph caches.
-func (m *Machine) Bytes() int64 {
-	seen := map[*float32]bool{}
-	var n int64
-	add := func(v *Value) {
-		if len(v.F) > 0 {
-			if p := &v.F[0]; !seen[p] {
-				seen[p] = true
-				n += int64(cap(v.F)) * 4
-			}
-		}
-		n += int64(cap(v.I)) * 8
-	}
-	params := map[*float32]bool{}
-	for _, p := range m.g.paramOrd {
-		if len(p.Data) > 0 {
-			params[&p.Data[0]] = true
-		}
-	}
-	for _, v := range m.vals {
-		if len(v.F) > 0 && params[&v.F[0]] {
-			continue
-		}
-		add(v)
-	}
-	return n
-}
+// Bytes is the arena memory the plan needs (values, saved activations,
+// kernel scratch, gradients; parameters are the store's and not counted).
+func (m *Machine) Bytes() int64 { return int64(m.nf)*4 + int64(m.ni)*8 }
+
+// Arena returns the arena the machine runs in.
+func (m *Machine) Arena() *Arena { return m.arena }

@@ -42,6 +42,51 @@ type Aliaser interface {
 	Alias() bool
 }
 
+// Buffered is implemented by kernels that keep buffers of their own:
+// activations Forward saves for Backward, or scratch space. Before the
+// kernel runs, the plan points each listed slice at arena storage of at
+// least Len elements, live as Use says, so a kernel that takes the buffer
+// with Grow finds the capacity and allocates nothing; saved activations
+// are then part of the one arena like every other value. A buffer a kernel
+// does not list, or lists too short, is still correct (Grow allocates it
+// on the heap) but is owned by the kernel.
+type Buffered interface {
+	Buffers(in [][]int) []KernelBuffer
+}
+
+// KernelBuffer is one of a Buffered kernel's buffers.
+type KernelBuffer struct {
+	Buf *[]float32
+	Len int
+	Use BufferUse
+}
+
+// BufferUse says when a kernel buffer holds data.
+type BufferUse int
+
+// The lifetimes of kernel buffers.
+const (
+	// Saved is written by Forward and read by Backward.
+	Saved BufferUse = iota
+	// ForwardScratch is used within one Forward call.
+	ForwardScratch
+	// BackwardScratch is used within one Backward call.
+	BackwardScratch
+	// Scratch is used within one Forward and, separately, one Backward call.
+	Scratch
+)
+
+// BackwardReads is implemented by kernels whose Backward reads only some
+// of the forward values it is passed. BackwardReadsInput(i) (or
+// BackwardReadsOutput) false means Backward uses only that value's shape,
+// never its data, so the plan may reuse its storage before the backward
+// pass, as PyTorch keeps only the tensors a backward function saved.
+// Kernels without it are taken to read every input and the output.
+type BackwardReads interface {
+	BackwardReadsInput(i int) bool
+	BackwardReadsOutput() bool
+}
+
 // IntOutput is implemented by kernels whose output is int64.
 type IntOutput interface {
 	IntOutput() bool
@@ -60,15 +105,6 @@ type kernelOp struct {
 	inInt    []bool
 	outShape []int
 	outInt   bool
-	state    *bwdState
-}
-
-// bwdState is shared by the backward nodes of one forward node: the first
-// to execute in a run computes every needed input gradient at once.
-type bwdState struct {
-	run   uint64
-	grads []Value
-	need  []bool
 }
 
 func dtypeOf(isInt bool) tensor.Dtype {

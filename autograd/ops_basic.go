@@ -46,6 +46,10 @@ func (k *linearK) Backward(in []Value, _ Value, dout Value, grads []Value) error
 	return nil
 }
 
+// Backward reads x (for dW) and W (for dx), not the bias or the output.
+func (k *linearK) BackwardReadsInput(i int) bool { return i < 2 }
+func (k *linearK) BackwardReadsOutput() bool     { return false }
+
 // Linear computes x·Wᵀ + b over the last axis: x (..., in), w (out, in),
 // b (out) or nil → (..., out), as torch.nn.Linear.
 func Linear(x, w, b *Node) *Node {
@@ -80,6 +84,9 @@ func (addK) Backward(_ []Value, _ Value, dout Value, grads []Value) error {
 	return nil
 }
 
+func (addK) BackwardReadsInput(int) bool { return false }
+func (addK) BackwardReadsOutput() bool   { return false }
+
 // Add is the elementwise sum of two nodes of equal shape.
 func Add(a, b *Node) *Node { return a.g.Apply(addK{}, a, b) }
 
@@ -98,6 +105,9 @@ func (reluK) Backward(_ []Value, out Value, dout Value, grads []Value) error {
 	}
 	return nil
 }
+
+func (reluK) BackwardReadsInput(int) bool { return true }
+func (reluK) BackwardReadsOutput() bool   { return false }
 
 // ReLU is max(x, 0) (gradient 0 at 0, as PyTorch).
 func ReLU(x *Node) *Node { return x.g.Apply(reluK{}, x) }
@@ -167,6 +177,10 @@ func (k *concatK) Backward(in []Value, out Value, dout Value, grads []Value) err
 	return nil
 }
 
+// Backward reads only shapes.
+func (concatK) BackwardReadsInput(int) bool { return false }
+func (concatK) BackwardReadsOutput() bool   { return false }
+
 // Concat joins nodes along their last axis.
 func Concat(xs ...*Node) *Node { return xs[0].g.Apply(&concatK{}, xs...) }
 
@@ -193,6 +207,9 @@ func (bmmTK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	kern.BatchMatMulNTBackward(grads[0].F, grads[1].F, dout.F, a.F, b.F, a.Shape[0], a.Shape[1], a.Shape[2], b.Shape[1])
 	return nil
 }
+
+func (bmmTK) BackwardReadsInput(int) bool { return true }
+func (bmmTK) BackwardReadsOutput() bool   { return false }
 
 // BatchMatMulNT computes out[b] = a[b]·b[b]ᵀ: a (B,M,K), b (B,N,K) → (B,M,N).
 // It is GLiNER's scoring einsum "BLKD,BCD->BLKC" once spans are flattened.

@@ -33,6 +33,10 @@ func (addRowsK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	return nil
 }
 
+// Backward reads only shapes.
+func (addRowsK) BackwardReadsInput(int) bool { return false }
+func (addRowsK) BackwardReadsOutput() bool   { return false }
+
 // AddLeadingRows adds rows 0..T−1 of table (N,D), N ≥ T, to every (T,D)
 // block of x (..., T, D): absolute position embeddings, and with T = 1 the
 // token-type-0 embedding of a (B·T, 1, D) view.
@@ -61,6 +65,10 @@ func (maskRowsK) Backward(in []Value, _ Value, dout Value, grads []Value) error 
 	}
 	return nil
 }
+
+// Backward reads the mask (input 1), not x's data or the output.
+func (maskRowsK) BackwardReadsInput(i int) bool { return i == 1 }
+func (maskRowsK) BackwardReadsOutput() bool     { return false }
 
 // MaskRows zeroes the rows of x (..., D) whose int mask (...) is 0.
 func MaskRows(x, mask *Node) *Node {

@@ -60,6 +60,16 @@ func (k *layerNormK) Backward(in []Value, _ Value, dout Value, grads []Value) er
 	return nil
 }
 
+// Buffers: the per-row mean and 1/std, saved for Backward.
+func (k *layerNormK) Buffers(in [][]int) []KernelBuffer {
+	rows := Numel(in[0]) / in[0][len(in[0])-1]
+	return []KernelBuffer{{Buf: &k.mean, Len: rows, Use: Saved}, {Buf: &k.rstd, Len: rows, Use: Saved}}
+}
+
+// Backward reads x and the weight, not the bias or the output.
+func (k *layerNormK) BackwardReadsInput(i int) bool { return i < 2 }
+func (k *layerNormK) BackwardReadsOutput() bool     { return false }
+
 // LayerNorm normalises x over its last axis with weight w and bias b
 // (torch.nn.LayerNorm): x (..., D), w (D), b (D) → (..., D).
 func LayerNorm(x, w, b *Node, eps float32) *Node {
@@ -118,6 +128,12 @@ func (k actK) Backward(in []Value, out Value, dout Value, grads []Value) error {
 	return nil
 }
 
+// Backward reads the input (GELU forms) or the output (tanh, sigmoid).
+func (k actK) BackwardReadsInput(int) bool {
+	return k.a == ActGELU || k.a == ActGELUNew
+}
+func (k actK) BackwardReadsOutput() bool { return k.a == ActTanh || k.a == ActSigmoid }
+
 // Act applies an elementwise activation.
 func Act(x *Node, a Activation) *Node { return x.g.Apply(actK{a: a}, x) }
 
@@ -141,6 +157,15 @@ func (k *dropoutK) Backward(_ []Value, _ Value, dout Value, grads []Value) error
 	}
 	return nil
 }
+
+// Buffers: the scaled keep mask, saved for Backward.
+func (k *dropoutK) Buffers(in [][]int) []KernelBuffer {
+	return []KernelBuffer{{Buf: &k.mask, Len: Numel(in[0]), Use: Saved}}
+}
+
+// Backward reads only the mask.
+func (k *dropoutK) BackwardReadsInput(int) bool { return false }
+func (k *dropoutK) BackwardReadsOutput() bool   { return false }
 
 // Dropout applies inverted dropout (keep with probability 1−p, scale by
 // 1/(1−p)) in training graphs with p > 0; otherwise it returns x itself.
@@ -181,6 +206,10 @@ func (k *gatherK) Backward(in []Value, _ Value, dout Value, grads []Value) error
 	return kern.ScatterAddRows(grads[0].F, dout.F, k.idx, s[0], s[1], in[1].Shape[1], s[2])
 }
 
+// Backward reads the index it saved (idx), not the inputs' data.
+func (k *gatherK) BackwardReadsInput(int) bool { return false }
+func (k *gatherK) BackwardReadsOutput() bool   { return false }
+
 // GatherRows picks rows per batch: src (B,N,D), idx (B,M) int64 with −1
 // for a zero row → (B,M,D). Word pooling, prompt extraction and span
 // start/end indexing are all this op.
@@ -211,6 +240,10 @@ func (k *embeddingK) Backward(in []Value, _ Value, dout Value, grads []Value) er
 	}
 	return kern.EmbeddingBackward(grads[0].F, dout.F, k.ids, in[0].Shape[0], in[0].Shape[1])
 }
+
+// Backward reads the ids it saved, not the inputs' data.
+func (k *embeddingK) BackwardReadsInput(int) bool { return false }
+func (k *embeddingK) BackwardReadsOutput() bool   { return false }
 
 // Embedding looks up rows of weight (V,D) for int ids of any shape → (ids..., D).
 func Embedding(weight, ids *Node) *Node {
@@ -320,6 +353,28 @@ func (k *attentionK) Forward(in []Value, out Value) error {
 		return kern.DisentangledAttentionForward(d, k.cfg.Rel, ai, pk, pq, probs, out.F, Grow(&k.ws, kern.DisentangledWorkspaceSize(d, k.cfg.Rel)))
 	}
 }
+
+// Buffers: the float mask (Forward only), the attention probabilities and
+// their dropout mask (saved for Backward) and the workspace of each call
+// (in Forward also the ones the dropout mask is drawn over).
+func (k *attentionK) Buffers([][]int) []KernelBuffer {
+	d := k.dims
+	np := d.Batch * d.Heads * d.Seq * d.Seq
+	ws := kern.AttentionWorkspaceSize(d)
+	if k.cfg.Kind == AttnDisentangled {
+		ws = kern.DisentangledWorkspaceSize(d, k.cfg.Rel)
+	}
+	bufs := []KernelBuffer{{Buf: &k.mask, Len: d.Batch * d.Seq, Use: ForwardScratch}, {Buf: &k.probs, Len: np, Use: Saved}}
+	if k.train && k.cfg.Dropout > 0 {
+		bufs = append(bufs, KernelBuffer{Buf: &k.drop, Len: np, Use: Saved})
+		ws = max(ws, np)
+	}
+	return append(bufs, KernelBuffer{Buf: &k.ws, Len: ws, Use: Scratch})
+}
+
+// Backward reads q, k, v and the relative tables, not the mask or the output.
+func (k *attentionK) BackwardReadsInput(i int) bool { return i != 3 }
+func (k *attentionK) BackwardReadsOutput() bool     { return false }
 
 func (k *attentionK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	d := k.dims

@@ -1,8 +1,12 @@
 package models
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/gliner-go/gliner/data"
 
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/internal/testutil"
@@ -86,23 +90,75 @@ func TestModelRNGStateRoundTrip(t *testing.T) {
 	}
 }
 
-// The cache also keeps its graphs' buffers under a byte budget.
-func TestGraphCacheByteBudget(t *testing.T) {
+// Batches of different shapes share one activation arena: a smaller batch
+// does not grow it, a repeated shape builds no new plan, and values left
+// in the arena by another shape's plan do not change any result.
+func TestArenaIsReusedAcrossShapes(t *testing.T) {
 	m, dir, _ := loadFixtureModel(t, "uni_span_bert")
-	train := fixtureBatch(t, dir, true, m.Cfg.MaxWidth)
-	if _, err := m.Step(train); err != nil {
+	coll := fixtureCollator(t, m, dir, data.UniEncoderSpan, nil)
+	exs, types, _ := fixtureExamples(t, dir)
+	if len(exs) < 2 {
+		t.Fatalf("fixture has %d examples, the test needs two batch shapes", len(exs))
+	}
+	collate := func(exs []data.Example, targets bool) *data.Batch {
+		b, err := coll.Collate(exs, data.CollateOptions{Labels: [][]string{types}, Targets: targets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	full, small := collate(exs, true), collate(exs[:1], true)
+	if fmt.Sprint(full.InputIDs.Shape) == fmt.Sprint(small.InputIDs.Shape) {
+		t.Fatalf("both batches have shape %v", full.InputIDs.Shape)
+	}
+	if _, err := m.Step(full); err != nil {
 		t.Fatal(err)
 	}
-	one := m.graphBytes()
-	params := int64(m.Store.NumParams()) * 4
-	if one <= 0 {
-		t.Fatalf("a compiled training graph reports %d bytes", one)
+	bytes := m.ArenaBytes()
+	if bytes <= 0 {
+		t.Fatalf("arena holds %d bytes after a training step", bytes)
 	}
-	m.MaxGraphBytes = one + 1 // room for the training graph only
-	if _, err := m.Forward(fixtureBatch(t, dir, false, m.Cfg.MaxWidth)); err != nil {
+	built := m.GraphsBuilt()
+	if _, err := m.Step(small); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.graphs) != 1 {
-		t.Fatalf("%d graphs cached under a budget for one (training graph %d bytes, parameters %d)", len(m.graphs), one, params)
+	if got := m.ArenaBytes(); got != bytes {
+		t.Fatalf("a smaller batch changed the arena from %d to %d bytes", bytes, got)
+	}
+	if got := m.GraphsBuilt(); got != built+1 {
+		t.Fatalf("a new shape built %d plans, want 1", got-built)
+	}
+	if _, err := m.Step(small); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GraphsBuilt(); got != built+1 {
+		t.Fatalf("a second batch of the same shape built a plan (%d built)", got)
+	}
+
+	// The same inference batch on a fresh model (its own empty arena) and
+	// on this one, whose arena holds the other shapes' values.
+	fresh, _, _ := loadFixtureModel(t, "uni_span_bert")
+	inf := collate(exs[:1], false)
+	want, err := fresh.Forward(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Forward(collate(exs, false)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Forward(inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Logits.F, want.Logits.F) {
+		t.Fatal("logits depend on what ran in the arena before")
+	}
+	for name, v := range want.Intermediates {
+		if !slices.Equal(got.Intermediates[name].F, v.F) {
+			t.Fatalf("%s depends on what ran in the arena before", name)
+		}
+	}
+	if m.ArenaBytes() != bytes {
+		t.Fatalf("inference batches grew the arena from %d to %d bytes", bytes, m.ArenaBytes())
 	}
 }

@@ -98,7 +98,7 @@ func (m *Model) EncodeLabels(ids, mask data.Tensor[int64]) (autograd.Value, erro
 		if err := g.Err(); err != nil {
 			return autograd.Value{}, fmt.Errorf("labels graph: %w", err)
 		}
-		mach, err := autograd.Compile(g, nil, pooled)
+		mach, err := autograd.CompileIn(m.arena, g, nil, pooled)
 		if err != nil {
 			return autograd.Value{}, err
 		}

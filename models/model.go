@@ -18,8 +18,8 @@ import (
 const TextEncoderPrefix = "token_rep_layer.bert_layer.model"
 
 // Model is a GLiNER network: its config, its parameters (under the
-// reference's state-dict names) and its graphs, built once per batch-shape
-// bucket and reused. Each architecture is a composition of the shared
+// reference's state-dict names) and its plans, built once per batch shape
+// and reused, all running in one activation arena. Each architecture is a composition of the shared
 // parts below (see uni_span.go, uni_token.go, bi_span.go, bi_token.go).
 type Model struct {
 	Cfg    *Config
@@ -56,27 +56,27 @@ type Model struct {
 	// lru lists the cached shapes, least recently used first.
 	lru   []shapeKey
 	built int
+	// arena holds the activations of every graph of the model: one set of
+	// buffers, sized by the largest batch run so far, whatever the shapes.
+	arena *autograd.Arena
 
-	// MaxGraphBytes bounds the buffer memory of the cached graphs (each
-	// holds its batch shape's activations); 0 means DefaultMaxGraphBytes.
-	MaxGraphBytes int64
-	// MaxGraphs bounds how many compiled graphs (one per batch shape, each
-	// holding its activation buffers) stay cached; the least recently used
-	// is dropped first. Pad batches to shape buckets (data.ShapeBuckets)
-	// so that few shapes occur. 0 means DefaultMaxGraphs.
+	// MaxGraphs bounds how many compiled plans (one per batch shape; a plan
+	// holds no activations, those live in the model's one arena) stay
+	// cached; the least recently used is dropped first. 0 means
+	// DefaultMaxGraphs.
 	MaxGraphs int
 }
 
-// DefaultMaxGraphs is the graph cache size when Model.MaxGraphs is 0.
+// DefaultMaxGraphs is the plan cache size when Model.MaxGraphs is 0.
 const DefaultMaxGraphs = 16
-
-// DefaultMaxGraphBytes is the graph cache's memory budget when
-// Model.MaxGraphBytes is 0.
-const DefaultMaxGraphBytes = 4 << 30
 
 // GraphsBuilt counts the graphs compiled by this model so far (a
 // steady-state training step builds none).
 func (m *Model) GraphsBuilt() int { return m.built }
+
+// ArenaBytes is the size of the model's activation arena: the memory its
+// largest batch so far needed, shared by the plans of every shape.
+func (m *Model) ArenaBytes() int64 { return m.arena.Bytes() }
 
 func (m *Model) touch(k shapeKey) {
 	for i, x := range m.lru {
@@ -90,28 +90,11 @@ func (m *Model) touch(k shapeKey) {
 	if limit <= 0 {
 		limit = DefaultMaxGraphs
 	}
-	budget := m.MaxGraphBytes
-	if budget <= 0 {
-		budget = DefaultMaxGraphBytes
-	}
-	// Evict the least recently used graphs while there are too many or
-	// their buffers take more than the budget; the graph just used stays.
-	for len(m.lru) > 1 && (len(m.lru) > limit || m.graphBytes() > budget) {
+	// Evict the least recently used plans; the one just used stays.
+	for len(m.lru) > 1 && len(m.lru) > limit {
 		delete(m.graphs, m.lru[0])
 		m.lru = m.lru[1:]
 	}
-}
-
-// graphBytes is the buffer memory of the cached graphs.
-func (m *Model) graphBytes() int64 {
-	var n int64
-	for _, c := range m.graphs {
-		if c.bytes == 0 {
-			c.bytes = c.m.Bytes()
-		}
-		n += c.bytes
-	}
-	return n
 }
 
 // archImpl is one architecture: which parts it registers (init) and how it
@@ -178,7 +161,7 @@ func New(cfg *Config) (*Model, error) {
 		return nil, fmt.Errorf("gliner config: represent_spans is not supported yet for %v", arch)
 	}
 	m := &Model{Cfg: cfg, Arch: arch, Store: autograd.NewStore(), EncCfg: ec, Loss: losses.DefaultOptions(),
-		impl: impl, graphs: map[shapeKey]*compiled{}}
+		impl: impl, graphs: map[shapeKey]*compiled{}, arena: autograd.NewArena(autograd.CPU)}
 	m.src = rand.NewPCG(0, 1)
 	m.rng = rand.New(m.src)
 	if err := impl.init(m); err != nil {
@@ -282,7 +265,6 @@ func Load(dir string) (*Model, error) {
 // compiled is one bucket's graph and machine with the nodes callers read.
 type compiled struct {
 	m            *autograd.Machine
-	bytes        int64 // m.Bytes(), computed once
 	logits, loss *autograd.Node
 	// named are the intermediates by the fixtures' names.
 	named map[string]*autograd.Node
@@ -302,7 +284,7 @@ func (m *Model) build(k shapeKey) (*compiled, error) {
 	for _, n := range b.c.named {
 		outputs = append(outputs, n)
 	}
-	mach, err := autograd.Compile(g, b.c.loss, outputs...)
+	mach, err := autograd.CompileIn(m.arena, g, b.c.loss, outputs...)
 	if err != nil {
 		return nil, err
 	}
