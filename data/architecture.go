@@ -15,7 +15,8 @@ type Architecture int
 // The architectures, named after the reference's model classes
 // (gliner/modeling/base.py in urchade/GLiNER c2bb58d: UniEncoderSpanModel,
 // UniEncoderTokenModel, BiEncoderSpanModel, BiEncoderTokenModel,
-// UniEncoderSpanDecoderModel, UniEncoderSpanRelexModel).
+// UniEncoderSpanDecoderModel, UniEncoderSpanRelexModel,
+// UniEncoderTokenDecoderModel, UniEncoderTokenRelexModel).
 const (
 	UniEncoderSpan Architecture = iota
 	UniEncoderToken
@@ -23,6 +24,8 @@ const (
 	BiEncoderToken
 	UniEncoderSpanDecoder
 	UniEncoderSpanRelex
+	UniEncoderTokenDecoder
+	UniEncoderTokenRelex
 )
 
 // archInfo is one architecture's entry: its model_type name and what it
@@ -43,12 +46,14 @@ type archInfo struct {
 }
 
 var architectures = []archInfo{
-	UniEncoderSpan:        {name: "gliner_uni_encoder_span"},
-	UniEncoderToken:       {name: "gliner_uni_encoder_token", token: true},
-	BiEncoderSpan:         {name: "gliner_bi_encoder_span", labelsEncoder: true},
-	BiEncoderToken:        {name: "gliner_bi_encoder_token", token: true, labelsEncoder: true},
-	UniEncoderSpanDecoder: {name: "gliner_uni_encoder_span_decoder", decoder: true},
-	UniEncoderSpanRelex:   {name: "gliner_uni_encoder_span_relex", relations: true},
+	UniEncoderSpan:         {name: "gliner_uni_encoder_span"},
+	UniEncoderToken:        {name: "gliner_uni_encoder_token", token: true},
+	BiEncoderSpan:          {name: "gliner_bi_encoder_span", labelsEncoder: true},
+	BiEncoderToken:         {name: "gliner_bi_encoder_token", token: true, labelsEncoder: true},
+	UniEncoderSpanDecoder:  {name: "gliner_uni_encoder_span_decoder", decoder: true},
+	UniEncoderSpanRelex:    {name: "gliner_uni_encoder_span_relex", relations: true},
+	UniEncoderTokenDecoder: {name: "gliner_uni_encoder_token_decoder", token: true, decoder: true},
+	UniEncoderTokenRelex:   {name: "gliner_uni_encoder_token_relex", token: true, relations: true},
 }
 
 // Architectures lists every architecture, in declaration order.

@@ -391,11 +391,19 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 			}
 		}
 		c.buildTargets(b, exs)
-		if arch.TokenLevel() && c.cfg.RepresentSpans {
+		if arch == UniEncoderTokenDecoder || (arch.TokenLevel() && !arch.Relex() && c.cfg.RepresentSpans) {
+			// The token decoder's config forces represent_spans
+			// (gliner/config.py UniEncoderTokenDecoderConfig).
 			c.tokenSpanTargets(b, exs)
 		}
 		if arch.Relex() {
+			if arch.TokenLevel() {
+				keepTokenRelexEntities(b, exs)
+			}
 			c.buildRelexTargets(b, exs)
+			if arch.TokenLevel() {
+				tokenRelexSpans(b, exs)
+			}
 		}
 	}
 	if arch.BiEncoder() {
@@ -529,6 +537,9 @@ func (c *Collator) buildTargets(b *Batch, exs []Example) {
 				continue
 			}
 			if token {
+				if decoder {
+					b.decoderSpans = append(b.decoderSpans, decoderSpan{i, tokenSpanKey(e.Start, e.End), e.Label})
+				}
 				base := i * w * nc * 3
 				b.Labels.Data[base+(e.Start*nc+cl)*3] = 1
 				b.Labels.Data[base+(e.End*nc+cl)*3+1] = 1

@@ -48,6 +48,9 @@ func (c *Collator) tokenSpanTargets(b *Batch, exs []Example) {
 				pos = append(pos, row{e.Start, e.End, cl})
 			}
 		}
+		if c.cfg.Architecture.Decoder() {
+			sortSpanRows(pos, func(r row) int { return tokenSpanKey(r.s, r.e) })
+		}
 		want := int(float64(len(pos)) * c.cfg.NegSpansRatio)
 		r := pos
 		for attempt, got := 0, 0; got < want && attempt < 20*want; attempt++ {

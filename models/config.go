@@ -160,6 +160,9 @@ const (
 	BiEncoderToken        = data.BiEncoderToken
 	UniEncoderSpanDecoder = data.UniEncoderSpanDecoder
 	UniEncoderSpanRelex   = data.UniEncoderSpanRelex
+
+	UniEncoderTokenDecoder = data.UniEncoderTokenDecoder
+	UniEncoderTokenRelex   = data.UniEncoderTokenRelex
 )
 
 // ParseArchitecture parses a model_type string.
@@ -179,12 +182,12 @@ func (c *Config) Architecture() (Architecture, error) {
 	switch {
 	case c.RelationsLayer != nil:
 		if token {
-			return 0, fmt.Errorf("gliner config: UniEncoderTokenRelex is not supported")
+			return UniEncoderTokenRelex, nil
 		}
 		return UniEncoderSpanRelex, nil
 	case c.LabelsDecoder != nil:
 		if token {
-			return 0, fmt.Errorf("gliner config: UniEncoderTokenDecoder is not supported")
+			return UniEncoderTokenDecoder, nil
 		}
 		return UniEncoderSpanDecoder, nil
 	case c.LabelsEncoder != nil:

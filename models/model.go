@@ -113,6 +113,9 @@ var archImpls = map[Architecture]archImpl{
 	UniEncoderSpanRelex: {initRelex, buildRelex},
 
 	UniEncoderSpanDecoder: {initSpanDecoder, buildSpanDecoder},
+
+	UniEncoderTokenDecoder: {initTokenDecoder, buildTokenDecoder},
+	UniEncoderTokenRelex:   {initTokenRelex, buildTokenRelex},
 }
 
 type shapeKey struct {
@@ -157,7 +160,7 @@ func New(cfg *Config) (*Model, error) {
 	if cfg.PostFusionSchema != "" {
 		return nil, fmt.Errorf("gliner config: post_fusion_schema %q (cross_fuser) is not supported yet", cfg.PostFusionSchema)
 	}
-	if cfg.RepresentSpans && (arch == UniEncoderToken || arch == BiEncoderToken) {
+	if cfg.RepresentSpans && (arch == UniEncoderToken || arch == BiEncoderToken || arch == UniEncoderTokenRelex) {
 		return nil, fmt.Errorf("gliner config: represent_spans is not supported yet for %v", arch)
 	}
 	m := &Model{Cfg: cfg, Arch: arch, Store: autograd.NewStore(), EncCfg: ec, Loss: losses.DefaultOptions(),
@@ -313,14 +316,26 @@ func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error)
 		}
 		k.TL = s[1]
 	}
-	if m.relex != nil {
+	switch {
+	case m.Arch == UniEncoderTokenRelex:
+		var err error
+		if k, err = m.tokenRelexKey(k, b, train); err != nil {
+			return nil, k, err
+		}
+	case m.Arch == UniEncoderTokenDecoder:
+		if err := m.tokenDecoderShape(&k, b); err != nil {
+			return nil, k, err
+		}
+	case m.relex != nil:
 		var err error
 		if k, err = m.relexKey(k, b, train); err != nil {
 			return nil, k, err
 		}
 	}
-	if err := m.decoderShape(&k, b); err != nil {
-		return nil, k, err
+	if m.Arch != UniEncoderTokenDecoder {
+		if err := m.decoderShape(&k, b); err != nil {
+			return nil, k, err
+		}
 	}
 	c, ok := m.graphs[k]
 	if !ok {
@@ -367,6 +382,16 @@ func (m *Model) run(b *data.Batch, train bool) (*compiled, error) {
 	}
 	if err := m.bind(c, k, b, train); err != nil {
 		return nil, err
+	}
+	switch m.Arch {
+	case UniEncoderTokenDecoder:
+		if err := m.bindTokenDecoder(c, k, b); err != nil {
+			return nil, err
+		}
+	case UniEncoderTokenRelex:
+		if err := m.bindTokenRelex(c, k, b, train); err != nil {
+			return nil, err
+		}
 	}
 	if err := m.decoderBind(c, k, b); err != nil {
 		return nil, err

@@ -154,11 +154,13 @@ type tokenLossK struct {
 func (k *tokenLossK) Name() string { return "token_loss" }
 func (k *tokenLossK) OutShape(in [][]int) ([]int, error) {
 	l := in[0]
-	if len(l) != 4 || l[3] != 3 {
-		return nil, fmt.Errorf("logits %v are not (B,W,C,3)", l)
+	// (B,W,C,3) token logits, or (B,S,C,1) span logits of the token
+	// decoder's span loss (the same loss function in the reference).
+	if len(l) != 4 || (l[3] != 3 && l[3] != 1) {
+		return nil, fmt.Errorf("logits %v are not (B,W,C,3) or (B,S,C,1)", l)
 	}
 	B, W, C := l[0], l[1], l[2]
-	if len(in[1]) != 4 || in[1][0] != B || in[1][1] != W || in[1][2] != C || in[1][3] != 3 {
+	if len(in[1]) != 4 || in[1][0] != B || in[1][1] != W || in[1][2] != C || in[1][3] != l[3] {
 		return nil, fmt.Errorf("labels %v do not fit logits %v", in[1], l)
 	}
 	if len(in[2]) != 2 || in[2][0] != B || in[2][1] != W || len(in[3]) != 2 || in[3][0] != B || in[3][1] != C {
@@ -173,7 +175,7 @@ func (k *tokenLossK) Forward(in []Value, out Value) error {
 	if k.dyn != nil {
 		opts = k.dyn()
 	}
-	res, err := losses.TokenLoss(in[0].F, in[1].F, l[0], l[1], l[2], 3, in[2].F, in[3].F, opts, k.rng)
+	res, err := losses.TokenLoss(in[0].F, in[1].F, l[0], l[1], l[2], l[3], in[2].F, in[3].F, opts, k.rng)
 	if err != nil {
 		return err
 	}

@@ -249,7 +249,7 @@ func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
 			return fmt.Errorf("batch: %w", err)
 		}
 	}
-	if m.relex != nil {
+	if m.relex != nil && m.Arch == UniEncoderSpanRelex {
 		return m.bindRelex(c, k, b, train)
 	}
 	return nil

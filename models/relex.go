@@ -104,6 +104,12 @@ func initRelex(m *Model) error {
 	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead); err != nil {
 		return err
 	}
+	return m.addRelexParts()
+}
+
+// addRelexParts registers the relations layer and pair_rep_layer (both
+// relex architectures).
+func (m *Model) addRelexParts() error {
 	cfg := m.Cfg
 	if cfg.TriplesLayer != nil {
 		return fmt.Errorf("gliner config: triples_layer %q is not supported yet", *cfg.TriplesLayer)
@@ -510,29 +516,9 @@ func (m *Model) bindRelex(c *compiled, k shapeKey, b *data.Batch, train bool) er
 	if k.R == 0 {
 		return nil
 	}
-	idx := make([]int64, k.B*k.R)
-	mask := make([]float32, k.B*k.R)
-	tokID := int64(m.Cfg.RelTokenIndex)
-	for bi := 0; bi < k.B; bi++ {
-		n := 0
-		for t := 0; t < k.T; t++ {
-			if b.InputIDs.Data[bi*k.T+t] != tokID {
-				continue
-			}
-			pos := int64(t)
-			if !m.Cfg.EmbedRelToken {
-				pos++
-			}
-			idx[bi*k.R+n] = pos
-			mask[bi*k.R+n] = 1
-			n++
-		}
-		for j := n; j < k.R; j++ {
-			idx[bi*k.R+j] = -1
-		}
-		if bi < len(b.RelIDToClass) && b.RelIDToClass[bi] != nil && n != len(b.RelIDToClass[bi]) {
-			return fmt.Errorf("batch: %s: %d <<REL>> tokens (id %d) in the prompt, %d relation types", exampleName(b, bi), n, tokID, len(b.RelIDToClass[bi]))
-		}
+	idx, mask, err := m.relPromptIdx(k, b)
+	if err != nil {
+		return err
 	}
 	var errs []error
 	errs = append(errs, c.m.SetInts("rel_prompt_idx", idx, k.B, k.R))
@@ -554,6 +540,36 @@ func (m *Model) bindRelex(c *compiled, k shapeKey, b *data.Batch, train bool) er
 		}
 	}
 	return nil
+}
+
+// relPromptIdx finds each example's <<REL>> positions (B,R), −1 pad, and
+// their mask.
+func (m *Model) relPromptIdx(k shapeKey, b *data.Batch) ([]int64, []float32, error) {
+	idx := make([]int64, k.B*k.R)
+	mask := make([]float32, k.B*k.R)
+	tokID := int64(m.Cfg.RelTokenIndex)
+	for bi := 0; bi < k.B; bi++ {
+		n := 0
+		for t := 0; t < k.T; t++ {
+			if b.InputIDs.Data[bi*k.T+t] != tokID {
+				continue
+			}
+			pos := int64(t)
+			if !m.Cfg.EmbedRelToken {
+				pos++
+			}
+			idx[bi*k.R+n] = pos
+			mask[bi*k.R+n] = 1
+			n++
+		}
+		for j := n; j < k.R; j++ {
+			idx[bi*k.R+j] = -1
+		}
+		if bi < len(b.RelIDToClass) && b.RelIDToClass[bi] != nil && n != len(b.RelIDToClass[bi]) {
+			return nil, nil, fmt.Errorf("batch: %s: %d <<REL>> tokens (id %d) in the prompt, %d relation types", exampleName(b, bi), n, tokID, len(b.RelIDToClass[bi]))
+		}
+	}
+	return idx, mask, nil
 }
 
 // bindHeadInputs binds the entity mask, the mlp layer's pair indices and

@@ -37,6 +37,9 @@ func (m *Model) ForwardRelex(b *data.Batch, threshold, adjacencyThreshold float6
 	if m.relex == nil {
 		return nil, fmt.Errorf("ForwardRelex: architecture %v has no relation head", m.Arch)
 	}
+	if m.Arch == UniEncoderTokenRelex {
+		return m.forwardTokenRelex(b, threshold, adjacencyThreshold)
+	}
 	c, err := m.run(b, false)
 	if err != nil {
 		return nil, err
@@ -87,42 +90,54 @@ func (m *Model) ForwardRelex(b *data.Batch, threshold, adjacencyThreshold float6
 		}
 	}
 	out.Relex = ro
+	if err := m.relexHeads(out, b, p, ent, adjacencyThreshold); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// relexHeads runs the inference relation heads on the packed entities
+// ent (B,p.E,H) of a forward output: the adjacency, the pairs above
+// adjacencyThreshold and their relation scores, into out.Relex.
+func (m *Model) relexHeads(out *Output, b *data.Batch, p *relexPlan, ent []float32, adjacencyThreshold float64) error {
+	ro := out.Relex
+	B, Epad := p.B, p.E
 	R := m.relPromptCount(b, b.InputIDs.Shape[1])
 	if R == 0 {
-		return out, nil
+		return nil
 	}
 	// Adjacency, then pairs above the threshold.
 	hc, err := m.relexHeadGraph(shapeKey{B: B, E: Epad, stage: relexAdjacency})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := m.runHead(hc, p, ent, nil); err != nil {
-		return nil, err
+		return err
 	}
 	adj, err := hc.m.Value(hc.logits)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.setPairs(selectPairs(adj.F, B, Epad, adjacencyThreshold))
 	p.R = R
 	pc, err := m.relexHeadGraph(shapeKey{B: B, E: Epad, N: p.N, R: R, stage: relexPairs})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := m.runHead(pc, p, ent, out.Intermediates["rel_prompts_embedding"].F); err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range []string{"relations_rep_layer_output", "pair_rep_layer_output"} {
 		v, err := pc.m.Value(pc.named[name])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out.Intermediates[name] = copyValue(v)
 	}
 	ro.Adjacency = out.Intermediates["relations_rep_layer_output"]
 	v, err := pc.m.Value(pc.logits)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ro.RelLogits = copyValue(v)
 	ro.N = p.N
@@ -136,7 +151,7 @@ func (m *Model) ForwardRelex(b *data.Batch, threshold, adjacencyThreshold float6
 			ro.PairIdx[2*i], ro.PairIdx[2*i+1] = -1, -1
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func sigmoid32(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }

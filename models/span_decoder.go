@@ -98,6 +98,13 @@ func initSpanDecoder(m *Model) error {
 	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead); err != nil {
 		return err
 	}
+	return m.addLabelsDecoder()
+}
+
+// addLabelsDecoder registers the GPT-2 labels decoder and, when
+// hidden_size differs from its n_embd, _enc2dec_proj (both decoder
+// architectures).
+func (m *Model) addLabelsDecoder() error {
 	raw := m.Cfg.LabelsDecoderConfig
 	if len(raw) == 0 || string(raw) == "null" {
 		return fmt.Errorf("gliner config: labels_decoder_config is required for %v (no decoder can be downloaded)", m.Arch)

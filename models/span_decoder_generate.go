@@ -88,6 +88,11 @@ type GeneratedLabels struct {
 	Text []string
 	// Prefix is the decoder prefix (M,Tp,D) generation started from.
 	Prefix autograd.Value
+	// Spans (B,S,2), UniEncoderTokenDecoder only: the word bounds of the
+	// span rows SpanIdx indexes (row positions, not flat span indices);
+	// Slots are those rows with their representations and scores.
+	Spans []int64
+	Slots *TokenSlots
 }
 
 // Label returns the generated label of example b's span (start, end),
@@ -101,7 +106,14 @@ func (g *GeneratedLabels) Label(b, start, end, maxWidth int) (string, bool) {
 			if x < 0 {
 				break
 			}
-			if bi == b && x == flat {
+			match := x == flat
+			if g.Spans != nil {
+				// Token decoder rows: the first kept row with these bounds
+				// (rows repeating a span carry the same vector and prefix).
+				i := (bi*g.S + int(x)) * 2
+				match = g.Spans[i] == int64(start) && g.Spans[i+1] == int64(end)
+			}
+			if bi == b && match {
 				if r < len(g.Text) {
 					return g.Text[r], true
 				}
@@ -124,6 +136,9 @@ func (m *Model) GenerateLabels(b *data.Batch, out *Output, o GenerateOptions) (*
 	d := m.dec
 	if d == nil {
 		return nil, fmt.Errorf("generate labels: %v has no labels decoder", m.Arch)
+	}
+	if m.Arch == UniEncoderTokenDecoder {
+		return m.generateTokenLabels(b, out, o)
 	}
 	ls := out.Logits.Shape
 	if len(ls) != 4 {

@@ -141,21 +141,32 @@ func (d *spanDecoder) trainPlan(b *data.Batch, B, W, K int, compat bool) (*decod
 	if p.M == 0 {
 		return p, nil
 	}
-	ls := b.DecoderLabelsIDs.Shape
-	if len(ls) != 2 {
-		return nil, fmt.Errorf("decoder_labels_ids have shape %v, want (M,Tl)", ls)
-	}
-	if ls[0] != p.M {
-		return nil, fmt.Errorf("decoder_labels_ids have %d rows but the labels mark %d gold spans", ls[0], p.M)
-	}
-	Tl := ls[1]
-	if Tl < 1 || len(b.DecoderLabelsMask.Data) != p.M*Tl || len(b.DecoderLabels.Data) != p.M*Tl {
-		return nil, fmt.Errorf("decoder_labels_ids %v, decoder_labels_mask %v and decoder_labels %v differ in shape",
-			ls, b.DecoderLabelsMask.Shape, b.DecoderLabels.Shape)
-	}
 	slots, mask, tp, err := d.prefixes(b, kept, K, S, compat)
 	if err != nil {
 		return nil, err
+	}
+	if err := d.teacherForce(p, b, slots, mask, tp, compat); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// teacherForce completes a training plan whose kept rows and prefixes
+// (slots, mask: (M,tp)) are laid out: the teacher-forced sequences
+// [prefix ; labels[:, :-1]] and their targets (the reference's
+// decode_labels, gliner/modeling/base.py UniEncoderSpanDecoderModel).
+func (d *spanDecoder) teacherForce(p *decoderPlan, b *data.Batch, slots, mask []int64, tp int, compat bool) error {
+	ls := b.DecoderLabelsIDs.Shape
+	if len(ls) != 2 {
+		return fmt.Errorf("decoder_labels_ids have shape %v, want (M,Tl)", ls)
+	}
+	if ls[0] != p.M {
+		return fmt.Errorf("decoder_labels_ids have %d rows but the labels mark %d gold spans", ls[0], p.M)
+	}
+	Tl := ls[1]
+	if Tl < 1 || len(b.DecoderLabelsMask.Data) != p.M*Tl || len(b.DecoderLabels.Data) != p.M*Tl {
+		return fmt.Errorf("decoder_labels_ids %v, decoder_labels_mask %v and decoder_labels %v differ in shape",
+			ls, b.DecoderLabelsMask.Shape, b.DecoderLabels.Shape)
 	}
 	nl := Tl - 1 // label columns fed as inputs
 	if !compat {
@@ -175,7 +186,7 @@ func (d *spanDecoder) trainPlan(b *data.Batch, B, W, K int, compat bool) (*decod
 		lm := b.DecoderLabelsMask.Data[r*Tl : (r+1)*Tl]
 		for j := 0; j < nl; j++ {
 			if lab[j] < 0 || lab[j] >= V {
-				return nil, fmt.Errorf("decoder_labels_ids row %d holds %d, outside the decoder vocabulary of %d", r, lab[j], V)
+				return fmt.Errorf("decoder_labels_ids row %d holds %d, outside the decoder vocabulary of %d", r, lab[j], V)
 			}
 			p.Slots = append(p.Slots, lab[j])
 			p.Mask = append(p.Mask, lm[j])
@@ -213,5 +224,5 @@ func (d *spanDecoder) trainPlan(b *data.Batch, B, W, K int, compat bool) (*decod
 			}
 		}
 	}
-	return p, nil
+	return nil
 }
