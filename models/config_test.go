@@ -15,8 +15,9 @@ func TestFixtureConfigsChooseTheReferenceArchitecture(t *testing.T) {
 		"uni_token_bert": UniEncoderToken, "uni_token_deberta": UniEncoderToken,
 		"bi_span_deberta": BiEncoderSpan, "bi_token_deberta": BiEncoderToken,
 		"uni_span_relex_deberta": UniEncoderSpanRelex, "uni_span_decoder_deberta": UniEncoderSpanDecoder,
+		"uni_token_decoder_deberta": UniEncoderTokenDecoder, "uni_token_relex_deberta": UniEncoderTokenRelex,
 	}
-	for _, f := range testutil.ModelFixtures {
+	for _, f := range append([]string{"uni_token_decoder_deberta", "uni_token_relex_deberta"}, testutil.ModelFixtures...) {
 		c, err := LoadConfig(filepath.Join(testutil.Fixture(t, f), "gliner_config.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +38,6 @@ func TestConfigErrors(t *testing.T) {
 		`{"span_mode": "markerV9"}`:                              "valid: markerV0, token_level",
 		`{"max_width": "four"}`:                                  "max_width",
 		`{"max_width": 0}`:                                       "must be positive",
-		`{"relations_layer": "dot", "span_mode": "token_level"}`: "not supported",
 	}
 	for in, want := range cases {
 		_, err := ParseConfig([]byte(in))
