@@ -31,6 +31,10 @@ func (m *Model) CollatorConfig() data.CollatorConfig {
 	if m.Arch.Decoder() {
 		c.BlankEntityProb = cfg.BlankEntityProb
 	}
+	if m.Arch.TokenLevel() && m.Arch.Decoder() {
+		// UniEncoderTokenDecoderConfig forces represent_spans (gliner/config.py).
+		c.RepresentSpans, c.NegSpansRatio = true, cfg.NegSpansRatio
+	}
 	return c
 }
 
