@@ -34,10 +34,10 @@ func TestFixtureConfigsChooseTheReferenceArchitecture(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	cases := map[string]string{
-		`{"max_width": 4, "surprise": 1}`:                        "unknown field \"surprise\"",
-		`{"span_mode": "markerV9"}`:                              "valid: markerV0, token_level",
-		`{"max_width": "four"}`:                                  "max_width",
-		`{"max_width": 0}`:                                       "must be positive",
+		`{"max_width": 4, "surprise": 1}`: "unknown field \"surprise\"",
+		`{"span_mode": "markerV9"}`:       "valid: markerV0, token_level",
+		`{"max_width": "four"}`:           "max_width",
+		`{"max_width": 0}`:                "must be positive",
 	}
 	for in, want := range cases {
 		_, err := ParseConfig([]byte(in))
