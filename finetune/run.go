@@ -15,6 +15,7 @@ import (
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
 )
@@ -48,6 +49,13 @@ type Options struct {
 	// PostCollate, when set, is called on every training batch after
 	// collation (self-training masks its uncertain spans there).
 	PostCollate func(*data.Batch) error
+	// Comm, with more than one rank (mpirun; see package dist), makes the
+	// run one rank of a data-parallel job: train_batch_size stays the
+	// global batch, split over the ranks, and rank 0 alone writes
+	// output_dir (recipe, log hooks, metrics, plot, checkpoints, final/).
+	// Every rank must be given the same recipe and data; Hooks run on
+	// every rank. nil: one process.
+	Comm dist.Comm
 }
 
 // Result summarises a fine-tuning run.
@@ -75,6 +83,9 @@ type stepModel struct {
 	m       *models.Model
 	skipped int
 	saved   map[*autograd.Param][]float32
+	// reseed, set in data-parallel runs, reseeds the model's random stream
+	// before each micro-batch (parallel.reseed).
+	reseed func(step, micro int)
 }
 
 func (a *stepModel) Store() *autograd.Store { return a.m.Store }
@@ -87,6 +98,13 @@ func (a *stepModel) Step(_ context.Context, b *data.Batch, env train.StepEnv) (t
 	if b.NumClasses == 0 {
 		a.skipped++
 		return train.StepOutput{Grads: []*autograd.Param{}}, nil
+	}
+	if len(b.Words) == 0 {
+		// A data-parallel rank whose share of a small batch is empty.
+		return train.StepOutput{Grads: []*autograd.Param{}}, nil
+	}
+	if a.reseed != nil {
+		a.reseed(env.Step, env.Micro)
 	}
 	params := a.m.TrainedParams(b)
 	scale := env.GradScale != 1
@@ -176,6 +194,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	t := &r.Training
 	out := t.OutputDir
+	par := newParallel(opts.Comm, t.Seed)
 
 	// Where to start.
 	var resume string
@@ -189,11 +208,13 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		}
 		resume = latest
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("output_dir: %w", err)
-	}
-	if err := writeRecipe(filepath.Join(out, RecipeFile), r, resume != "", lg); err != nil {
-		return nil, err
+	if par.writer() {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, fmt.Errorf("output_dir: %w", err)
+		}
+		if err := writeRecipe(filepath.Join(out, RecipeFile), r, resume != "", lg); err != nil {
+			return nil, err
+		}
 	}
 
 	ds, err := LoadDataWith(r, opts.Train)
@@ -235,6 +256,15 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	lg.Info("model", zap.Stringer("source", built.Source), zap.Int("params", mod.Store.NumParams()),
 		zap.Int("vocab_size", mod.Cfg.VocabSize), zap.Int("class_token_index", mod.Cfg.ClassTokenIndex))
+	if err := par.check(r, mod); err != nil {
+		return nil, err
+	}
+	if err := par.agree(r, ds, mod, resume); err != nil {
+		return nil, err
+	}
+	if par.multi() {
+		lg.Info("data parallel", zap.Int("ranks", par.comm.Size()), zap.Int("global_batch", t.TrainBatchSize))
+	}
 
 	ccfg := collatorConfig(mod, tok)
 	if long, _ := data.ParseWindowPolicy(r.Data.LongTexts); long == data.WindowTruncate {
@@ -273,6 +303,10 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 			lg.Warn("texts truncated to the tokenizer's model_max_length", zap.Ints("examples", idx),
 				zap.Ints("token_cut", b.Stats.TruncatedTokens), zap.Ints("word_cut", b.Stats.TruncatedWords))
 		}
+		if err == nil {
+			// This rank's rows of the global batch (all of them alone).
+			b, err = par.rows(b)
+		}
 		return b, err
 	}}
 
@@ -287,7 +321,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 			return nil, err
 		}
 		eval = func(context.Context) (*decode.Metrics, error) {
-			ents, _, err := evaluateModel(mod, evalCol, ds, evalBatch, t.EvalThreshold, lg)
+			ents, _, err := par.evaluate(mod, evalCol, ds, evalBatch, t.EvalThreshold, lg)
 			return ents, err
 		}
 	}
@@ -331,9 +365,10 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		}
 		hooks = append(hooks, ph)
 	}
+	hooks = par.configure(&cfg, hooks, mod)
 	hooks = append(hooks, opts.Hooks...)
 
-	adapter := &stepModel{m: mod}
+	adapter := &stepModel{m: mod, reseed: par.reseed(mod)}
 	tres, err := train.Run[*data.Batch](ctx, cfg, adapter, sampler, eval, hooks...)
 	if err != nil {
 		// The reason a run stopped (NaN, dead gradients, interrupted) goes
@@ -349,6 +384,15 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	if adapter.skipped > 0 {
 		lg.Warn("batches without entity classes made no update", zap.Int("batches", adapter.skipped))
 	}
+	if !par.writer() {
+		// Rank 0 exports and evaluates the final model; the others wait for
+		// it, so that a following stage can read final/ (output_dir shared).
+		res.FinalDir = filepath.Join(out, FinalDir)
+		if err := par.comm.Barrier(); err != nil {
+			return nil, fmt.Errorf("wait for rank 0's export: %w", err)
+		}
+		return res, nil
+	}
 
 	// Export the best weights (else the last ones).
 	if evalEvery > 0 && tres.BestStep > 0 {
@@ -359,6 +403,11 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	res.FinalDir = filepath.Join(out, FinalDir)
 	if err := models.ExportWith(mod, tok, res.FinalDir, models.ExportOptions{Overwrite: true, AuxTokenizer: built.auxTokenizer()}); err != nil {
 		return nil, err
+	}
+	if par.multi() {
+		if err := par.comm.Barrier(); err != nil {
+			return nil, fmt.Errorf("release the other ranks after the export: %w", err)
+		}
 	}
 	if ds.Dev != nil {
 		final, err := models.Load(res.FinalDir)

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Installs what gliner-go needs on a fresh Debian machine: OpenBLAS for the
-# default cgo BLAS path, and the Go modules. Safe to run twice.
+# default cgo BLAS path, Open MPI for data-parallel training, and the Go
+# modules. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
+# OpenBLAS for the default cgo BLAS path; Open MPI (libopenmpi-dev,
+# openmpi-bin) for data-parallel training (go build -tags mpi) and its tests.
+pkgs=()
+for p in libopenblas-dev libopenmpi-dev openmpi-bin; do
+  dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
+done
+if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
 fi
 go mod download

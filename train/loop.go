@@ -126,6 +126,11 @@ type Config struct {
 	// counts nor breaks the run. 0 means DefaultZeroGradSteps; < 0 turns
 	// the check off.
 	ZeroGradSteps int
+	// Reducer, when set, makes this run one replica of a data-parallel
+	// job: each step's gradients and loss are summed over the replicas
+	// before clipping (see StepReducer and package dist). Only one replica
+	// should then write (OutputDir and writing hooks on one rank alone).
+	Reducer StepReducer
 }
 
 // DefaultZeroGradSteps is Config.ZeroGradSteps's default.
@@ -312,6 +317,13 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 					withGrad = append(withGrad, p)
 				}
 			}
+		}
+		if cfg.Reducer != nil {
+			var set map[*autograd.Param]bool
+			if lossSum, withGrad, set, err = reduceStep(cfg.Reducer, trainable, hasGrad, lossSum); err != nil {
+				return res, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+			}
+			hasGrad = func(p *autograd.Param) bool { return set[p] }
 		}
 		// NaN/Inf guard, clipping, optimizer and schedule.
 		var norm float32

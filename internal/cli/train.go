@@ -7,7 +7,9 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/train"
 )
@@ -41,7 +43,12 @@ given; --resume continues from its latest checkpoint (or starts afresh if
 there is none), bit for bit. Ctrl-C or SIGTERM saves a checkpoint of the
 last finished step before the command exits (status 130). A run whose
 gradient norm stays exactly 0 (a dead model, typically from a learning
-rate too large) stops with an error instead of exporting it.`,
+rate too large) stops with an error instead of exporting it.
+
+Started by mpirun (a binary built with -tags mpi), every process is one rank
+of a data-parallel run: train_batch_size is the global batch, split over the
+ranks, and rank 0 alone writes output_dir and prints; see the README's
+data-parallel section.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -49,6 +56,22 @@ rate too large) stops with an error instead of exporting it.`,
 			if recipe == "" {
 				return fmt.Errorf("--recipe is required")
 			}
+			// Under mpirun this process is one rank of a data-parallel job;
+			// an error on any rank aborts the whole job (MPI_Abort), so the
+			// other ranks do not wait for it.
+			comm, err := dist.Init()
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err != nil && comm.Size() > 1 {
+					fmt.Fprintf(stderr, "train: %s%v\n", dist.Label(comm), err)
+					comm.Abort(1)
+				}
+				if cerr := comm.Close(); err == nil {
+					err = cerr
+				}
+			}()
 			r, err := finetune.LoadRecipe(recipe, sets)
 			if err != nil {
 				return err
@@ -66,19 +89,25 @@ rate too large) stops with an error instead of exporting it.`,
 				console = nil
 			}
 			folder := newRunFolder(r.Training.OutputDir)
-			lg, closeLog, err := finetune.NewLogger(r.Training.OutputDir, console)
-			if err != nil {
-				return err
+			lg, closeLog := zap.NewNop(), func() error { return nil }
+			if comm.Rank() == 0 {
+				// Rank 0 alone writes the log (and prints); the other ranks
+				// report only their errors.
+				if lg, closeLog, err = finetune.NewLogger(r.Training.OutputDir, console); err != nil {
+					return err
+				}
+			} else {
+				stdout, quiet = io.Discard, true
 			}
 			defer func() {
 				closeLog()
-				if err != nil {
+				if err != nil && comm.Rank() == 0 {
 					folder.cleanup(finetune.LogFile, finetune.RecipeFile)
 				}
 			}()
 			ctx, stop := SignalContext(context.Background(), stderr, "saving a checkpoint of the last finished step")
 			defer stop()
-			opts := finetune.Options{Resume: resume, Logger: lg}
+			opts := finetune.Options{Resume: resume, Logger: lg, Comm: comm}
 			if !quiet {
 				opts.Progress = stderr
 			}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gliner-go/gliner/models"
+)
+
+// The data-parallel tests run the train command built with -tags mpi under
+// Open MPI's mpirun on loopback (--oversubscribe: two ranks on any
+// machine). Open MPI is a prerequisite of the test suite (scripts/setup.sh
+// installs it): without mpirun they fail.
+
+var (
+	mpiOnce sync.Once
+	mpiBin  string
+	mpiErr  error
+)
+
+// mpiTrain builds the mpi variant of this command once per test run.
+func mpiTrain(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("mpirun"); err != nil {
+		t.Fatalf("mpirun not found (%v): install Open MPI with scripts/setup.sh (libopenmpi-dev, openmpi-bin)", err)
+	}
+	mpiOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gliner-mpi-")
+		if err != nil {
+			mpiErr = err
+			return
+		}
+		mpiBin = filepath.Join(dir, "train")
+		out, err := exec.Command("go", "build", "-tags", "mpi", "-o", mpiBin, ".").CombinedOutput()
+		if err != nil {
+			mpiErr = fmt.Errorf("go build -tags mpi: %v\n%s", err, out)
+		}
+	})
+	if mpiErr != nil {
+		t.Fatal(mpiErr)
+	}
+	return mpiBin
+}
+
+// mpiCmd is mpirun -np n bin args, run from the repository root.
+func mpiCmd(n int, bin string, args ...string) *exec.Cmd {
+	c := exec.Command("mpirun", append([]string{"--oversubscribe", "-np", strconv.Itoa(n), bin}, args...)...)
+	c.Dir = "../.."
+	c.Env = append(os.Environ(), "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMPI_MCA_btl=self,tcp",
+		"OMPI_MCA_btl_tcp_if_include=lo", "OMPI_MCA_oob_tcp_if_include=lo")
+	return c
+}
+
+// sampleArgs are 40 steps of the sample recipe, evaluated at 20 and 40
+// (threshold 0.2, so that the young model predicts entities), checkpoints
+// every 10 steps.
+func sampleArgs(out string) []string {
+	return []string{"--recipe", "recipes/uni_span_sample.yaml", "--quiet",
+		"--set", "training.num_steps=40", "--set", "training.eval_every=20", "--set", "training.save_every=10",
+		"--set", "training.eval_threshold=0.2", "--set", "training.log_every=1", "--set", "training.output_dir=" + out}
+}
+
+type record struct {
+	Type string  `json:"type"`
+	Step int     `json:"step"`
+	Loss float64 `json:"loss"`
+	F1   float64 `json:"f1"`
+}
+
+func readMetrics(t *testing.T, path string) (steps map[int]float64, evals map[int]float64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	steps, evals = map[int]float64{}, map[int]float64{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		switch r.Type {
+		case "step":
+			steps[r.Step] = r.Loss
+		case "eval":
+			evals[r.Step] = r.F1
+		}
+	}
+	return steps, evals
+}
+
+// weightDiff is the largest |a-b| over the two exported models' weights,
+// and the largest |a|.
+func weightDiff(t *testing.T, a, b string) (maxDiff, maxAbs float64, bitEqual bool) {
+	t.Helper()
+	ma, err := models.Load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := models.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := mb.Store.Params()
+	bitEqual = true
+	for i, p := range ma.Store.Params() {
+		if pb[i].Name != p.Name || len(pb[i].Data) != len(p.Data) {
+			t.Fatalf("parameter %d: %s vs %s", i, p.Name, pb[i].Name)
+		}
+		for j, v := range p.Data {
+			w := pb[i].Data[j]
+			if math.Float32bits(v) != math.Float32bits(w) {
+				bitEqual = false
+			}
+			maxDiff = math.Max(maxDiff, math.Abs(float64(v-w)))
+			maxAbs = math.Max(maxAbs, math.Abs(float64(v)))
+		}
+	}
+	return maxDiff, maxAbs, bitEqual
+}
+
+func runOK(t *testing.T, c *exec.Cmd) string {
+	t.Helper()
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestDataParallelEqualsOneProcess: 40 steps of the sample recipe on two
+// ranks give the single-process losses within 1e-4 relative (the global
+// batch of 8 split 4+4, gradients summed before clipping), the same dev F1
+// and nearly the same weights; rank 0 alone writes and prints. Then a
+// rank killed mid-run stops the job within seconds, and --resume on two
+// ranks ends bit for bit where the uninterrupted two-rank run ended.
+func TestDataParallelEqualsOneProcess(t *testing.T) {
+	bin := mpiTrain(t)
+	tmp := t.TempDir()
+	one, two := filepath.Join(tmp, "one"), filepath.Join(tmp, "two")
+	single := exec.Command(bin, sampleArgs(one)...)
+	single.Dir = "../.."
+	outOne := runOK(t, single)
+	outTwo := runOK(t, mpiCmd(2, bin, sampleArgs(two)...))
+
+	l1, f1 := readMetrics(t, filepath.Join(one, "metrics.jsonl"))
+	l2, f2 := readMetrics(t, filepath.Join(two, "metrics.jsonl"))
+	if len(l1) != 40 || len(l2) != 40 || len(f1) != 2 || len(f2) != 2 {
+		t.Fatalf("metrics: %d and %d steps, %d and %d evaluations; want 40 and 2", len(l1), len(l2), len(f1), len(f2))
+	}
+	worst := 0.0
+	for s, a := range l1 {
+		r := math.Abs(a-l2[s]) / math.Abs(a)
+		worst = math.Max(worst, r)
+		if r > 1e-4 {
+			t.Errorf("step %d: loss %v on two ranks, %v in one process (relative %.2g)", s, l2[s], a, r)
+		}
+	}
+	for s, a := range f1 {
+		if math.Abs(a-f2[s]) > 1e-9 {
+			t.Errorf("step %d: dev F1 %v on two ranks, %v in one process", s, f2[s], a)
+		}
+	}
+	if f1[40] < 0.05 {
+		t.Fatalf("dev F1 %v at step 40: the comparison needs a model that predicts", f1[40])
+	}
+	d, m, _ := weightDiff(t, filepath.Join(one, "final"), filepath.Join(two, "final"))
+	t.Logf("two ranks vs one process: loss relative difference ≤ %.3g; final weights |Δ| ≤ %.3g (largest |w| %.3g); dev F1 %.4f", worst, d, m, f1[40])
+	if d > 5e-5*m {
+		t.Errorf("final weights differ by up to %g (largest weight %g)", d, m)
+	}
+	// Rank 0 alone prints the result; the output folders hold the same files.
+	if n := strings.Count(outTwo, "dev F1 "); n != 1 || strings.Count(outOne, "dev F1 ") != 1 {
+		t.Errorf("the two-rank run printed the dev F1 %d times:\n%s", n, outTwo)
+	}
+	if a, b := listDir(t, one), listDir(t, two); a != b {
+		t.Errorf("output_dir files: one process %s, two ranks %s", a, b)
+	}
+
+	t.Run("kill and resume", func(t *testing.T) {
+		killed := filepath.Join(tmp, "killed")
+		c := mpiCmd(2, bin, sampleArgs(killed)...)
+		var log strings.Builder
+		c.Stdout, c.Stderr = &log, &log
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			if _, err := os.Stat(filepath.Join(killed, "checkpoint-10", "trainer_state.json")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = c.Process.Kill()
+				t.Fatalf("no checkpoint-10 after 2 minutes:\n%s", log.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		ranks := children(t, c.Process.Pid)
+		if len(ranks) != 2 {
+			_ = c.Process.Kill()
+			t.Fatalf("mpirun has children %v, want the 2 ranks", ranks)
+		}
+		killedAt := time.Now()
+		if err := syscall.Kill(ranks[1], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("mpirun succeeded although a rank was killed:\n%s", log.String())
+			}
+		case <-time.After(30 * time.Second):
+			_ = c.Process.Kill()
+			t.Fatalf("the job still runs 30 s after a rank was killed:\n%s", log.String())
+		}
+		stopped := time.Since(killedAt)
+		if !strings.Contains(log.String(), "exited on signal 9") {
+			t.Errorf("mpirun's message does not name the killed rank:\n%s", log.String())
+		}
+		if _, err := os.Stat(filepath.Join(killed, "final")); err == nil {
+			t.Fatal("the killed run exported a final model: it was not killed mid-run")
+		}
+		t.Logf("job stopped %v after rank 1 was killed", stopped.Round(time.Millisecond))
+		if stopped > 10*time.Second {
+			t.Errorf("the job took %v to stop after a rank was killed", stopped)
+		}
+		runOK(t, mpiCmd(2, bin, append(sampleArgs(killed), "--resume")...))
+		if _, _, eq := weightDiff(t, filepath.Join(two, "final"), filepath.Join(killed, "final")); !eq {
+			t.Error("the resumed two-rank run's final weights are not bit-identical to the uninterrupted two-rank run's")
+		}
+		lk, fk := readMetrics(t, filepath.Join(killed, "metrics.jsonl"))
+		for s := 1; s <= 40; s++ {
+			if v, ok := lk[s]; !ok || v != l2[s] {
+				t.Errorf("step %d: resumed loss %v (recorded %v), uninterrupted %v", s, v, ok, l2[s])
+			}
+		}
+		if fk[40] != f2[40] {
+			t.Errorf("resumed dev F1 %v, uninterrupted %v", fk[40], f2[40])
+		}
+	})
+}
+
+func listDir(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
+
+// children lists the processes whose parent is pid, in pid order.
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestDataParallelRefusesDisagreement: ranks given different recipes, or
+// the same recipe over different data (same relative paths, different
+// working directories), refuse to start, naming what differs.
+func TestDataParallelRefusesDisagreement(t *testing.T) {
+	bin := mpiTrain(t)
+	tmp := t.TempDir()
+	args := func(extra ...string) []string {
+		return append([]string{bin, "--recipe", "recipe.yaml", "--quiet", "--set", "training.num_steps=2",
+			"--set", "data.train_data=train.jsonl", "--set", "data.val_data=dev.jsonl", "--set", "training.output_dir=out"}, extra...)
+	}
+	rb, err := os.ReadFile("../../recipes/uni_span_sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"a", "b"} {
+		dir := filepath.Join(tmp, d)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"train.jsonl", "dev.jsonl"} {
+			b, err := os.ReadFile(filepath.Join("../../testdata/sample", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d == "b" && f == "train.jsonl" {
+				b = []byte(strings.Replace(string(b), `"person"`, `"human"`, 1))
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "recipe.yaml"), rb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		a, b   []string
+		dirB   string
+		expect string
+	}{
+		{"recipe", args(), args("--set", "training.seed=43"), "a", "rank 1's recipe differs from rank 0's"},
+		{"data", args(), args(), "b", "rank 1's training data differs from rank 0's"},
+	} {
+		mpmd := append([]string{"--oversubscribe", "-np", "1", "-wdir", filepath.Join(tmp, "a")}, c.a...)
+		mpmd = append(append(mpmd, ":", "-np", "1", "-wdir", filepath.Join(tmp, c.dirB)), c.b...)
+		cmd := mpiCmd(1, "")
+		cmd.Args = append([]string{"mpirun"}, mpmd...)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("%s: ranks that disagree trained:\n%s", c.name, out)
+		}
+		if !strings.Contains(string(out), c.expect) {
+			t.Fatalf("%s: output does not say %q:\n%s", c.name, c.expect, out)
+		}
+		if _, err := os.Stat(filepath.Join(tmp, "a", "out", "checkpoint-2")); err == nil {
+			t.Fatalf("%s: a checkpoint was written", c.name)
+		}
+		t.Logf("%s: refused in %v", c.name, time.Since(start).Round(time.Millisecond))
+	}
+}
