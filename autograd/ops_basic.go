@@ -106,8 +106,9 @@ func (reluK) Backward(_ []Value, out Value, dout Value, grads []Value) error {
 	return nil
 }
 
-func (reluK) BackwardReadsInput(int) bool { return true }
-func (reluK) BackwardReadsOutput() bool   { return false }
+// Backward reads the output (its sign), not the input.
+func (reluK) BackwardReadsInput(int) bool { return false }
+func (reluK) BackwardReadsOutput() bool   { return true }
 
 // ReLU is max(x, 0) (gradient 0 at 0, as PyTorch).
 func ReLU(x *Node) *Node { return x.g.Apply(reluK{}, x) }
