@@ -34,6 +34,10 @@ type ExportOptions struct {
 	// labels_tokenizer/ or decoder_tokenizer/ (the reference itself loads
 	// it from the hub id in the config; gliner-go's loader reads these).
 	AuxTokenizer tokenizer.Tokenizer
+	// Weights, when set, writes the model file(s) into the folder being
+	// built instead of model.safetensors (the ONNX export writes
+	// model.onnx there, package onnx).
+	Weights func(dir string) error
 }
 
 // Export writes m as a GLiNER model folder in the reference's layout
@@ -122,7 +126,11 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 	}); err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
-	if err := checkpoints.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), ExportState(m), map[string]string{"format": "pt"}); err != nil {
+	if o.Weights != nil {
+		if err := o.Weights(tmp); err != nil {
+			return fmt.Errorf("export %s: %w", dir, err)
+		}
+	} else if err := checkpoints.WriteSafetensors(filepath.Join(tmp, "model.safetensors"), ExportState(m), map[string]string{"format": "pt"}); err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
 	if !exists {

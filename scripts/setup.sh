@@ -16,3 +16,13 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
 fi
 go mod download
+# onnxruntime-node (its libonnxruntime.so) and GLiNER.js for the ONNX export
+# tests, into the gitignored onnx/js/node_modules.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -d onnx/js/node_modules/onnxruntime-node ] || [ ! -d onnx/js/node_modules/gliner ]; then
+  npm ci --ignore-scripts --no-audit --no-fund --prefix onnx/js >/dev/null
+fi
