@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -40,7 +41,9 @@ type Options struct {
 	// Logger receives the structured log (nil: none).
 	Logger *zap.Logger
 	// Progress receives the progress bar (nil: none); a terminal gets a
-	// redrawn line.
+	// redrawn line. A *train.ProgressHook is used as it is: make it the
+	// console log's writer too (NewLogger), so that log lines and the bar
+	// share the terminal without running together.
 	Progress io.Writer
 	// Hooks are further loop hooks, called after the built-in ones.
 	Hooks []train.Hook
@@ -171,6 +174,7 @@ func NewLogger(dir string, console io.Writer) (*zap.Logger, func() error, error)
 	if console != nil {
 		cenc := zap.NewDevelopmentEncoderConfig()
 		cenc.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+		cenc.ConsoleSeparator = " "
 		cores = append(cores, zapcore.NewCore(zapcore.NewConsoleEncoder(cenc), zapcore.AddSync(console), zap.InfoLevel))
 	}
 	lg := zap.New(zapcore.NewTee(cores...))
@@ -359,9 +363,9 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	hooks := []train.Hook{&train.LogHook{Logger: lg, LogEvery: t.LogEvery}, &train.JSONLHook{Path: metrics},
 		&train.PlotHook{MetricsPath: metrics, Path: filepath.Join(out, PlotFile)}}
 	if opts.Progress != nil {
-		ph := &train.ProgressHook{W: opts.Progress}
-		if f, ok := opts.Progress.(*os.File); ok {
-			ph = train.NewProgress(f)
+		ph, ok := opts.Progress.(*train.ProgressHook)
+		if !ok {
+			ph = train.NewProgress(opts.Progress)
 		}
 		hooks = append(hooks, ph)
 	}
@@ -419,7 +423,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		}
 		mi := res.Dev.Micro()
 		lg.Info("final dev evaluation", zap.String("dir", res.FinalDir), zap.Int("best_step", tres.BestStep),
-			zap.Float64("precision", mi.Precision), zap.Float64("recall", mi.Recall), zap.Float64("f1", mi.F1))
+			zap.Float64("precision", round4(mi.Precision)), zap.Float64("recall", round4(mi.Recall)), zap.Float64("f1", round4(mi.F1)))
 	}
 	lg.Info("exported", zap.String("dir", res.FinalDir))
 	return res, nil
@@ -454,3 +458,7 @@ func steps(from, to, by int) []int {
 	}
 	return out
 }
+
+// round4 rounds a ratio to 4 decimals for a log line (the result carries
+// the exact value).
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }

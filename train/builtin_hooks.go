@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,20 +43,79 @@ func (h *LogHook) OnStep(_ context.Context, i *StepInfo) error {
 	if h.LogEvery > 1 && i.Step%h.LogEvery != 0 && i.Step != i.MaxSteps {
 		return nil
 	}
-	fields := []zap.Field{zap.Int("step", i.Step), zap.Int("epoch", i.Epoch), zap.Float64("loss", i.Loss),
-		zap.Float64("grad_norm", i.GradNorm), zap.Duration("elapsed", i.Elapsed)}
-	for _, g := range i.LR {
-		fields = append(fields, zap.Float64("lr_"+g.Group, g.LR))
-	}
-	h.Logger.Info("train step", fields...)
+	fields := []zap.Field{zap.Int("step", i.Step), zap.Int("epoch", i.Epoch), zap.Float64("loss", sig4(i.Loss)),
+		zap.Float64("grad_norm", sig4(i.GradNorm))}
+	fields = append(fields, LRFields(i.LR)...)
+	h.Logger.Info("train step", append(fields, zap.Duration("elapsed", i.Elapsed.Round(time.Millisecond)))...)
 	return nil
+}
+
+// sig4 rounds x to 4 significant digits (log lines stay short; the
+// metrics file keeps every digit).
+func sig4(x float64) float64 {
+	if !isFinite(x) || x == 0 {
+		return x
+	}
+	v, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	if err != nil {
+		return x
+	}
+	return v
+}
+
+// LRFields are the log fields of the groups' learning rates, as few as the
+// values allow: one "lr" when every group has the same rate, else one
+// field per group family ("lr_encoder" for encoder_decay and
+// encoder_no_decay when they agree), else one per group.
+func LRFields(lrs []GroupLR) []zap.Field {
+	if len(lrs) == 0 {
+		return nil
+	}
+	same := true
+	for _, g := range lrs {
+		same = same && g.LR == lrs[0].LR
+	}
+	if same {
+		return []zap.Field{zap.Float64("lr", sig4(lrs[0].LR))}
+	}
+	family := func(name string) string {
+		for _, suf := range []string{"_no_decay", "_decay"} {
+			if f, ok := strings.CutSuffix(name, suf); ok && f != "" {
+				return f
+			}
+		}
+		return name
+	}
+	var names []string
+	vals := map[string]float64{}
+	split := false
+	for _, g := range lrs {
+		f := family(g.Group)
+		if v, ok := vals[f]; ok {
+			split = split || v != g.LR
+			continue
+		}
+		names = append(names, f)
+		vals[f] = g.LR
+	}
+	var out []zap.Field
+	if split {
+		for _, g := range lrs {
+			out = append(out, zap.Float64("lr_"+g.Group, sig4(g.LR)))
+		}
+		return out
+	}
+	for _, f := range names {
+		out = append(out, zap.Float64("lr_"+f, sig4(vals[f])))
+	}
+	return out
 }
 
 // OnEval implements Hook.
 func (h *LogHook) OnEval(_ context.Context, i *EvalInfo) error {
-	h.Logger.Info("eval", zap.Int("step", i.Step), zap.Float64("precision", i.Micro.Precision),
-		zap.Float64("recall", i.Micro.Recall), zap.Float64("f1", i.Micro.F1), zap.Bool("best", i.IsBest),
-		zap.Float64("best_f1", i.BestF1), zap.Int("best_step", i.BestStep), zap.Int("evals_since_best", i.EvalsSinceBest))
+	h.Logger.Info("eval", zap.Int("step", i.Step), zap.Float64("precision", sig4(i.Micro.Precision)),
+		zap.Float64("recall", sig4(i.Micro.Recall)), zap.Float64("f1", sig4(i.Micro.F1)), zap.Bool("best", i.IsBest),
+		zap.Float64("best_f1", sig4(i.BestF1)), zap.Int("best_step", i.BestStep), zap.Int("evals_since_best", i.EvalsSinceBest))
 	return nil
 }
 
@@ -67,8 +127,8 @@ func (h *LogHook) OnCheckpoint(_ context.Context, i *CheckpointInfo) error {
 
 // OnEnd implements Hook.
 func (h *LogHook) OnEnd(_ context.Context, i *EndInfo) error {
-	h.Logger.Info("train end", zap.Int("step", i.Step), zap.String("reason", i.Reason), zap.Float64("loss", i.Loss),
-		zap.Float64("best_f1", i.BestF1), zap.Int("best_step", i.BestStep), zap.Duration("elapsed", i.Elapsed))
+	h.Logger.Info("train end", zap.Int("step", i.Step), zap.String("reason", i.Reason), zap.Float64("loss", sig4(i.Loss)),
+		zap.Float64("best_f1", sig4(i.BestF1)), zap.Int("best_step", i.BestStep), zap.Duration("elapsed", i.Elapsed.Round(time.Millisecond)))
 	return nil
 }
 
@@ -285,91 +345,4 @@ func linePlot(title, y string, xys plotter.XYs) (*plot.Plot, error) {
 		}
 	}
 	return p, nil
-}
-
-// ProgressHook draws a progress bar with loss, rate and ETA. On a terminal
-// it redraws one line (carriage return, at most every Interval); otherwise
-// it prints a plain line every Interval (default 10 s) and at the end.
-type ProgressHook struct {
-	NopHook
-	W        io.Writer
-	TTY      bool
-	Interval time.Duration
-	last     time.Time
-	start    int
-}
-
-// NewProgress returns a progress bar on f, detecting whether f is a
-// terminal.
-func NewProgress(f *os.File) *ProgressHook {
-	tty := false
-	if st, err := f.Stat(); err == nil {
-		tty = st.Mode()&os.ModeCharDevice != 0
-	}
-	return &ProgressHook{W: f, TTY: tty}
-}
-
-// OnStart implements Hook.
-func (h *ProgressHook) OnStart(_ context.Context, i *StartInfo) error {
-	h.start = i.Step
-	h.last = time.Time{}
-	return nil
-}
-
-// OnStep implements Hook.
-func (h *ProgressHook) OnStep(_ context.Context, i *StepInfo) error {
-	iv := h.Interval
-	if iv == 0 {
-		iv = 10 * time.Second
-		if h.TTY {
-			iv = 100 * time.Millisecond
-		}
-	}
-	now := time.Now()
-	if i.Step != i.MaxSteps && !h.last.IsZero() && now.Sub(h.last) < iv {
-		return nil
-	}
-	h.last = now
-	line := ProgressLine(i.Step, i.MaxSteps, i.Step-i.StartStep, i.Elapsed, i.Loss)
-	var err error
-	if h.TTY {
-		end := ""
-		if i.Step == i.MaxSteps {
-			end = "\n"
-		}
-		_, err = fmt.Fprintf(h.W, "\r%s\x1b[K%s", line, end)
-	} else {
-		_, err = fmt.Fprintln(h.W, line)
-	}
-	return err
-}
-
-// OnEnd implements Hook.
-func (h *ProgressHook) OnEnd(_ context.Context, i *EndInfo) error {
-	if h.TTY && i.Step != 0 {
-		_, err := fmt.Fprintln(h.W)
-		return err
-	}
-	return nil
-}
-
-// ProgressLine formats a progress bar: steps done of total, a 30-cell bar,
-// percentage, loss, rate over the done steps in elapsed time, and ETA.
-func ProgressLine(step, total, done int, elapsed time.Duration, loss float64) string {
-	const width = 30
-	frac := float64(step) / float64(max(total, 1))
-	n := int(frac * width)
-	bar := strings.Repeat("=", n)
-	if n < width {
-		bar += ">" + strings.Repeat(" ", width-n-1)
-	}
-	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(done) / s
-	}
-	eta := "?"
-	if rate > 0 {
-		eta = (time.Duration(float64(total-step) / rate * float64(time.Second))).Round(time.Second).String()
-	}
-	return fmt.Sprintf("step %d/%d [%s] %5.1f%% loss %.4f %.2f it/s ETA %s", step, total, bar, 100*frac, loss, rate, eta)
 }

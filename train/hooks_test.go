@@ -3,7 +3,9 @@ package train_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,7 +80,8 @@ func TestBuiltinHooks(t *testing.T) {
 	// last are printed (interval one hour).
 	out := progress.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if strings.ContainsAny(out, "\r\x1b") || len(lines) != 2 || !strings.HasPrefix(lines[1], "step 20/20 [==============================] 100.0%") {
+	if strings.ContainsAny(out, "\r\x1b") || len(lines) != 2 || !strings.HasPrefix(lines[1], "train step 20/20 [==============================] 100.0%") ||
+		!strings.Contains(lines[1], " loss ") {
 		t.Fatalf("progress output %q", out)
 	}
 
@@ -102,7 +105,7 @@ func TestBuiltinHooks(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	got := train.ProgressLine(25, 100, 20, 10*time.Second, 0.5)
-	want := "step 25/100 [=======>                      ]  25.0% loss 0.5000 2.00 it/s ETA 38s"
+	want := "step 25/100 [=======>                      ]  25.0% 2.00 it/s ETA 38s loss 0.5000"
 	if got != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
@@ -128,16 +131,115 @@ func (s stopAt) OnStep(_ context.Context, i *train.StepInfo) error {
 	return nil
 }
 
+// screen replays terminal output (carriage return, newline, erase-line
+// escapes) and returns the lines left on the screen, trailing blanks cut.
+func screen(out string) []string {
+	var rows [][]rune
+	row, col := 0, 0
+	rs := []rune(out)
+	for i := 0; i < len(rs); i++ {
+		for len(rows) <= row {
+			rows = append(rows, nil)
+		}
+		switch c := rs[i]; {
+		case c == '\r':
+			col = 0
+		case c == '\n':
+			row, col = row+1, 0
+		case c == 0x1b && i+1 < len(rs) && rs[i+1] == '[':
+			j := i + 2
+			for j < len(rs) && (rs[j] < '@' || rs[j] > '~') {
+				j++
+			}
+			if j < len(rs) && rs[j] == 'K' {
+				if string(rs[i+2:j]) == "2" {
+					rows[row] = nil
+				} else if col < len(rows[row]) {
+					rows[row] = rows[row][:col]
+				}
+			}
+			i = j
+		default:
+			for len(rows[row]) <= col {
+				rows[row] = append(rows[row], ' ')
+			}
+			rows[row][col] = c
+			col++
+		}
+	}
+	var lines []string
+	for _, r := range rows {
+		lines = append(lines, strings.TrimRight(string(r), " "))
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// On a terminal the bar is cleared before each log line and redrawn after:
+// every log line stands alone on its row, and the finished bar is last.
 func TestProgressTTY(t *testing.T) {
 	var buf bytes.Buffer
 	h := &train.ProgressHook{W: &buf, TTY: true, Interval: time.Nanosecond}
 	ctx := context.Background()
-	h.OnStart(ctx, &train.StartInfo{MaxSteps: 2})
-	h.OnStep(ctx, &train.StepInfo{Step: 1, MaxSteps: 2, Elapsed: time.Second, Loss: 1})
-	h.OnStep(ctx, &train.StepInfo{Step: 2, MaxSteps: 2, Elapsed: 2 * time.Second, Loss: 0.5})
-	want := "\rstep 1/2 [===============>              ]  50.0% loss 1.0000 1.00 it/s ETA 1s\x1b[K" +
-		"\rstep 2/2 [==============================] 100.0% loss 0.5000 1.00 it/s ETA 0s\x1b[K\n"
-	if buf.String() != want {
-		t.Fatalf("got  %q\nwant %q", buf.String(), want)
+	log1 := "10:00:01 INFO train step {\"step\": 1, \"loss\": 1}\n"
+	log2 := "10:00:02 INFO eval {\"step\": 2, \"f1\": 0.5}\n"
+	h.OnStart(ctx, &train.StartInfo{MaxSteps: 4})
+	h.OnStep(ctx, &train.StepInfo{Step: 1, MaxSteps: 4, Elapsed: time.Second, Loss: 1})
+	h.Write([]byte(log1))
+	h.OnStep(ctx, &train.StepInfo{Step: 2, MaxSteps: 4, Elapsed: 2 * time.Second, Loss: 0.75})
+	fmt.Fprint(h.Above(&buf), log2)
+	h.OnStep(ctx, &train.StepInfo{Step: 3, MaxSteps: 4, Elapsed: 3 * time.Second, Loss: 0.5})
+	h.OnStep(ctx, &train.StepInfo{Step: 4, MaxSteps: 4, Elapsed: 4 * time.Second, Loss: 0.25})
+	h.OnEnd(ctx, &train.EndInfo{Step: 4})
+	got := screen(buf.String())
+	if len(got) != 3 || got[0] != strings.TrimSpace(log1) || got[1] != strings.TrimSpace(log2) ||
+		!strings.HasPrefix(got[2], "train loss 0.2500 100% [==============================] (4/4") {
+		t.Fatalf("screen:\n%s\n(raw %q)", strings.Join(got, "\n"), buf.String())
+	}
+	// Between the two log lines the bar was drawn at step 1.
+	if !strings.Contains(buf.String(), "train loss 1.0000  25%") {
+		t.Fatalf("no bar at step 1 in %q", buf.String())
+	}
+}
+
+// A task of unknown length (weak labelling) shows its count and status;
+// not on a terminal, a plain line at the end.
+func TestProgressTask(t *testing.T) {
+	var buf bytes.Buffer
+	h := &train.ProgressHook{W: &buf, Interval: time.Hour}
+	h.Begin("round 1: labelling", 0)
+	h.Update(32, "32 documents")
+	h.Update(64, "64 documents")
+	h.End()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "round 1: labelling: 32 32 documents") || !strings.HasPrefix(lines[1], "round 1: labelling: 64 64 documents (") {
+		t.Fatalf("plain task lines %q", buf.String())
+	}
+}
+
+// Step log lines carry as few learning rates as the values allow.
+func TestLRFields(t *testing.T) {
+	keys := func(lrs ...train.GroupLR) string {
+		var out []string
+		for _, f := range train.LRFields(lrs) {
+			out = append(out, fmt.Sprintf("%s=%g", f.Key, math.Float64frombits(uint64(f.Integer))))
+		}
+		return strings.Join(out, " ")
+	}
+	g := func(name string, lr float64) train.GroupLR { return train.GroupLR{Group: name, LR: lr} }
+	for _, c := range []struct {
+		got, want string
+	}{
+		{keys(g("others_decay", 1e-3), g("others_no_decay", 1e-3), g("encoder_decay", 1e-3), g("encoder_no_decay", 1e-3)), "lr=0.001"},
+		{keys(g("others_decay", 3e-3), g("others_no_decay", 3e-3), g("encoder_decay", 1e-3), g("encoder_no_decay", 1e-3)), "lr_others=0.003 lr_encoder=0.001"},
+		{keys(g("others_decay", 3e-3), g("others_no_decay", 2e-3), g("encoder_decay", 1e-3), g("encoder_no_decay", 1e-3)),
+			"lr_others_decay=0.003 lr_others_no_decay=0.002 lr_encoder_decay=0.001 lr_encoder_no_decay=0.001"},
+		{keys(g("decay", 0.123456789), g("no_decay", 0.123456789)), "lr=0.1235"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
 	}
 }

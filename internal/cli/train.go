@@ -84,9 +84,13 @@ data-parallel section.`,
 				_, err = stdout.Write(b)
 				return err
 			}
-			var console io.Writer = stderr
-			if quiet {
-				console = nil
+			// The console log goes through the progress bar, which clears
+			// itself before a log line and redraws after.
+			var console io.Writer
+			var progress *train.ProgressHook
+			if !quiet {
+				progress = train.NewProgress(stderr)
+				console = progress
 			}
 			folder := newRunFolder(r.Training.OutputDir)
 			lg, closeLog := zap.NewNop(), func() error { return nil }
@@ -108,8 +112,8 @@ data-parallel section.`,
 			ctx, stop := SignalContext(context.Background(), stderr, "saving a checkpoint of the last finished step")
 			defer stop()
 			opts := finetune.Options{Resume: resume, Logger: lg, Comm: comm}
-			if !quiet {
-				opts.Progress = stderr
+			if progress != nil && !quiet {
+				opts.Progress = progress
 			}
 			if len(r.Stages) > 0 {
 				stages, err := finetune.RunStages(ctx, r, opts)
