@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"os"
 	"slices"
 )
 
@@ -21,6 +22,12 @@ type Arena struct {
 	nf, ni int
 	// gen counts reallocations; machines rebind their views when it moves.
 	gen uint64
+	// Poison, a checking aid for tests (CPU backend), overwrites every
+	// region with NaN (ints with a huge negative value) as soon as its
+	// last reader has run, so a kernel whose Buffers or BackwardReads
+	// under-declare what it reads produces NaN instead of silently reading
+	// reused memory. NewArena sets it when GLINER_ARENA_POISON=1.
+	Poison bool
 }
 
 // NewArena returns an empty arena allocating through be.
@@ -28,7 +35,7 @@ func NewArena(be Backend) *Arena {
 	if be == nil {
 		be = CPU
 	}
-	return &Arena{be: be}
+	return &Arena{be: be, Poison: os.Getenv("GLINER_ARENA_POISON") == "1"}
 }
 
 // Backend returns the backend the arena allocates from.

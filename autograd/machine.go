@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -29,10 +30,14 @@ type Machine struct {
 	bound  bool
 	inputs map[string]*Value
 	// kept are the values readable after Run (outputs, cost, inputs).
-	kept    map[*G.Node]bool
-	grads   []paramGrad
-	cost    *Node
-	outputs []*Node
+	kept map[*G.Node]bool
+	// dead[i] are the storages whose last reader is step i.
+	dead      [][]*storage
+	deadViews [][]Value
+	poisoned  bool
+	grads     []paramGrad
+	cost      *Node
+	outputs   []*Node
 }
 
 // view ties a value to its storage.
@@ -190,6 +195,12 @@ func CompileIn(arena *Arena, g *Graph, cost *Node, outputs ...*Node) (*Machine, 
 	}
 	m.nf = layout(m.sts, Float32)
 	m.ni = layout(m.sts, Int64)
+	m.dead = make([][]*storage, len(m.steps))
+	for _, st := range m.sts {
+		if st.last >= 0 && st.last < end {
+			m.dead[st.last] = append(m.dead[st.last], st)
+		}
+	}
 	for i, gn := range gradNodes {
 		m.grads = append(m.grads, paramGrad{p: gradParams[i], grad: m.vals[gn]})
 	}
@@ -448,7 +459,7 @@ func (p *planner) plan(n *G.Node) error {
 // buffer at its region; it runs again only when the arena was reallocated.
 func (m *Machine) bind() error {
 	a := m.arena
-	if m.bound && m.gen == a.gen && m.nf <= a.nf && m.ni <= a.ni {
+	if m.bound && m.gen == a.gen && m.nf <= a.nf && m.ni <= a.ni && m.poisoned == a.Poison {
 		return nil
 	}
 	if err := a.ensure(m.nf, m.ni); err != nil {
@@ -471,7 +482,20 @@ func (m *Machine) bind() error {
 			sb.v = v.F
 		}
 	}
-	m.gen, m.bound = a.gen, true
+	m.deadViews = nil
+	if a.Poison {
+		m.deadViews = make([][]Value, len(m.dead))
+		for i, sts := range m.dead {
+			for _, st := range sts {
+				v, err := m.be.View(a.buffer(st.dt), st.off, []int{st.n})
+				if err != nil {
+					return fmt.Errorf("autograd: poisoning: %w", err)
+				}
+				m.deadViews[i] = append(m.deadViews[i], v)
+			}
+		}
+	}
+	m.gen, m.bound, m.poisoned = a.gen, true, a.Poison
 	return nil
 }
 
@@ -538,6 +562,9 @@ func (m *Machine) Run() error {
 		if err := st.run(); err != nil {
 			return err
 		}
+		if m.poisoned {
+			m.poison(i)
+		}
 	}
 	if err := m.be.Synchronize(); err != nil {
 		return fmt.Errorf("autograd: %s backend: %w", m.be.Name(), err)
@@ -546,6 +573,21 @@ func (m *Machine) Run() error {
 		addInto(pg.p.Grad, pg.p.Grad, pg.grad.F)
 	}
 	return nil
+}
+
+// poison overwrites the storages whose last reader was step i (NaN
+// floats, a huge negative int) so that a kernel reading a value after its
+// lifetime fails its test.
+func (m *Machine) poison(i int) {
+	nan := float32(math.NaN())
+	for _, v := range m.deadViews[i] {
+		for j := range v.F {
+			v.F[j] = nan
+		}
+		for j := range v.I {
+			v.I[j] = math.MinInt64 / 2
+		}
+	}
 }
 
 // Value returns the current value of an output, the cost or an input

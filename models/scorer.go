@@ -96,6 +96,26 @@ func (k *scorerHiddenK) Forward(in []Value, out Value) error {
 	return nil
 }
 
+// Buffers: Wa·t0 and Wb·l0 (Forward only), t1⊙l1 (saved for Backward) and
+// Backward's scratch.
+func (k *scorerHiddenK) Buffers([][]int) []autograd.KernelBuffer {
+	B, W, C, H := k.B, k.W, k.C, k.H
+	nta, nlb, np := kern.ScorerHiddenSaved(B, W, C, H)
+	return []autograd.KernelBuffer{
+		{Buf: &k.ta, Len: nta, Use: autograd.ForwardScratch},
+		{Buf: &k.lb, Len: nlb, Use: autograd.ForwardScratch},
+		{Buf: &k.p, Len: np, Use: autograd.Saved},
+		{Buf: &k.dta, Len: B * W * 4 * H, Use: autograd.BackwardScratch},
+		{Buf: &k.dlb, Len: B * C * 4 * H, Use: autograd.BackwardScratch},
+		{Buf: &k.dp, Len: B * W * C * H, Use: autograd.BackwardScratch},
+	}
+}
+
+// Backward reads the token and label features and the weight, not the
+// bias or the output.
+func (k *scorerHiddenK) BackwardReadsInput(i int) bool { return i < 3 }
+func (k *scorerHiddenK) BackwardReadsOutput() bool     { return false }
+
 func (k *scorerHiddenK) Backward(in []Value, _ Value, dout Value, grads []Value) error {
 	B, W, C, H := k.B, k.W, k.C, k.H
 	O := 4 * H

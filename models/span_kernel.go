@@ -59,6 +59,25 @@ func (k *spanFirstLayerK) Forward(in []autograd.Value, out autograd.Value) error
 
 func (k *spanFirstLayerK) NonDifferentiable(i int) bool { return i >= 4 }
 
+// Buffers: ReLU(start) and ReLU(end) (saved for Backward), the per-word
+// products (Forward only) and their gradients (Backward only).
+func (k *spanFirstLayerK) Buffers(in [][]int) []autograd.KernelBuffer {
+	B, W, H, O := in[0][0], in[0][1], in[0][2], in[2][0]
+	return []autograd.KernelBuffer{
+		{Buf: &k.pStart, Len: B * W * H, Use: autograd.Saved},
+		{Buf: &k.pEnd, Len: B * W * H, Use: autograd.Saved},
+		{Buf: &k.a, Len: B * W * O, Use: autograd.ForwardScratch},
+		{Buf: &k.b, Len: B * W * O, Use: autograd.ForwardScratch},
+		{Buf: &k.da, Len: B * W * O, Use: autograd.BackwardScratch},
+		{Buf: &k.db, Len: B * W * O, Use: autograd.BackwardScratch},
+	}
+}
+
+// Backward reads start, end and the weight, and the span indices it saved
+// (not their inputs), the bias or the output.
+func (k *spanFirstLayerK) BackwardReadsInput(i int) bool { return i < 3 }
+func (k *spanFirstLayerK) BackwardReadsOutput() bool     { return false }
+
 func (k *spanFirstLayerK) Backward(in []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
 	B, W, H := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2]
 	O := in[2].Shape[0]
