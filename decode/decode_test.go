@@ -2,7 +2,6 @@ package decode
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -87,7 +86,7 @@ func compareDecoded(t *testing.T, key string, doc int, got []Span, want []refEnt
 	for i := 0; ok && i < len(got); i++ {
 		w := want[i]
 		ok = got[i].Start == w.Start && got[i].End == w.End && got[i].Label == w.EntityType &&
-			math.Abs(float64(got[i].Score)-w.Score) <= 1e-4
+			testutil.CloseScalar(float64(got[i].Score), w.Score, testutil.Prob)
 	}
 	if !ok {
 		var ws []Span

@@ -64,11 +64,8 @@ func TestCachedLabelEmbeddingsPredictTheSame(t *testing.T) {
 					}
 				}
 				if !buckets {
-					w, _ := exp.Logits.Float32s()
-					for i := range w {
-						if d := math.Abs(float64(lc.Data[i] - w[i])); d > 1e-4 {
-							t.Fatalf("cached logits[%d] differ from the reference by %g", i, d)
-						}
+					if !testutil.AssertCloseJSON(t, "cached logits", lc.Data, exp.Logits, testutil.Forward) {
+						t.FailNow()
 					}
 				}
 				if mustJSON(t, a.Entities) != mustJSON(t, c.Entities) {

@@ -116,7 +116,7 @@ func TestPredictMatchesReferenceDecoding(t *testing.T) {
 					}
 					for j := range w {
 						g := got[j]
-						if g.StartWord != w[j].Start || g.EndWord != w[j].End || g.Label != w[j].EntityType || math.Abs(g.Score-w[j].Score) > 1e-4 {
+						if g.StartWord != w[j].Start || g.EndWord != w[j].End || g.Label != w[j].EntityType || !testutil.CloseScalar(g.Score, w[j].Score, testutil.Prob) {
 							t.Errorf("%s text %d entity %d: %+v, want %+v", setting, i, j, g, w[j])
 						}
 						// Words joined by single spaces: the text is the words.
@@ -135,14 +135,8 @@ func TestPredictMatchesReferenceDecoding(t *testing.T) {
 				if fmtShape(lg.Shape) != fmtShape(exp.Logits.Shape) {
 					t.Fatalf("logits shape %v, want %v", lg.Shape, exp.Logits.Shape)
 				}
-				wl, err := exp.Logits.Float32s()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range wl {
-					if math.Abs(float64(lg.Data[i]-wl[i])) > 1e-4 {
-						t.Fatalf("logits[%d] = %v, want %v", i, lg.Data[i], wl[i])
-					}
+				if !testutil.AssertCloseJSON(t, "logits", lg.Data, exp.Logits, testutil.Forward) {
+					t.FailNow()
 				}
 			}
 		})
@@ -165,7 +159,7 @@ func genSpans(spans []decode.Span) []models.GenSpan {
 
 func containsEntity(got []Entity, r decodedEntity) bool {
 	for _, g := range got {
-		if g.StartWord == r.Start && g.EndWord == r.End && g.Label == r.EntityType && math.Abs(g.Score-r.Score) <= 1e-4 {
+		if g.StartWord == r.Start && g.EndWord == r.End && g.Label == r.EntityType && testutil.CloseScalar(g.Score, r.Score, testutil.Prob) {
 			return true
 		}
 	}

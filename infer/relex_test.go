@@ -2,7 +2,6 @@ package infer
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +50,7 @@ func sameRelations(t *testing.T, what string, got, want []Relation) int {
 	}
 	for j := range want {
 		g, w := got[j], want[j]
-		if g.Head != w.Head || g.Tail != w.Tail || g.Label != w.Label || math.Abs(g.Score-w.Score) > 1e-4 {
+		if g.Head != w.Head || g.Tail != w.Tail || g.Label != w.Label || !testutil.CloseScalar(g.Score, w.Score, testutil.Prob) {
 			t.Errorf("%s relation %d: %+v, want %+v", what, j, g, w)
 		}
 	}
@@ -66,7 +65,7 @@ func sameEntities(t *testing.T, what string, got []Entity, want []decodedEntity)
 	}
 	for j, w := range want {
 		g := got[j]
-		if g.StartWord != w.Start || g.EndWord != w.End || g.Label != w.EntityType || math.Abs(g.Score-w.Score) > 1e-4 {
+		if g.StartWord != w.Start || g.EndWord != w.End || g.Label != w.EntityType || !testutil.CloseScalar(g.Score, w.Score, testutil.Prob) {
 			t.Errorf("%s entity %d: %+v, want %+v", what, j, g, w)
 		}
 	}
@@ -108,14 +107,8 @@ func TestRelexPredictMatchesReference(t *testing.T) {
 		if len(res.Logits) != 1 || fmtShape(res.Logits[0].Shape) != fmtShape(exp.Logits.Shape) {
 			t.Fatalf("%s: logits %d batches, want 1 of shape %v", setting, len(res.Logits), exp.Logits.Shape)
 		}
-		wl, err := exp.Logits.Float32s()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range wl {
-			if math.Abs(float64(res.Logits[0].Data[i]-wl[i])) > 1e-4 {
-				t.Fatalf("%s: logits[%d] = %v, want %v", setting, i, res.Logits[0].Data[i], wl[i])
-			}
+		if !testutil.AssertCloseJSON(t, setting+": logits", res.Logits[0].Data, exp.Logits, testutil.Forward) {
+			t.FailNow()
 		}
 	}
 	if nEnts < 10 || nRels < 20 {

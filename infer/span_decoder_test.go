@@ -141,7 +141,7 @@ func TestSpanDecoderPredictMatchesReference(t *testing.T) {
 			}
 			for j, w := range want {
 				e := got[j]
-				if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || math.Abs(e.Score-w.Score) > 1e-4 {
+				if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || !testutil.CloseScalar(e.Score, w.Score, testutil.Prob) {
 					t.Errorf("%s text %d entity %d: %+v, reference %+v", key, i, j, e, w.decodedEntity)
 				}
 				if len(e.GeneratedLabels) != 1 || len(w.Generated) != 1 {

@@ -1,7 +1,6 @@
 package losses
 
 import (
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -78,8 +77,9 @@ func fixtureOptions(t *testing.T, l fixtureLoss) Options {
 		Reduction: red, Negatives: l.Kwargs.Negatives, Masking: m}
 }
 
+// relClose is |got-want| <= tol·max(|want|, 1e-6).
 func relClose(got, want, tol float64) bool {
-	return math.Abs(got-want) <= tol*math.Max(math.Abs(want), 1e-6)
+	return testutil.CloseScalar(got, want, testutil.Tol{ATol: tol, Floor: 1e-6})
 }
 
 func TestGoldenSpanLoss(t *testing.T) {

@@ -3,7 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -151,12 +150,11 @@ func TestRelexLossesAndGradientsMatchReference(t *testing.T) {
 	if _, err := m.Step(b); err != nil {
 		t.Fatal(err)
 	}
-	// The fixtures' tolerance, 1e-3·max(|b|, floor), with the floor
-	// scaled to the tensor: this loss (157, summed) gives gradients up
-	// to ~40, so float32 rounding alone moves elements by ~1e-6 and
-	// the fixed floor 1e-3 would judge near-zero elements (one of 1024
-	// in query_proj: 7.66e-5 vs 7.55e-5) by that noise.
-	checkGrads(t, m, exp.Grads, true)
+	// This loss (157, summed) gives gradients up to ~40, so float32
+	// rounding alone moves elements by ~1e-6: testutil.Grad's absolute
+	// term, scaled to each tensor, judges near-zero elements (one of 1024
+	// in query_proj: 7.66e-5 vs 7.55e-5) by that rounding.
+	checkGrads(t, m, exp.Grads)
 	trained := trainedNames(m, b)
 	checked := checkGradNorms(t, m, exp.GradNorms)
 	if checked != len(trained) || checked != len(m.Store.Params()) {
@@ -201,7 +199,7 @@ func TestRelexDecodedMatchesReference(t *testing.T) {
 			for j, wr := range wantRels {
 				g := rels[i][j]
 				if g.Head != int(wr[0].(float64)) || g.Label != wr[1].(string) || g.Tail != int(wr[2].(float64)) ||
-					math.Abs(float64(g.Score)-wr[3].(float64)) > 1e-4 {
+					!testutil.CloseScalar(float64(g.Score), wr[3].(float64), testutil.Prob) {
 					t.Errorf("%s text %d relation %d: %+v, reference %v", run, i, j, g, wr)
 				}
 				nRels++

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,7 +109,7 @@ func TestPredictRelationsMatchReference(t *testing.T) {
 			}
 			for j, w := range wantEnts[i] {
 				g := ents[i][j]
-				if g.StartWord != w.Start || g.EndWord != w.End || g.Label != w.EntityType || math.Abs(g.Score-w.Score) > 1e-4 {
+				if g.StartWord != w.Start || g.EndWord != w.End || g.Label != w.EntityType || !testutil.CloseScalar(g.Score, w.Score, testutil.Prob) {
 					t.Errorf("%s line %d entity %d: %+v, want %+v", setting, i, j, g, w)
 				}
 			}
@@ -120,7 +119,7 @@ func TestPredictRelationsMatchReference(t *testing.T) {
 			}
 			for j, w := range wantRels[i] {
 				g := rels[i][j]
-				if g.Head != int(w[0].(float64)) || g.Label != w[1].(string) || g.Tail != int(w[2].(float64)) || math.Abs(g.Score-w[3].(float64)) > 1e-4 {
+				if g.Head != int(w[0].(float64)) || g.Label != w[1].(string) || g.Tail != int(w[2].(float64)) || !testutil.CloseScalar(g.Score, w[3].(float64), testutil.Prob) {
 					t.Errorf("%s line %d relation %d: %+v, want %v", setting, i, j, g, w)
 				}
 				n++

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +85,7 @@ func TestPredictSpanDecoderLabelModes(t *testing.T) {
 		}
 		for j, w := range want[i] {
 			e, r, ip := enrich[i][j], replace[i][j], inProcess.Entities[i][j]
-			if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || math.Abs(e.Score-w.Score) > 1e-4 {
+			if e.StartWord != w.Start || e.EndWord != w.End || e.Label != w.EntityType || !testutil.CloseScalar(e.Score, w.Score, testutil.Prob) {
 				t.Errorf("enrich line %d entity %d: %+v, want %+v", i+1, j, e, w)
 			}
 			if e.Generated[0] != ip.GeneratedLabels[0] {

@@ -2,7 +2,6 @@ package encoder
 
 import (
 	"encoding/json"
-	"math"
 	"path/filepath"
 	"testing"
 
@@ -149,14 +148,7 @@ func TestGPT2GoldenTeacherForcing(t *testing.T) {
 	gpt2Must(t, mach.Run())
 	got, err := mach.Value(logits)
 	gpt2Must(t, err)
-	worst := 0.0
-	for i := range want {
-		worst = math.Max(worst, math.Abs(float64(got.F[i])-float64(want[i])))
-	}
-	t.Logf("max |Δ| vs reference decoder_lm_logits (%d×%d×%d): %.3g", M, T, V, worst)
-	if worst > 1e-4 {
-		t.Errorf("decoder logits differ from the reference by %.3g > 1e-4", worst)
-	}
+	testutil.AssertClose(t, "decoder logits (decoder_lm_logits)", got.F, want, []int{M, T, V}, testutil.Forward)
 }
 
 func gpt2Must(t *testing.T, err error) {
