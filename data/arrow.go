@@ -219,7 +219,9 @@ func (r *recordReader) Next() (Example, error) {
 		}
 		rec, err := r.src.next()
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) {
+				err = io.EOF // the end (data.Each wants the bare sentinel)
+			} else {
 				err = fmt.Errorf("%s: after row %d: %w", r.name, r.row, err)
 			}
 			r.err, r.rec = err, nil

@@ -2,6 +2,7 @@ package data
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -226,5 +227,36 @@ func TestParsePolicies(t *testing.T) {
 	}
 	if _, err := ParseWindowPolicy("drop"); err == nil || !strings.Contains(err.Error(), "split, reject, truncate") {
 		t.Errorf("bad window policy: %v", err)
+	}
+}
+
+// A GLiNER .json list cut at a record boundary was read as complete: the
+// decoder's io.EOF, wrapped, ended data.Each (issue 12 B1). It is an error
+// naming the file and the offset.
+func TestJSONListCutAtRecordBoundary(t *testing.T) {
+	rec := `{"tokenized_text": ["a", "b"], "ner": [[0, 0, "x"]]}`
+	for name, text := range map[string]string{
+		"trailing comma": "[" + rec + ",",
+		"no closing ]":   "[" + rec + ",\n" + rec + "\n",
+		"cut in record":  "[" + rec + `, {"tokenized_text": ["a"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "train.json")
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			exs, err := ReadFile(p, ReadOptions{}, Skip, nil)
+			if err == nil {
+				t.Fatalf("read %d examples and no error", len(exs))
+			}
+			if !strings.Contains(err.Error(), "train.json") || !strings.Contains(err.Error(), "at offset ") || !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("error %q", err)
+			}
+		})
+	}
+	p := filepath.Join(t.TempDir(), "ok.json")
+	os.WriteFile(p, []byte("["+rec+",\n"+rec+"]\n"), 0o644)
+	if exs, err := ReadFile(p, ReadOptions{}, FailFast, nil); err != nil || len(exs) != 2 {
+		t.Errorf("complete list: %d examples, %v", len(exs), err)
 	}
 }

@@ -224,7 +224,7 @@ func (r *JSONReader) Next() (Example, error) {
 	if !r.dec.More() {
 		tok, err := r.dec.Token()
 		if err != nil {
-			r.err = fmt.Errorf("%s: after element %d: %w", r.name, r.index, err)
+			r.err = r.cut(err, fmt.Sprintf("%s: after element %d", r.name, r.index))
 			return Example{}, r.err
 		}
 		if d, ok := tok.(json.Delim); !ok || d != ']' {
@@ -241,7 +241,7 @@ func (r *JSONReader) Next() (Example, error) {
 	var raw json.RawMessage
 	src := fmt.Sprintf("%s[%d]", r.name, r.index)
 	if err := r.dec.Decode(&raw); err != nil {
-		r.err = fmt.Errorf("%s: %w", src, err)
+		r.err = r.cut(err, src)
 		return Example{}, r.err
 	}
 	r.index++
@@ -250,6 +250,19 @@ func (r *JSONReader) Next() (Example, error) {
 		return Example{}, &Problem{Source: src, Reason: err.Error()}
 	}
 	return validated(ex, src)
+}
+
+// cut wraps a read error at where ("train.json[3]", or "train.json: after
+// element 3"). The end of the input inside the list (after "[{...}," or
+// with no closing "]") is a truncated file, not the end of the examples: it
+// becomes io.ErrUnexpectedEOF with the byte offset, never a wrapped io.EOF
+// (which data.Each would take for the end).
+func (r *JSONReader) cut(err error, where string) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %w at offset %d: the JSON list ends without its closing ] (truncated file?)",
+			where, io.ErrUnexpectedEOF, r.dec.InputOffset())
+	}
+	return fmt.Errorf("%s: offset %d: %w", where, r.dec.InputOffset(), err)
 }
 
 // Close implements Reader; it does not close the underlying io.Reader.

@@ -39,8 +39,12 @@ func LoadDataWith(r *Recipe, train []data.Example) (*Datasets, error) {
 	if stride == 0 {
 		stride = max(r.Model.MaxLen/2, 1)
 	}
+	format, err := data.ParseFormat(d.Format)
+	if err != nil {
+		return nil, fmt.Errorf("data.format: %w", err)
+	}
 	read := func(path string, rep *data.Report) ([]data.Example, error) {
-		exs, err := data.ReadFile(path, data.ReadOptions{LowercaseLabels: d.LowercaseLabels}, policy, rep)
+		exs, err := data.ReadFile(path, data.ReadOptions{Format: format, LowercaseLabels: d.LowercaseLabels}, policy, rep)
 		if err != nil {
 			return nil, err
 		}

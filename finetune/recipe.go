@@ -100,6 +100,11 @@ type DataSection struct {
 	// max_len/2.
 	WindowStride    int  `yaml:"window_stride"`
 	LowercaseLabels bool `yaml:"lowercase_labels"`
+	// Format is the format of train_data and val_data (json, jsonl,
+	// parquet, arrow, conll, text, text-jsonl, as `gliner data --from`);
+	// empty or "auto" chooses each file's from its extension (a CoNLL file
+	// named train.txt needs "conll").
+	Format string `yaml:"format"`
 }
 
 // TrainingSection holds the reference's training settings (spec §1.3, §7)
@@ -440,6 +445,9 @@ func (r *Recipe) Validate() error {
 	}
 	if _, err := data.ParseErrorPolicy(d.OnError); err != nil {
 		return fmt.Errorf("data.on_error: %w", err)
+	}
+	if _, err := data.ParseFormat(d.Format); err != nil {
+		return fmt.Errorf("data.format: %w", err)
 	}
 	if _, err := data.ParseWindowPolicy(d.LongTexts); err != nil {
 		return fmt.Errorf("data.long_texts: %w", err)

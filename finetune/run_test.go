@@ -269,6 +269,38 @@ func TestLoadDataLongTexts(t *testing.T) {
 	}
 }
 
+// data.format names the format of a file whose extension says otherwise
+// (issue 12 B5: a CoNLL file named train.txt was read as raw text, one
+// document per line and no entities).
+func TestLoadDataFormatKey(t *testing.T) {
+	dir := t.TempDir()
+	r := tinyRecipeFor(t, dir)
+	conll := "Alice B-person\nmet O\nBob B-person\n\nParis B-location\nis O\nbig O\n"
+	p, dev := filepath.Join(dir, "train.txt"), filepath.Join(dir, "dev.txt")
+	for _, f := range []string{p, dev} {
+		if err := os.WriteFile(f, []byte(conll), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []string{"data.train_data=" + p, "data.val_data=" + dev, "data.format=conll"} {
+		if err := r.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds.Train) != 2 || len(ds.Train[0].Entities) != 2 || ds.Train[1].Entities[0].Label != "location" || len(ds.Dev) != 2 {
+		t.Fatalf("read %d examples: %+v", len(ds.Train), ds.Train)
+	}
+	if err := r.Set("data.format=cnll"); err == nil {
+		if err = r.Validate(); err == nil || !strings.Contains(err.Error(), "data.format") {
+			t.Errorf("unknown format accepted: %v", err)
+		}
+	}
+}
+
 // Options.Train replaces the training file and Options.PostCollate sees
 // every training batch: with every label cell set to −100 (ignored) the
 // loss is 0 and the model does not move.

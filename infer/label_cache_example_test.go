@@ -12,7 +12,7 @@ import (
 // Encode a bi-encoder's entity types once, save them, and predict with the
 // cached embeddings (the labels encoder is not run per batch).
 func ExamplePipeline_EmbedLabels() {
-	dir := "../../shared/fixtures/bi_span_deberta" // a tiny bi-encoder
+	dir := filepath.Join(fixtures(), "bi_span_deberta") // a tiny bi-encoder
 	p, err := infer.LoadWith(dir, infer.LoadOptions{LabelsTokenizerDir: dir})
 	if err != nil {
 		fmt.Println(err)
