@@ -189,7 +189,6 @@ func loadFixtureModel(t *testing.T, name string) (*Model, string, *fixtureExpect
 	return m, dir, &exp
 }
 
-func relDiff(got, want float64) float64 { return math.Abs(got-want) / math.Max(math.Abs(want), 1e-12) }
 
 // checkClose reports what when got is not within testutil.Forward of the
 // reference.
