@@ -156,6 +156,11 @@ func (p *preparedDecoder) apply(c *models.Config) {
 	c.LabelsDecoderConfig = p.cfg
 	c.FullDecoderContext = p.s.FullDecoderContext
 	c.DecoderLossCoef, c.SpanLossCoef, c.BlankEntityProb = p.s.DecoderLossCoef, p.s.SpanLossCoef, p.s.BlankEntityProb
+	if c.SpanMode == "token_level" {
+		// UniEncoderTokenDecoder: its config forces represent_spans
+		// (gliner/config.py UniEncoderTokenDecoderConfig).
+		c.RepresentSpans = true
+	}
 }
 
 // load copies a pretrained decoder's weights into the new model and

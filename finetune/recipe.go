@@ -15,6 +15,7 @@ import (
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/losses"
+	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -421,8 +422,11 @@ func (r *Recipe) Validate() error {
 	if !(m.Dropout >= 0 && m.Dropout < 1) {
 		return fmt.Errorf("model: dropout %v must be in [0, 1)", m.Dropout)
 	}
-	if m.SpanMode != "markerV0" {
-		return fmt.Errorf("model: span_mode %q: only markerV0 (UniEncoderSpan) is trained by this command", m.SpanMode)
+	if _, err := models.ParseSpanMode(m.SpanMode); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	if m.Decoder != nil && m.SpanMode == "token_level" && m.Decoder.DecoderMode != "span" {
+		return fmt.Errorf("model.decoder: decoder_mode %q with span_mode token_level: UniEncoderTokenDecoder supports only \"span\"", m.Decoder.DecoderMode)
 	}
 	if m.Relex != nil {
 		if err := m.Relex.validate(); err != nil {

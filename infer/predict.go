@@ -10,6 +10,7 @@ import (
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/models/encoder"
 )
 
 // Options are the prediction settings.
@@ -59,6 +60,10 @@ type Options struct {
 	// ConstrainLabels restricts generation to the given labels (the
 	// reference's label trie): each generated label is one of them.
 	ConstrainLabels bool
+	// Search is the decoders' generation strategy (greedy by default;
+	// beam search with NumBeams and LengthPenalty, sampling with
+	// Temperature, TopK, TopP and Seed; see encoder.GPT2Generation).
+	Search encoder.GPT2Generation
 }
 
 // The values of Options.LabelMode.
@@ -376,7 +381,7 @@ func (p *Pipeline) generation(labels []string, o Options) (*genSetup, error) {
 			return nil, fmt.Errorf("predict: %w (or %q)", err, LabelModeOff)
 		}
 	}
-	g := &genSetup{mode: mode, opts: models.GenerateOptions{Threshold: o.Threshold, MaxNewTokens: o.MaxNewTokens, Tokenizer: p.decTok}}
+	g := &genSetup{mode: mode, opts: models.GenerateOptions{Threshold: o.Threshold, MaxNewTokens: o.MaxNewTokens, Tokenizer: p.decTok, Search: o.Search}}
 	if o.ConstrainLabels {
 		allowed, err := p.Model.LabelsConstraint(p.LabelsTokenizer, labels)
 		if err != nil {

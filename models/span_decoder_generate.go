@@ -70,6 +70,18 @@ type GenerateOptions struct {
 	// Observe, when set, sees each unfinished row's processed scores
 	// before the greedy choice.
 	Observe func(step, row int, scores []float32)
+	// Search is the decoding strategy (greedy by default; beam search,
+	// sampling with a seed, the key/value cache): the strategy fields of
+	// encoder.GPT2Generation (its MaxNewTokens, EOS, Pad, Allowed and
+	// Observe are set from the fields above and the model).
+	Search encoder.GPT2Generation
+}
+
+// generation is o's decoder settings for a model whose end token is eos.
+func (o GenerateOptions) generation(maxNew int, eos int64) encoder.GPT2Generation {
+	g := o.Search
+	g.MaxNewTokens, g.EOS, g.Pad, g.Allowed, g.Observe = maxNew, int(eos), int(eos), o.Allowed, o.Observe
+	return g
 }
 
 // DefaultMaxNewTokens is the reference's GLiNER.generate_labels default.
@@ -208,8 +220,7 @@ func (m *Model) GenerateLabels(b *data.Batch, out *Output, o GenerateOptions) (*
 	if maxNew == 0 {
 		maxNew = DefaultMaxNewTokens
 	}
-	g.IDs, err = d.gpt.Generate(m.Store, prefix, M, tp, pm, encoder.GPT2Generation{
-		MaxNewTokens: maxNew, EOS: int(d.eos), Pad: int(d.eos), Allowed: o.Allowed, Observe: o.Observe})
+	g.IDs, err = d.gpt.Generate(m.Store, prefix, M, tp, pm, o.generation(maxNew, d.eos))
 	if err != nil {
 		return nil, fmt.Errorf("generate labels: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
-	"github.com/gliner-go/gliner/models/encoder"
 )
 
 // UniEncoderTokenDecoder (spec §11.2; gliner/modeling/base.py
@@ -317,8 +316,7 @@ func (m *Model) generateFromPrefix(g *GeneratedLabels, vecs []float32, slots, ma
 	if maxNew == 0 {
 		maxNew = DefaultMaxNewTokens
 	}
-	gen := encoder.GPT2Generation{MaxNewTokens: maxNew, EOS: int(d.eos), Pad: int(d.eos), Allowed: o.Allowed, Observe: o.Observe}
-	if g.IDs, err = d.gpt.Generate(m.Store, prefix, n, tp, pm, gen); err != nil {
+	if g.IDs, err = d.gpt.Generate(m.Store, prefix, n, tp, pm, o.generation(maxNew, d.eos)); err != nil {
 		return err
 	}
 	if o.Tokenizer != nil {

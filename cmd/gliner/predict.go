@@ -17,6 +17,7 @@ import (
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/infer"
+	"github.com/gliner-go/gliner/models/encoder"
 )
 
 func init() {
@@ -55,6 +56,14 @@ type predictFlags struct {
 	maxNewTokens          int
 	constrainLabels       bool
 	referenceCompat       bool
+	numBeams              int
+	lengthPenalty         float64
+	earlyStopping         bool
+	sample                bool
+	temperature           float64
+	topK                  int
+	topP                  float64
+	seed                  uint64
 }
 
 func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
@@ -72,6 +81,14 @@ func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
 	f.StringVar(&p.labelMode, "label-mode", "", "span decoders: what generated labels do: enrich (entities keep their label and gain generated_labels), replace (the generated label becomes the label) or off (default: the model's, replace for decoder_mode prompt, else enrich; evaluate: off)")
 	f.IntVar(&p.maxNewTokens, "max-new-tokens", 0, "span decoders: most tokens of a generated label (default: 15, the reference's)")
 	f.BoolVar(&p.constrainLabels, "constrain-labels", false, "span decoders: generate only labels from --labels (the reference's label trie)")
+	f.IntVar(&p.numBeams, "num-beams", 1, "decoders: beam search with this many beams (1: greedy search), as Hugging Face's generate")
+	f.Float64Var(&p.lengthPenalty, "length-penalty", 1, "decoders, beam search: a finished label's score is its log-probability / length^this")
+	f.BoolVar(&p.earlyStopping, "early-stopping", false, "decoders, beam search: stop a span once --num-beams labels are finished")
+	f.BoolVar(&p.sample, "sample", false, "decoders: sample labels instead of greedy search (see --temperature, --top-k, --top-p, --seed)")
+	f.Float64Var(&p.temperature, "temperature", 1, "decoders, --sample: divide the scores by this")
+	f.IntVar(&p.topK, "top-k", 50, "decoders, --sample: keep the k best tokens (0: all)")
+	f.Float64Var(&p.topP, "top-p", 1, "decoders, --sample: keep the most probable tokens whose probability sums to this")
+	f.Uint64Var(&p.seed, "seed", 0, "decoders, --sample: random seed (the same seed draws the same labels)")
 	f.BoolVar(&p.referenceCompat, "reference-compat", false, "reproduce the reference's quirks (span decoders: its generation prefix layout and padding attention; see docs/reference_differences.md)")
 }
 
@@ -93,7 +110,18 @@ func (p *predictFlags) options(stderr io.Writer) infer.Options {
 	return infer.Options{Threshold: p.threshold, FlatNER: p.flatNER, MultiLabel: p.multiLabel, BatchSize: p.batch,
 		WindowWords: p.window, Stride: p.stride, Buckets: p.buckets, Progress: progress(stderr),
 		Relations: p.relations, RelationThreshold: p.relThreshold,
-		LabelMode: p.labelMode, MaxNewTokens: p.maxNewTokens, ConstrainLabels: p.constrainLabels}
+		LabelMode: p.labelMode, MaxNewTokens: p.maxNewTokens, ConstrainLabels: p.constrainLabels, Search: p.search()}
+}
+
+// search is the decoders' generation strategy of the flags.
+func (p *predictFlags) search() encoder.GPT2Generation {
+	lp := p.lengthPenalty
+	topK := p.topK
+	if topK == 0 {
+		topK = -1 // the flag's 0 means no top-k filter
+	}
+	return encoder.GPT2Generation{NumBeams: p.numBeams, LengthPenalty: &lp, EarlyStopping: p.earlyStopping,
+		DoSample: p.sample, Temperature: p.temperature, TopK: topK, TopP: p.topP, Seed: p.seed}
 }
 
 // checkGeneration says clearly when the label-generation flags do not fit
@@ -101,7 +129,7 @@ func (p *predictFlags) options(stderr io.Writer) infer.Options {
 // --reference-compat.
 func (p *predictFlags) checkGeneration(cmd *cobra.Command, pl *infer.Pipeline) error {
 	if pl.Model.Decoder() == nil {
-		for _, f := range []string{"label-mode", "max-new-tokens", "constrain-labels"} {
+		for _, f := range []string{"label-mode", "max-new-tokens", "constrain-labels", "num-beams", "length-penalty", "early-stopping", "sample", "temperature", "top-k", "top-p", "seed"} {
 			if cmd.Flags().Changed(f) {
 				return fmt.Errorf("%s: --%s is for span-decoder models (%v); %s is a %v model, which generates no labels",
 					cmd.Name(), f, data.ArchitecturesThat(data.Architecture.Decoder), pl.Dir, pl.Model.Arch)
@@ -110,6 +138,15 @@ func (p *predictFlags) checkGeneration(cmd *cobra.Command, pl *infer.Pipeline) e
 	}
 	if p.referenceCompat {
 		pl.Model.Loss.ReferenceCompat = true
+	}
+	if p.numBeams < 1 {
+		return fmt.Errorf("%s: --num-beams %d must be ≥ 1", cmd.Name(), p.numBeams)
+	}
+	if p.sample && p.numBeams > 1 {
+		return fmt.Errorf("%s: --sample with --num-beams %d (beam sampling) is not supported", cmd.Name(), p.numBeams)
+	}
+	if !(p.temperature > 0) || p.topK < 0 || !(p.topP > 0 && p.topP <= 1) {
+		return fmt.Errorf("%s: --temperature %v must be > 0, --top-k %d ≥ 0 and --top-p %v in (0, 1]", cmd.Name(), p.temperature, p.topK, p.topP)
 	}
 	return nil
 }
@@ -170,10 +207,14 @@ default, also used for the entity pairs). Relations are predicted within
 a window; after merging windows, a relation is kept when both its
 entities survive.
 
-Span-decoder models (UniEncoderSpanDecoder) also name every span they keep
-(best class probability above --threshold) with their GPT-2 labels decoder:
-greedy, at most --max-new-tokens tokens (default 15), only labels from
---labels with --constrain-labels. Each entity then has "generated_labels":
+Decoder models (UniEncoderSpanDecoder, UniEncoderTokenDecoder) also name
+every span they keep (best class probability above --threshold; the token
+decoder's spans are proposed from its token scores) with their GPT-2
+labels decoder, as Hugging Face's generate does it: greedy search, beam
+search with --num-beams (and --length-penalty, --early-stopping), or
+sampling with --sample (--temperature, --top-k, --top-p, --seed: the same
+seed draws the same labels); at most --max-new-tokens tokens (default 15),
+only labels from --labels with --constrain-labels. Each entity then has "generated_labels":
 [label] (the decoded text, with the tokenizer's leading space). With
 --label-mode enrich the entity keeps its class label; with replace its
 "label" is the generated label (spaces trimmed; the class label stays when

@@ -146,3 +146,40 @@ func TestPredictSpanDecoderBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Generation strategies from the command line: beam search and seeded
+// sampling give one generated label per entity; the same seed gives the
+// same output; bad strategy flags are refused.
+func TestPredictDecoderSearchFlags(t *testing.T) {
+	f := readFixture(t, decoderFixture)
+	tmp := t.TempDir()
+	in := f.examplesJSONL(t, tmp)
+	run := func(name string, extra ...string) (int, string) {
+		t.Helper()
+		out := filepath.Join(tmp, name+".jsonl")
+		args := append([]string{"predict", "--model", f.dir, "--input", in, "--labels", strings.Join(f.labels, ","), "--output", out}, extra...)
+		code, _, stderr := runCLI(t, args...)
+		if code != 0 {
+			return code, stderr
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readGenPredictions(t, out)
+		return 0, string(b)
+	}
+	if code, msg := run("beam", "--num-beams", "3", "--length-penalty", "0.6"); code != 0 {
+		t.Fatalf("beam search: %s", msg)
+	}
+	_, a := run("s1", "--sample", "--temperature", "2", "--seed", "5")
+	_, b := run("s2", "--sample", "--temperature", "2", "--seed", "5")
+	if a != b || a == "" {
+		t.Errorf("the same seed gave different outputs:\n%s\n%s", a, b)
+	}
+	for _, bad := range [][]string{{"--num-beams", "0"}, {"--sample", "--num-beams", "2"}, {"--sample", "--top-p", "0"}} {
+		if code, msg := run("bad", bad...); code == 0 || !strings.Contains(msg, bad[len(bad)-2]) {
+			t.Errorf("%v: code %d, %q", bad, code, msg)
+		}
+	}
+}
