@@ -70,6 +70,11 @@ func buildTokenDecoder(b *builder) {
 	promptsMask := b.floatInput("prompts_mask", k.B, k.C)
 	tokLoss := g.Apply(&tokenLossK{dyn: m.lossAsWritten, rng: m.rng}, b.c.logits, labels, wordMask, promptsMask)
 	S := k.E
+	if S == 0 {
+		// No span row in the batch (no gold entity): the token loss alone.
+		b.c.loss = LossSum([]float32{float32(m.Cfg.TokenLossCoef)}, tokLoss)
+		return
+	}
 	span := b.keep("span_rep", m.span.Forward(g, words, b.intInput("slot_start", k.B, S), b.intInput("slot_end", k.B, S)))
 	spanLogits := b.keep("span_logits", autograd.BatchMatMulNT(span, prompts))
 	spanLabels := b.floatInput("span_labels", k.B, S, k.C)
@@ -125,7 +130,7 @@ func (m *Model) tokenDecoderShape(k *shapeKey, b *data.Batch) error {
 
 // bindTokenDecoder binds a training batch's span rows and span labels.
 func (m *Model) bindTokenDecoder(c *compiled, k shapeKey, b *data.Batch) error {
-	if !k.train {
+	if !k.train || k.E == 0 {
 		return nil
 	}
 	if err := m.bindTrainSlots(c, b, k.B, k.E); err != nil {
