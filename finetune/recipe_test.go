@@ -161,7 +161,7 @@ func TestRecipeValidate(t *testing.T) {
 		{"data.on_error=ignore", "data.on_error"},
 		{"data.long_texts=cut", "data.long_texts"},
 		{"training.freeze_components=[decoder]", `"decoder" is not a component`},
-		{"model.span_mode=token_level", "only markerV0"},
+		{"model.span_mode=markerV9", "span_mode \"markerV9\" is not supported"},
 		{"training.early_stopping_patience=2", "early_stopping_patience needs evaluation"},
 		{"model.dropout=1", "dropout"},
 		{"training.num_steps=0", "num_steps 0"},
