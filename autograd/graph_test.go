@@ -2,7 +2,10 @@ package autograd
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/gliner-go/gliner/autograd/kern"
 )
 
 func randParam(t *testing.T, s *Store, name string, shape ...int) *Param {
@@ -199,5 +202,38 @@ func TestBuildErrorsAreSticky(t *testing.T) {
 	}
 	if _, err := Compile(g, nil, z); err == nil {
 		t.Fatal("compile of a failed graph must fail")
+	}
+}
+
+// Every kernel of a graph built from the package's ops declares its kern
+// attributes, and the attributes carry the ops' settings.
+func TestGraphKernelsDeclareAttrs(t *testing.T) {
+	s := newNetStore(t)
+	g, _ := buildNet(t, s, true)
+	ks := g.Kernels()
+	var names []string
+	for _, k := range ks {
+		a := AttrsOf(k)
+		if a == nil {
+			t.Fatalf("kernel %s declares no attributes", k.Name())
+		}
+		names = append(names, a.Kernel())
+	}
+	want := []string{"linear", "relu", "add", "concat_last", "reshape", "linear", "bmm_nt", "dot_const"}
+	if !slices.Equal(names, want) {
+		t.Errorf("kernels %v, want %v", names, want)
+	}
+	if a := AttrsOf(ks[0]).(kern.LinearAttrs); !a.Bias {
+		t.Error("first linear has a bias")
+	}
+	if a := AttrsOf(ks[5]).(kern.LinearAttrs); a.Bias {
+		t.Error("second linear has no bias")
+	}
+	if a, ok := AttrsOf(&layerNormK{eps: 1e-7}).(kern.LayerNormAttrs); !ok || a.Eps != 1e-7 {
+		t.Errorf("layer norm attributes %#v", AttrsOf(&layerNormK{eps: 1e-7}))
+	}
+	cfg := AttentionConfig{Kind: AttnCausal, Heads: 4, Dropout: 0.1}
+	if a := AttrsOf(&attentionK{cfg: cfg}).(kern.AttentionAttrs); a.Kind != kern.AttnCausal || a.Heads != 4 || a.Dropout != 0.1 {
+		t.Errorf("attention attributes %#v", a)
 	}
 }

@@ -1,358 +1,101 @@
+// Package losses is GLiNER's loss API under its established names: the
+// element loss of the reference (`focal_loss_with_logits`, computed on
+// probabilities with clamps), negative masking, the span, token, relation
+// extraction and decoder cross-entropy losses, each with an exact
+// hand-written backward. The kernels themselves live in package
+// autograd/kern (loss*.go) beside every other kernel; this package names
+// them for callers (recipes, the models' loss graph kernels, self-training).
 package losses
 
 import (
-	"fmt"
 	"math/rand/v2"
+
+	"github.com/gliner-go/gliner/autograd/kern"
 )
 
-func checkLen(what string, got, want int) error {
-	if got != want {
-		return fmt.Errorf("%s has %d values, want %d", what, got, want)
-	}
-	return nil
+// Reduction selects how element losses are reduced (kern.Reduction).
+type Reduction = kern.Reduction
+
+// Reductions. ReductionSum is the reference default.
+const (
+	ReductionSum  = kern.ReductionSum
+	ReductionMean = kern.ReductionMean
+	ReductionNone = kern.ReductionNone
+)
+
+// Masking is the negative-masking strategy (kern.Masking).
+type Masking = kern.Masking
+
+// Masking strategies. MaskingNone is the reference default for span models;
+// the relex losses default to MaskingSpan.
+const (
+	MaskingNone   = kern.MaskingNone
+	MaskingGlobal = kern.MaskingGlobal
+	MaskingLabel  = kern.MaskingLabel
+	MaskingSpan   = kern.MaskingSpan
+)
+
+// IgnoreIndex is the target value the element loss and the decoder
+// cross-entropy ignore.
+const IgnoreIndex = kern.IgnoreIndex
+
+// Options are the loss settings the reference's trainer passes to the
+// model (kern.LossOptions).
+type Options = kern.LossOptions
+
+// CEOptions configure DecoderCrossEntropy (kern.CEOptions).
+type CEOptions = kern.CEOptions
+
+// Result is a computed loss and what its backward needs (kern.LossResult).
+type Result = kern.LossResult
+
+// DefaultOptions are the reference trainer's defaults: plain BCE (α −1,
+// γ 0), no margin or smoothing, sum, no negative masking.
+func DefaultOptions() Options { return kern.DefaultLossOptions() }
+
+// ParseReduction parses "sum", "mean" or "none".
+func ParseReduction(s string) (Reduction, error) { return kern.ParseReduction(s) }
+
+// ParseMasking parses "none", "global", "label" or "span".
+func ParseMasking(s string) (Masking, error) { return kern.ParseMasking(s) }
+
+// Element is kern.LossElement: the reference element loss and its
+// derivative for one logit (or probability, normalize=false).
+func Element(x, y float32, o Options, normalize bool) (loss, dLossdX float32) {
+	return kern.LossElement(x, y, o, normalize)
 }
 
-func checkDims(fn string, dims ...int) error {
-	for _, d := range dims {
-		if d < 0 {
-			return fmt.Errorf("%s: negative dimension in %v", fn, dims)
-		}
-	}
-	return nil
-}
-
-// NegativeMask draws the reference's negative-sampling mask (§5.2) for
-// labels viewed as (B, S, C, Ch) (Ch = 1 for 3-D labels): 1 keeps an
-// element, 0 drops it.
-//
-//   - MaskingGlobal: every element whose label is 0 is kept with
-//     probability negatives.
-//   - MaskingLabel: every element of a (b, ·, c, ch) column whose labels sum
-//     to 0 over S is kept with probability negatives.
-//   - MaskingSpan: every element of a (b, s, ·, ch) row whose labels sum to 0
-//     over C is kept with probability negatives.
-//
-// As in the reference (torch.rand_like over the whole tensor), each element
-// gets its own Bernoulli draw; rng is drawn once per element in row-major
-// order, so a seeded rng makes training reproducible. MaskingNone, or
-// negatives >= 1, is a no-op: it returns nil and draws nothing. rng must be
-// non-nil otherwise.
+// NegativeMask is kern.NegativeMask: the reference's negative-sampling
+// mask for labels viewed as (B, S, C, Ch).
 func NegativeMask(labels []float32, b, s, c, ch int, m Masking, negatives float32, rng *rand.Rand) ([]float32, error) {
-	if err := checkDims("negative mask", b, s, c, ch); err != nil {
-		return nil, err
-	}
-	if err := checkLen("negative mask: labels", len(labels), b*s*c*ch); err != nil {
-		return nil, err
-	}
-	if m == MaskingNone || negatives >= 1 {
-		return nil, nil
-	}
-	if m < MaskingNone || m > MaskingSpan {
-		return nil, fmt.Errorf("negative mask: invalid masking %v", m)
-	}
-	if rng == nil {
-		return nil, fmt.Errorf("negative mask: masking %q with negatives %v needs a random source, got nil", m, negatives)
-	}
-	n := len(labels)
-	proposal := make([]bool, n)
-	idx := func(bi, si, ci, hi int) int { return ((bi*s+si)*c+ci)*ch + hi }
-	switch m {
-	case MaskingGlobal:
-		for i, y := range labels {
-			proposal[i] = y == 0
-		}
-	case MaskingLabel:
-		for bi := 0; bi < b; bi++ {
-			for ci := 0; ci < c; ci++ {
-				for hi := 0; hi < ch; hi++ {
-					var sum float32
-					for si := 0; si < s; si++ {
-						sum += labels[idx(bi, si, ci, hi)]
-					}
-					if sum == 0 {
-						for si := 0; si < s; si++ {
-							proposal[idx(bi, si, ci, hi)] = true
-						}
-					}
-				}
-			}
-		}
-	case MaskingSpan:
-		for bi := 0; bi < b; bi++ {
-			for si := 0; si < s; si++ {
-				for hi := 0; hi < ch; hi++ {
-					var sum float32
-					for ci := 0; ci < c; ci++ {
-						sum += labels[idx(bi, si, ci, hi)]
-					}
-					if sum == 0 {
-						for ci := 0; ci < c; ci++ {
-							proposal[idx(bi, si, ci, hi)] = true
-						}
-					}
-				}
-			}
-		}
-	}
-	mask := make([]float32, n)
-	for i := range mask {
-		keep := rng.Float32() < negatives
-		if !proposal[i] || keep {
-			mask[i] = 1
-		}
-	}
-	return mask, nil
+	return kern.NegativeMask(labels, b, s, c, ch, m, negatives, rng)
 }
 
-// weightedLoss runs the element loss with per-element weights (nil = 1) in
-// float32-faithful or float64 arithmetic.
-func weightedLoss(logits, labels []float64, weight []float64, denom float64, o Options, normalize, round32 bool) (float64, []float64, []float64) {
-	return reduceElements(logits, labels, weight, denom, newElemParams(o, normalize, round32), o.Reduction)
-}
-
-// spanWeights builds the span-loss weights and denominator.
-func spanWeights(labels []float32, b, s, c int, spanMask, promptsMask []float32, o Options, rng *rand.Rand) ([]float64, float64, error) {
-	if err := checkDims("span loss", b, s, c); err != nil {
-		return nil, 0, err
-	}
-	n := b * s * c
-	if err := checkLen("span loss: labels (B,S,C)", len(labels), n); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("span loss: span_mask (B,S)", len(spanMask), b*s); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("span loss: prompts_mask (B,C)", len(promptsMask), b*c); err != nil {
-		return nil, 0, err
-	}
-	neg, err := NegativeMask(labels, b, s, c, 1, o.Masking, o.Negatives, rng)
-	if err != nil {
-		return nil, 0, fmt.Errorf("span loss: %w", err)
-	}
-	w := make([]float64, n)
-	denom := 0.0
-	for bi := 0; bi < b; bi++ {
-		for si := 0; si < s; si++ {
-			sm := float64(spanMask[bi*s+si])
-			denom += sm
-			for ci := 0; ci < c; ci++ {
-				i := (bi*s+si)*c + ci
-				v := sm * float64(promptsMask[bi*c+ci])
-				if neg != nil {
-					v *= float64(neg[i])
-				}
-				w[i] = v
-			}
-		}
-	}
-	return w, denom, nil
-}
-
-// SpanLoss is the span-model loss (§5.3; UniEncoderSpan, BiEncoderSpan,
-// span decoder and relex span term). logits and labels are (B, S, C) with
-// S = W·K spans in flat order s = w·K + k — the model's (B, W, K, C) logits
-// in the same memory; labels are 0/1 (or -100 to ignore); spanMask is (B, S)
-// and promptsMask (B, C), as 0/1. Each element loss is multiplied by the
-// negative mask, promptsMask[b,c] and spanMask[b,s]; ReductionSum sums,
-// ReductionMean divides the sum by the number of valid spans Σ spanMask (not
-// spans × classes; 0 when there is none), ReductionNone returns the masked
-// element losses (the reference warns and sums instead).
-//
-// For BiEncoderSpan and the span decoder the reference passes smoothing as
-// the margin: call with o.SmoothingAsMargin() to reproduce it.
+// SpanLoss is kern.SpanLoss, the span-model loss over (B, S, C) logits.
 func SpanLoss(logits, labels []float32, b, s, c int, spanMask, promptsMask []float32, o Options, rng *rand.Rand) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, fmt.Errorf("span loss: %w", err)
-	}
-	if err := checkLen("span loss: logits (B,S,C)", len(logits), b*s*c); err != nil {
-		return nil, err
-	}
-	w, denom, err := spanWeights(labels, b, s, c, spanMask, promptsMask, o, rng)
-	if err != nil {
-		return nil, err
-	}
-	loss, per, local := weightedLoss(to64(logits), to64(labels), w, denom, o, true, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	return kern.SpanLoss(logits, labels, b, s, c, spanMask, promptsMask, o, rng)
 }
 
-// tokenWeights builds the token-loss weights and denominator.
-func tokenWeights(labels []float32, b, w, c, ch int, wordMask, promptsMask []float32, o Options, rng *rand.Rand) ([]float64, float64, error) {
-	if err := checkDims("token loss", b, w, c, ch); err != nil {
-		return nil, 0, err
-	}
-	n := b * w * c * ch
-	if err := checkLen("token loss: labels (B,W,C,Ch)", len(labels), n); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("token loss: word mask (B,W)", len(wordMask), b*w); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("token loss: prompts_mask (B,C)", len(promptsMask), b*c); err != nil {
-		return nil, 0, err
-	}
-	var neg []float32
-	if !o.ReferenceCompat {
-		var err error
-		neg, err = NegativeMask(labels, b, w, c, ch, o.Masking, o.Negatives, rng)
-		if err != nil {
-			return nil, 0, fmt.Errorf("token loss: %w", err)
-		}
-	}
-	wt := make([]float64, n)
-	denom := 0.0
-	for bi := 0; bi < b; bi++ {
-		for wi := 0; wi < w; wi++ {
-			for ci := 0; ci < c; ci++ {
-				m := float64(wordMask[bi*w+wi]) * float64(promptsMask[bi*c+ci])
-				denom += m
-				for hi := 0; hi < ch; hi++ {
-					i := ((bi*w+wi)*c+ci)*ch + hi
-					v := m
-					if neg != nil {
-						v *= float64(neg[i])
-					}
-					wt[i] = v
-				}
-			}
-		}
-	}
-	return wt, denom, nil
-}
-
-// TokenLoss is the token-model loss (§5.4; UniEncoderToken, BiEncoderToken).
-// logits and labels are (B, W, C, Ch): Ch = 3 for the token logits
-// [start, end, inside], Ch = 1 for the span-logit loss of represent_spans
-// models ((B, N, C) with wordMask the (B, N) span mask). Each element loss is
-// multiplied by wordMask[b,w]·promptsMask[b,c]; ReductionMean divides the sum
-// by Σ wordMask·promptsMask (word × class cells, without the factor Ch).
-//
-// The reference never passes the masking strategy to the token loss; by
-// default TokenLoss applies o.Masking (over the (B, W, C, Ch) view: "label"
-// columns run over W, "span" rows over C), and o.ReferenceCompat ignores it
-// as the reference does.
+// TokenLoss is kern.TokenLoss, the token-model loss over (B, W, C, Ch)
+// logits.
 func TokenLoss(logits, labels []float32, b, w, c, ch int, wordMask, promptsMask []float32, o Options, rng *rand.Rand) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, fmt.Errorf("token loss: %w", err)
-	}
-	if err := checkLen("token loss: logits (B,W,C,Ch)", len(logits), b*w*c*ch); err != nil {
-		return nil, err
-	}
-	wt, denom, err := tokenWeights(labels, b, w, c, ch, wordMask, promptsMask, o, rng)
-	if err != nil {
-		return nil, err
-	}
-	loss, per, local := weightedLoss(to64(logits), to64(labels), wt, denom, o, true, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	return kern.TokenLoss(logits, labels, b, w, c, ch, wordMask, promptsMask, o, rng)
 }
 
-// adjWeights builds the adjacency-loss weights and denominator.
-func adjWeights(labels []float32, b, e int, entMask []float32, o Options, rng *rand.Rand) ([]float64, float64, error) {
-	if err := checkDims("adjacency loss", b, e); err != nil {
-		return nil, 0, err
-	}
-	n := b * e * e
-	if err := checkLen("adjacency loss: labels (B,E,E)", len(labels), n); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("adjacency loss: entity mask (B,E)", len(entMask), b*e); err != nil {
-		return nil, 0, err
-	}
-	neg, err := NegativeMask(labels, b, e*e, 1, 1, o.Masking, o.Negatives, rng)
-	if err != nil {
-		return nil, 0, fmt.Errorf("adjacency loss: %w", err)
-	}
-	w := make([]float64, n)
-	denom := 0.0
-	for bi := 0; bi < b; bi++ {
-		for i := 0; i < e; i++ {
-			for j := 0; j < e; j++ {
-				k := (bi*e+i)*e + j
-				m := float64(entMask[bi*e+i]) * float64(entMask[bi*e+j])
-				denom += m
-				if neg != nil {
-					m *= float64(neg[k])
-				}
-				w[k] = m
-			}
-		}
-	}
-	return w, denom, nil
-}
-
-// AdjacencyLoss is the relex adjacency loss (§5.5): adj (B, E, E) holds
-// probabilities already (the element loss runs with normalize_prob false,
-// so the gradient is with respect to adj), labels the gold adjacency, and
-// the mask is entMask[b,i]·entMask[b,j]. Negative masking runs over the
-// (B, E·E, 1) view (the reference's default for relex is MaskingSpan, which
-// there amounts to per-element masking of zero labels). ReductionMean
-// divides by the mask sum.
+// AdjacencyLoss is kern.AdjacencyLoss, the relex adjacency loss over
+// (B, E, E) probabilities.
 func AdjacencyLoss(adj, labels []float32, b, e int, entMask []float32, o Options, rng *rand.Rand) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, fmt.Errorf("adjacency loss: %w", err)
-	}
-	if err := checkLen("adjacency loss: adjacency (B,E,E)", len(adj), b*e*e); err != nil {
-		return nil, err
-	}
-	w, denom, err := adjWeights(labels, b, e, entMask, o, rng)
-	if err != nil {
-		return nil, err
-	}
-	loss, per, local := weightedLoss(to64(adj), to64(labels), w, denom, o, false, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	return kern.AdjacencyLoss(adj, labels, b, e, entMask, o, rng)
 }
 
-// relWeights builds the relation-loss weights and denominator.
-func relWeights(labels []float32, b, n, r int, pairMask, classMask []float32, o Options, rng *rand.Rand) ([]float64, float64, error) {
-	if err := checkDims("relation loss", b, n, r); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("relation loss: labels (B,N,R)", len(labels), b*n*r); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("relation loss: pair mask (B,N)", len(pairMask), b*n); err != nil {
-		return nil, 0, err
-	}
-	if err := checkLen("relation loss: relation prompts mask (B,R)", len(classMask), b*r); err != nil {
-		return nil, 0, err
-	}
-	neg, err := NegativeMask(labels, b, n, r, 1, o.Masking, o.Negatives, rng)
-	if err != nil {
-		return nil, 0, fmt.Errorf("relation loss: %w", err)
-	}
-	w := make([]float64, b*n*r)
-	denom := 0.0
-	for bi := 0; bi < b; bi++ {
-		for ni := 0; ni < n; ni++ {
-			for ri := 0; ri < r; ri++ {
-				k := (bi*n+ni)*r + ri
-				m := float64(pairMask[bi*n+ni]) * float64(classMask[bi*r+ri])
-				denom += m
-				if neg != nil {
-					m *= float64(neg[k])
-				}
-				w[k] = m
-			}
-		}
-	}
-	return w, denom, nil
-}
-
-// RelationLoss is the relex relation-classification loss (§5.5): logits and
-// labels (B, N, R) over entity pairs, masked by pairMask[b,n]·classMask[b,r];
-// ReductionMean divides by the mask sum. The reference uses rel_alpha and
-// rel_gamma (falling back to alpha, gamma) and masking "span" by default:
-// the caller sets those in o.
+// RelationLoss is kern.RelationLoss, the relex relation-classification
+// loss over (B, N, R) logits.
 func RelationLoss(logits, labels []float32, b, n, r int, pairMask, classMask []float32, o Options, rng *rand.Rand) (*Result, error) {
-	if err := o.Validate(); err != nil {
-		return nil, fmt.Errorf("relation loss: %w", err)
-	}
-	if err := checkLen("relation loss: logits (B,N,R)", len(logits), b*n*r); err != nil {
-		return nil, err
-	}
-	w, denom, err := relWeights(labels, b, n, r, pairMask, classMask, o, rng)
-	if err != nil {
-		return nil, err
-	}
-	loss, per, local := weightedLoss(to64(logits), to64(labels), w, denom, o, true, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	return kern.RelationLoss(logits, labels, b, n, r, pairMask, classMask, o, rng)
+}
+
+// DecoderCrossEntropy is kern.DecoderCrossEntropy, the labels-decoder
+// token cross-entropy of (rows, vocab) logits.
+func DecoderCrossEntropy(logits []float32, targets []int64, rows, vocab int, o CEOptions) (*Result, error) {
+	return kern.DecoderCrossEntropy(logits, targets, rows, vocab, o)
 }

@@ -62,6 +62,14 @@ type decoderLossK struct {
 }
 
 func (*decoderLossK) Name() string { return "decoder_cross_entropy" }
+func (*decoderLossK) Attrs() kern.Attrs {
+	return kern.DecoderCrossEntropyAttrs{Options: decoderCEOptions}
+}
+
+// decoderCEOptions are the decoder loss settings: summed, padding counted
+// as the reference does.
+var decoderCEOptions = losses.CEOptions{Reduction: losses.ReductionSum}
+
 func (*decoderLossK) OutShape(in [][]int) ([]int, error) {
 	l, t := in[0], in[1]
 	if len(l) != 3 || len(t) != 2 || t[0] != l[0] || t[1] != l[1] {
@@ -72,7 +80,7 @@ func (*decoderLossK) OutShape(in [][]int) ([]int, error) {
 
 func (k *decoderLossK) Forward(in []Value, out Value) error {
 	s := in[0].Shape
-	res, err := losses.DecoderCrossEntropy(in[0].F, in[1].I, s[0]*s[1], s[2], losses.CEOptions{Reduction: losses.ReductionSum})
+	res, err := losses.DecoderCrossEntropy(in[0].F, in[1].I, s[0]*s[1], s[2], decoderCEOptions)
 	if err != nil {
 		return err
 	}

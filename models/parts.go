@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/autograd/kern"
 	"github.com/gliner-go/gliner/layers"
 	"github.com/gliner-go/gliner/losses"
 )
@@ -119,6 +120,12 @@ func (k *spanLossK) OutShape(in [][]int) ([]int, error) {
 	return []int{}, nil
 }
 func (k *spanLossK) NonDifferentiable(i int) bool { return i > 0 }
+func (k *spanLossK) Attrs() kern.Attrs {
+	if k.dyn != nil {
+		return kern.SpanLossAttrs{Options: k.dyn()}
+	}
+	return kern.SpanLossAttrs{Options: k.opts}
+}
 func (k *spanLossK) Forward(in []Value, out Value) error {
 	l := in[0].Shape
 	opts := k.opts
@@ -169,6 +176,12 @@ func (k *tokenLossK) OutShape(in [][]int) ([]int, error) {
 	return []int{}, nil
 }
 func (k *tokenLossK) NonDifferentiable(i int) bool { return i > 0 }
+func (k *tokenLossK) Attrs() kern.Attrs {
+	if k.dyn != nil {
+		return kern.TokenLossAttrs{Options: k.dyn()}
+	}
+	return kern.TokenLossAttrs{Options: k.opts}
+}
 func (k *tokenLossK) Forward(in []Value, out Value) error {
 	l := in[0].Shape
 	opts := k.opts

@@ -208,3 +208,29 @@ func (MaskRowsAttrs) Kernel() string       { return "mask_rows" }
 func (BroadcastRowsAttrs) Kernel() string  { return "broadcast_rows" }
 func (MaskedMeanAttrs) Kernel() string     { return "masked_mean" }
 func (DecoderInputsAttrs) Kernel() string  { return "decoder_inputs" }
+
+// ---- losses -----------------------------------------------------------------
+
+// SpanLossAttrs is the span-model loss (SpanLoss, LossResult.Backward).
+type SpanLossAttrs struct{ Options LossOptions }
+
+// TokenLossAttrs is the token-model loss (TokenLoss, LossResult.Backward).
+type TokenLossAttrs struct{ Options LossOptions }
+
+// AdjacencyLossAttrs is the relex adjacency loss (AdjacencyLoss,
+// LossResult.Backward).
+type AdjacencyLossAttrs struct{ Options LossOptions }
+
+// RelationLossAttrs is the relex relation loss (RelationLoss,
+// LossResult.Backward).
+type RelationLossAttrs struct{ Options LossOptions }
+
+// DecoderCrossEntropyAttrs is the labels-decoder token cross-entropy
+// (DecoderCrossEntropy, LossResult.Backward).
+type DecoderCrossEntropyAttrs struct{ Options CEOptions }
+
+func (SpanLossAttrs) Kernel() string            { return "span_loss" }
+func (TokenLossAttrs) Kernel() string           { return "token_loss" }
+func (AdjacencyLossAttrs) Kernel() string       { return "adjacency_loss" }
+func (RelationLossAttrs) Kernel() string        { return "relation_loss" }
+func (DecoderCrossEntropyAttrs) Kernel() string { return "decoder_cross_entropy" }

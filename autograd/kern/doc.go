@@ -44,4 +44,15 @@
 //   - BroadcastRowsAttrs: BroadcastRowsForward / BroadcastRowsBackward
 //   - MaskedMeanAttrs: MaskedMeanForward / MaskedMeanBackward
 //   - DecoderInputsAttrs: DecoderInputsForward / DecoderInputsBackward
+//
+// Losses (loss*.go; package losses re-exports them under their former
+// names). The forward returns a *LossResult whose Backward is the
+// gradient with respect to the logits:
+//   - SpanLossAttrs: SpanLoss
+//   - TokenLossAttrs: TokenLoss
+//   - AdjacencyLossAttrs: AdjacencyLoss
+//   - RelationLossAttrs: RelationLoss
+//   - DecoderCrossEntropyAttrs: DecoderCrossEntropy
+//
+// with NegativeMask and LossElement, the element loss they share.
 package kern

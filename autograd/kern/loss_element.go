@@ -1,4 +1,4 @@
-package losses
+package kern
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ type elemParams struct {
 	round32 bool
 }
 
-func newElemParams(o Options, normalize, round32 bool) elemParams {
+func newElemParams(o LossOptions, normalize, round32 bool) elemParams {
 	return elemParams{
 		alpha: float64(o.Alpha), gamma: float64(o.Gamma),
 		margin: float64(o.ProbMargin), smoothing: float64(o.LabelSmoothing),
@@ -31,7 +31,7 @@ func newElemParams(o Options, normalize, round32 bool) elemParams {
 	}
 }
 
-func sigmoid(x float64) float64 {
+func sigmoid64(x float64) float64 {
 	if x >= 0 {
 		return 1 / (1 + math.Exp(-x))
 	}
@@ -44,7 +44,7 @@ func sigmoid(x float64) float64 {
 // derivative is the one PyTorch autograd computes for that formula: each
 // clamp passes the gradient only where its input lies inside the clamp range
 // (bounds included), so a saturated element has gradient 0.
-func element(x, y float64, ep elemParams) (loss, grad float64) {
+func lossElement(x, y float64, ep elemParams) (loss, grad float64) {
 	if y == IgnoreIndex {
 		return 0, 0
 	}
@@ -54,7 +54,7 @@ func element(x, y float64, ep elemParams) (loss, grad float64) {
 	}
 	p, dpdx := x, 1.0
 	if ep.normalize {
-		p = sigmoid(x)
+		p = sigmoid64(x)
 		if ep.round32 {
 			p = float64(float32(p))
 		}
@@ -110,13 +110,13 @@ func element(x, y float64, ep elemParams) (loss, grad float64) {
 // one logit x and target y (0/1, a soft target, or -100 to ignore) under o's
 // α, γ, margin and smoothing; normalize=false treats x as a probability (the
 // relex adjacency). Computed as the reference's float32 tensors are.
-func Element(x, y float32, o Options, normalize bool) (loss, dLossdX float32) {
-	l, g := element(float64(x), float64(y), newElemParams(o, normalize, true))
+func LossElement(x, y float32, o LossOptions, normalize bool) (loss, dLossdX float32) {
+	l, g := lossElement(float64(x), float64(y), newElemParams(o, normalize, true))
 	return float32(l), float32(g)
 }
 
-// Result is a computed loss and what its backward needs.
-type Result struct {
+// LossResult is a computed loss and what its backward needs.
+type LossResult struct {
 	// Loss is the reduced loss (sum or mean); with ReductionNone it is the sum
 	// of PerElement, for logging.
 	Loss float32
@@ -136,7 +136,7 @@ type Result struct {
 
 // NumOutputs is the length Backward expects of dOut: 1 for sum and mean, the
 // number of output elements for ReductionNone.
-func (r *Result) NumOutputs() int {
+func (r *LossResult) NumOutputs() int {
 	if r.Reduction != ReductionNone {
 		return 1
 	}
@@ -146,7 +146,7 @@ func (r *Result) NumOutputs() int {
 // Backward returns d(loss)/d(logits) given the upstream gradient dOut of the
 // loss output: one value for sum and mean, one per output element for
 // ReductionNone.
-func (r *Result) Backward(dOut []float32) ([]float32, error) {
+func (r *LossResult) Backward(dOut []float32) ([]float32, error) {
 	if len(dOut) != r.NumOutputs() {
 		return nil, fmt.Errorf("loss backward: upstream gradient has %d values, the %s loss output has %d", len(dOut), r.Reduction, r.NumOutputs())
 	}
@@ -165,7 +165,7 @@ func (r *Result) Backward(dOut []float32) ([]float32, error) {
 
 // Grad is Backward with an upstream gradient of 1 (sum and mean only; with
 // ReductionNone it is the gradient of the sum of PerElement).
-func (r *Result) Grad() []float32 {
+func (r *LossResult) Grad() []float32 {
 	g := make([]float32, len(r.local))
 	copy(g, r.local)
 	return g
@@ -189,7 +189,7 @@ func reduceElements(x, y, weight []float64, denom float64, ep elemParams, red Re
 		if w == 0 {
 			continue
 		}
-		l, g := element(x[i], y[i], ep)
+		l, g := lossElement(x[i], y[i], ep)
 		lw := l * w
 		if ep.round32 {
 			lw = float64(float32(lw))
@@ -221,9 +221,9 @@ func reduceElements(x, y, weight []float64, denom float64, ep elemParams, red Re
 	return sum, per, local
 }
 
-// toResult converts a float64 computation to a Result.
-func toResult(loss float64, per, local []float64, red Reduction, group int) *Result {
-	r := &Result{Loss: float32(loss), Reduction: red, local: make([]float32, len(local)), group: group}
+// toResult converts a float64 computation to a LossResult.
+func toResult(loss float64, per, local []float64, red Reduction, group int) *LossResult {
+	r := &LossResult{Loss: float32(loss), Reduction: red, local: make([]float32, len(local)), group: group}
 	for i, v := range local {
 		r.local[i] = float32(v)
 	}

@@ -1,4 +1,4 @@
-package losses
+package kern
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ type CEOptions struct {
 // targets equal to -100 (and PadID with IgnorePadding), with label smoothing
 // 0. A target outside [0, vocab) that is not ignored is an error naming its
 // row. ReductionMean divides by the number of counted targets (0 when none).
-func DecoderCrossEntropy(logits []float32, targets []int64, rows, vocab int, o CEOptions) (*Result, error) {
+func DecoderCrossEntropy(logits []float32, targets []int64, rows, vocab int, o CEOptions) (*LossResult, error) {
 	loss, per, local, err := crossEntropy(to64(logits), targets, rows, vocab, o, true)
 	if err != nil {
 		return nil, err
@@ -36,10 +36,10 @@ func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOption
 	if rows < 0 || vocab <= 0 {
 		return 0, nil, nil, fmt.Errorf("decoder cross-entropy: bad shape (%d, %d)", rows, vocab)
 	}
-	if err := checkLen("decoder cross-entropy: logits (rows,vocab)", len(logits), rows*vocab); err != nil {
+	if err := lossCheckLen("decoder cross-entropy: logits (rows,vocab)", len(logits), rows*vocab); err != nil {
 		return 0, nil, nil, err
 	}
-	if err := checkLen("decoder cross-entropy: targets (rows)", len(targets), rows); err != nil {
+	if err := lossCheckLen("decoder cross-entropy: targets (rows)", len(targets), rows); err != nil {
 		return 0, nil, nil, err
 	}
 	if o.Reduction < ReductionSum || o.Reduction > ReductionNone {

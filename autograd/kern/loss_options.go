@@ -1,22 +1,24 @@
-// Package losses holds GLiNER's loss kernels as plain Go over float32 slices:
+package kern
+
+// The loss kernels, plain Go over float32 slices (package losses re-exports
+// them under their former names):
 // the element loss of the reference (`focal_loss_with_logits`, computed on
 // probabilities with clamps), negative masking, the span, token, relation
 // extraction and decoder cross-entropy losses, each with an exact hand-written
 // backward (the gradient with respect to the logits).
 //
-// Every loss returns a *Result holding the reduced loss and what Backward
-// needs; the graph engine wraps Forward/Backward as fused ops. The numbers
+// Every loss returns a *LossResult holding the reduced loss and what Backward
+// needs; the graph kernels in models wrap them (SpanLossAttrs, …). The numbers
 // follow the reference (GLiNER v0.2.27) computed in float32, so the fixtures'
 // losses match within 1e-4 relative.
 //
 // Differences from the reference, all documented at the function concerned:
 //   - ReductionNone returns the real per-element losses; the reference warns
 //     and sums.
-//   - TokenLoss applies the masking strategy unless Options.ReferenceCompat is
+//   - TokenLoss applies the masking strategy unless LossOptions.ReferenceCompat is
 //     set (the reference never passes it to the token loss).
 //   - DecoderCrossEntropy can ignore padding targets (the reference counts
 //     them, §10.2.3).
-package losses
 
 import (
 	"fmt"
@@ -86,7 +88,7 @@ func ParseMasking(s string) (Masking, error) {
 }
 
 // Options are the loss settings the reference's trainer passes to the model.
-type Options struct {
+type LossOptions struct {
 	// Alpha weights positives by α and negatives by 1−α; negative disables it.
 	Alpha float32
 	// Gamma is the focal exponent; 0 disables focal modulation.
@@ -109,12 +111,12 @@ type Options struct {
 
 // DefaultOptions are the reference trainer's defaults: plain BCE (α −1,
 // γ 0), no margin or smoothing, sum, no negative masking.
-func DefaultOptions() Options {
-	return Options{Alpha: -1, Reduction: ReductionSum, Negatives: 1, Masking: MaskingNone}
+func DefaultLossOptions() LossOptions {
+	return LossOptions{Alpha: -1, Reduction: ReductionSum, Negatives: 1, Masking: MaskingNone}
 }
 
 // Validate checks the ranges of the options.
-func (o Options) Validate() error {
+func (o LossOptions) Validate() error {
 	if o.Gamma < 0 {
 		return fmt.Errorf("loss options: gamma %v must be >= 0", o.Gamma)
 	}
@@ -137,7 +139,7 @@ func (o Options) Validate() error {
 // UniEncoderSpanDecoder losses see it (§10.2.1): they pass label_smoothing
 // positionally into prob_margin, so the margin becomes the smoothing value
 // and smoothing is 0 (the configured margin is dropped).
-func (o Options) SmoothingAsMargin() Options {
+func (o LossOptions) SmoothingAsMargin() LossOptions {
 	o.ProbMargin = o.LabelSmoothing
 	o.LabelSmoothing = 0
 	return o

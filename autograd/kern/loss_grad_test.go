@@ -1,4 +1,4 @@
-package losses
+package kern
 
 import (
 	"fmt"
@@ -103,15 +103,15 @@ func randomMask(rng *rand.Rand, n int) []float32 {
 }
 
 // optionGrid enumerates α, γ, margin, smoothing, reduction and masking.
-func optionGrid() []Options {
-	var out []Options
+func optionGrid() []LossOptions {
+	var out []LossOptions
 	for _, a := range []float32{-1, 0.75} {
 		for _, g := range []float32{0, 2, 0.5} {
 			for _, m := range []float32{0, 0.1} {
 				for _, ls := range []float32{0, 0.1} {
 					for _, red := range []Reduction{ReductionSum, ReductionMean, ReductionNone} {
 						for _, mk := range []Masking{MaskingNone, MaskingGlobal, MaskingLabel, MaskingSpan} {
-							out = append(out, Options{Alpha: a, Gamma: g, ProbMargin: m, LabelSmoothing: ls,
+							out = append(out, LossOptions{Alpha: a, Gamma: g, ProbMargin: m, LabelSmoothing: ls,
 								Reduction: red, Negatives: 0.5, Masking: mk})
 						}
 					}
@@ -122,7 +122,7 @@ func optionGrid() []Options {
 	return out
 }
 
-func optName(o Options) string {
+func optName(o LossOptions) string {
 	return fmt.Sprintf("a%v_g%v_m%v_ls%v_%s_%s_compat%v", o.Alpha, o.Gamma, o.ProbMargin, o.LabelSmoothing, o.Reduction, o.Masking, o.ReferenceCompat)
 }
 
@@ -140,10 +140,10 @@ func TestElementGradFD(t *testing.T) {
 			}
 			ep := newElemParams(o, norm, false)
 			for i := range xs {
-				l, g := element(xs[i], float64(y[i]), ep)
+				l, g := lossElement(xs[i], float64(y[i]), ep)
 				const h = 1e-6
-				lp, _ := element(xs[i]+h, float64(y[i]), ep)
-				lm, _ := element(xs[i]-h, float64(y[i]), ep)
+				lp, _ := lossElement(xs[i]+h, float64(y[i]), ep)
+				lm, _ := lossElement(xs[i]-h, float64(y[i]), ep)
 				num := (lp - lm) / (2 * h)
 				if math.Abs(g-num) > 1e-6+1e-5*math.Abs(num) {
 					t.Fatalf("%s normalize=%v: x=%v y=%v loss %v: grad %v, finite difference %v", optName(o), norm, xs[i], y[i], l, g, num)
@@ -178,7 +178,7 @@ func TestSpanLossGradFD(t *testing.T) {
 }
 
 // compareResult checks a float32 Result against the float64 computation.
-func compareResult(t *testing.T, name string, res *Result, f lossFn64, x []float64) {
+func compareResult(t *testing.T, name string, res *LossResult, f lossFn64, x []float64) {
 	t.Helper()
 	l, per, local := f(x)
 	if !relClose(float64(res.Loss), l, 1e-5) && math.Abs(float64(res.Loss)-l) > 1e-5 {

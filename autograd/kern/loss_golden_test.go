@@ -1,4 +1,4 @@
-package losses
+package kern
 
 import (
 	"path/filepath"
@@ -41,7 +41,7 @@ type fixtureBatch struct {
 	} `json:"collated"`
 }
 
-func f32(t *testing.T, name string, x *testutil.JSONTensor) []float32 {
+func fixtureF32(t *testing.T, name string, x *testutil.JSONTensor) []float32 {
 	t.Helper()
 	v, err := x.Float32s()
 	if err != nil {
@@ -63,7 +63,7 @@ func loadFixture(t *testing.T, name string) (fixtureExpected, fixtureBatch) {
 	return e, b
 }
 
-func fixtureOptions(t *testing.T, l fixtureLoss) Options {
+func fixtureOptions(t *testing.T, l fixtureLoss) LossOptions {
 	t.Helper()
 	red, err := ParseReduction(l.Kwargs.Reduction)
 	if err != nil {
@@ -73,7 +73,7 @@ func fixtureOptions(t *testing.T, l fixtureLoss) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Options{Alpha: l.Kwargs.Alpha, Gamma: l.Kwargs.Gamma, LabelSmoothing: l.Kwargs.LabelSmoothing,
+	return LossOptions{Alpha: l.Kwargs.Alpha, Gamma: l.Kwargs.Gamma, LabelSmoothing: l.Kwargs.LabelSmoothing,
 		Reduction: red, Negatives: l.Kwargs.Negatives, Masking: m}
 }
 
@@ -96,10 +96,10 @@ func TestGoldenSpanLoss(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.fixture, func(t *testing.T) {
 			e, b := loadFixture(t, tc.fixture)
-			logits := f32(t, "logits", &e.Logits)
-			labels := f32(t, "labels", &b.Collated.Labels)
-			spanMask := f32(t, "span_mask", b.Collated.SpanMask)
-			pmask := f32(t, "prompts_embedding_mask", &e.Outputs.PromptsMask)
+			logits := fixtureF32(t, "logits", &e.Logits)
+			labels := fixtureF32(t, "labels", &b.Collated.Labels)
+			spanMask := fixtureF32(t, "span_mask", b.Collated.SpanMask)
+			pmask := fixtureF32(t, "prompts_embedding_mask", &e.Outputs.PromptsMask)
 			B, S, C := b.Collated.Labels.Shape[0], b.Collated.Labels.Shape[1], b.Collated.Labels.Shape[2]
 			for name, l := range e.Losses {
 				o := fixtureOptions(t, l)
@@ -128,10 +128,10 @@ func TestGoldenTokenLoss(t *testing.T) {
 	for _, name := range []string{"uni_token_bert", "uni_token_deberta", "bi_token_deberta"} {
 		t.Run(name, func(t *testing.T) {
 			e, b := loadFixture(t, name)
-			logits := f32(t, "logits", &e.Logits)
-			labels := f32(t, "labels", &b.Collated.Labels)
-			mask := f32(t, "mask", &e.Outputs.Mask)
-			pmask := f32(t, "prompts_embedding_mask", &e.Outputs.PromptsMask)
+			logits := fixtureF32(t, "logits", &e.Logits)
+			labels := fixtureF32(t, "labels", &b.Collated.Labels)
+			mask := fixtureF32(t, "mask", &e.Outputs.Mask)
+			pmask := fixtureF32(t, "prompts_embedding_mask", &e.Outputs.PromptsMask)
 			sh := b.Collated.Labels.Shape
 			for key, l := range e.Losses {
 				o := fixtureOptions(t, l)
@@ -156,7 +156,7 @@ func TestGoldenDecoderCrossEntropy(t *testing.T) {
 	if lg == nil || b.Collated.DecoderLabels == nil || e.Outputs.DecoderLoss == nil {
 		t.Fatal("decoder fixture lacks decoder_lm_logits, decoder_labels or decoder_loss")
 	}
-	logits := f32(t, "decoder_lm_logits", lg)
+	logits := fixtureF32(t, "decoder_lm_logits", lg)
 	labels, err := b.Collated.DecoderLabels.Int64s()
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestGoldenDecoderCrossEntropy(t *testing.T) {
 			}
 		}
 	}
-	want := f32(t, "decoder_loss", e.Outputs.DecoderLoss)[0]
+	want := fixtureF32(t, "decoder_loss", e.Outputs.DecoderLoss)[0]
 	res, err := DecoderCrossEntropy(logits, targets, m*tt, v, CEOptions{})
 	if err != nil {
 		t.Fatal(err)

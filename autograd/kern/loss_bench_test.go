@@ -1,4 +1,4 @@
-package losses
+package kern
 
 import (
 	"math/rand/v2"
@@ -26,7 +26,7 @@ func BenchmarkSpanLoss(b *testing.B) {
 	for i := range pm {
 		pm[i] = 1
 	}
-	o := DefaultOptions()
+	o := DefaultLossOptions()
 	o.Alpha, o.Masking, o.Negatives = 0.75, MaskingSpan, 0.5
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package losses
+package kern
 
 import (
 	"fmt"
@@ -90,12 +90,12 @@ func TestSpanLossMaskingAndNone(t *testing.T) {
 	// One example, 2 spans × 2 classes; span 1 masked, class 1 masked.
 	logits := []float32{0.5, -1, 2, 3}
 	labels := []float32{1, 0, 0, 1}
-	o := DefaultOptions()
+	o := DefaultLossOptions()
 	res, err := SpanLoss(logits, labels, 1, 2, 2, []float32{1, 0}, []float32{1, 0}, o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l0, _ := Element(0.5, 1, o, true)
+	l0, _ := LossElement(0.5, 1, o, true)
 	if res.Loss != l0 {
 		t.Errorf("masked span loss %v, want only element 0: %v", res.Loss, l0)
 	}
@@ -103,7 +103,7 @@ func TestSpanLossMaskingAndNone(t *testing.T) {
 	res, _ = SpanLoss(logits, labels, 1, 2, 2, []float32{1, 1}, []float32{1, 1}, o, nil)
 	var sum float32
 	for i := range logits {
-		l, _ := Element(logits[i], labels[i], o, true)
+		l, _ := LossElement(logits[i], labels[i], o, true)
 		sum += l
 	}
 	if !relClose(float64(res.Loss), float64(sum/2), 1e-6) {
@@ -120,13 +120,13 @@ func TestSpanLossMaskingAndNone(t *testing.T) {
 }
 
 func TestElementSaturates(t *testing.T) {
-	o := DefaultOptions()
+	o := DefaultLossOptions()
 	// float32 sigmoid(30) is exactly 1: the negative term is clamped at eps.
-	l, g := Element(30, 0, o, true)
+	l, g := LossElement(30, 0, o, true)
 	if !relClose(float64(l), 13.815510557964274, 1e-6) || g != 0 {
 		t.Errorf("Element(30, 0) = %v, %v; want 13.8155, 0", l, g)
 	}
-	l, g = Element(1, IgnoreIndex, o, true)
+	l, g = LossElement(1, IgnoreIndex, o, true)
 	if l != 0 || g != 0 {
 		t.Errorf("ignored element: %v, %v", l, g)
 	}
@@ -135,7 +135,7 @@ func TestElementSaturates(t *testing.T) {
 func TestTokenLossReferenceCompat(t *testing.T) {
 	logits := []float32{0.1, 0.2, -0.3, 1, 2, -2}
 	labels := []float32{0, 0, 0, 0, 0, 0} // (1,1,2,3), no positives
-	o := DefaultOptions()
+	o := DefaultLossOptions()
 	o.Masking, o.Negatives = MaskingGlobal, 0
 	comp := o
 	comp.ReferenceCompat = true
