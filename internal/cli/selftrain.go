@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/selftrain"
 	"github.com/gliner-go/gliner/train"
@@ -33,6 +34,11 @@ its last finished step: a student saves a checkpoint before it exits.`,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if recipe == "" {
 				return fmt.Errorf("--recipe is required")
+			}
+			if n := dist.LaunchedSize(); n > 1 {
+				// Every process would label the corpus and write the same
+				// rounds: refuse rather than race.
+				return fmt.Errorf("started by mpirun as one of %d processes: self-training runs in one process only (data-parallel students are not supported yet); run it without mpirun", n)
 			}
 			r, err := selftrain.LoadRecipe(recipe, sets)
 			if err != nil {
