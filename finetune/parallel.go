@@ -48,7 +48,7 @@ func (p parallel) check(r *Recipe, mod *models.Model) error {
 		// batch, which no rank sees; the sum of the ranks' sums is exact.
 		return fmt.Errorf("training.loss_reduction mean is not supported with %d data-parallel ranks: use sum (the reference default)", p.comm.Size())
 	}
-	if mod.Arch == models.UniEncoderSpanDecoder {
+	if mod.Arch.Decoder() {
 		return fmt.Errorf("a %v model cannot be trained data-parallel yet (its label-decoder batches are not split over ranks): run it in one process", mod.Arch)
 	}
 	return nil
@@ -125,7 +125,7 @@ func mix(z uint64) uint64 {
 // so all ranks see the same F1 (and agree on the best step and early
 // stopping). Relation models are evaluated whole on every rank.
 func (p parallel) evaluate(m *models.Model, col *data.Collator, ds *Datasets, batchSize int, threshold float64, lg *zap.Logger) (*decode.Metrics, *decode.RelationMetrics, error) {
-	if !p.multi() || m.Arch == models.UniEncoderSpanRelex {
+	if !p.multi() || m.Arch.Relex() {
 		return evaluateModel(m, col, ds, batchSize, threshold, lg)
 	}
 	if batchSize < 1 {

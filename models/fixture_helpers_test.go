@@ -189,7 +189,6 @@ func loadFixtureModel(t *testing.T, name string) (*Model, string, *fixtureExpect
 	return m, dir, &exp
 }
 
-
 // checkClose reports what when got is not within testutil.Forward of the
 // reference.
 func checkClose(t *testing.T, what string, got []float32, want testutil.JSONTensor) {
