@@ -200,17 +200,7 @@ func (m *Model) GenerateLabels(b *data.Batch, out *Output, o GenerateOptions) (*
 	Dd := d.Cfg.NEmbd
 	wte, _ := m.Store.Get(d.gpt.WTE())
 	M := len(rows)
-	prefix := make([]float32, M*tp*Dd)
-	for i, s := range slots {
-		dst := prefix[i*Dd : (i+1)*Dd]
-		switch {
-		case s >= 0:
-			copy(dst, wte.Data[int(s)*Dd:int(s+1)*Dd])
-		case s == SlotSpan:
-			r := i / tp
-			copy(dst, vecs[r*Dd:(r+1)*Dd])
-		}
-	}
+	prefix := prefixEmbeddings(slots, wte.Data, vecs, M, tp, Dd)
 	g.Prefix = autograd.Value{Shape: []int{M, tp, Dd}, F: prefix}
 	var pm []int64
 	if !compat {
@@ -422,4 +412,23 @@ func (m *Model) LabelsConstraint(tok tokenizer.Tokenizer, labels []string) (func
 		}
 		return cur.order
 	}, nil
+}
+
+// prefixEmbeddings lays out the decoder prefix of each row, tp slots a row:
+// slot s >= 0 is the embedding of token s (wte, vocabulary x Dd), SlotSpan
+// the row's projected span vector (vecs, rows x Dd), and SlotZero stays zero.
+// It returns rows x tp x Dd values, row-major.
+func prefixEmbeddings(slots []int64, wte, vecs []float32, rows, tp, Dd int) []float32 {
+	prefix := make([]float32, rows*tp*Dd)
+	for i, s := range slots {
+		dst := prefix[i*Dd : (i+1)*Dd]
+		switch {
+		case s >= 0:
+			copy(dst, wte[int(s)*Dd:int(s+1)*Dd])
+		case s == SlotSpan:
+			r := i / tp
+			copy(dst, vecs[r*Dd:(r+1)*Dd])
+		}
+	}
+	return prefix
 }

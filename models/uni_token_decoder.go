@@ -301,17 +301,7 @@ func (m *Model) generateFromPrefix(g *GeneratedLabels, vecs []float32, slots, ma
 	}
 	Dd := d.Cfg.NEmbd
 	wte, _ := m.Store.Get(d.gpt.WTE())
-	prefix := make([]float32, n*tp*Dd)
-	for i, s := range slots {
-		dst := prefix[i*Dd : (i+1)*Dd]
-		switch {
-		case s >= 0:
-			copy(dst, wte.Data[int(s)*Dd:int(s+1)*Dd])
-		case s == SlotSpan:
-			r := i / tp
-			copy(dst, vecs[r*Dd:(r+1)*Dd])
-		}
-	}
+	prefix := prefixEmbeddings(slots, wte.Data, vecs, n, tp, Dd)
 	g.Prefix = autograd.Value{Shape: []int{n, tp, Dd}, F: prefix}
 	var pm []int64
 	if !m.Loss.ReferenceCompat {
