@@ -104,25 +104,7 @@ func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 	}
 
 	rk := writeRecipe(t, killed)
-	args, _ := json.Marshal([]string{"--recipe", rk, "--quiet"})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GLINER_TRAIN_ARGS="+string(args))
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(train.CheckpointDir(killed, 20)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no checkpoint-20 after 60 s: %s", se.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	cmd, se := startUntilCheckpoint(t, rk, killed, 20)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -199,25 +181,7 @@ func TestSIGTERMSavesCheckpointAndResumesBitExact(t *testing.T) {
 		t.Fatalf("uninterrupted run: rc %d: %s", rc, errs)
 	}
 	rs := writeRecipe(t, stopped)
-	args, _ := json.Marshal([]string{"--recipe", rs, "--quiet"})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GLINER_TRAIN_ARGS="+string(args))
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(train.CheckpointDir(stopped, 10)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no checkpoint-10 after 60 s: %s", se.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	cmd, se := startUntilCheckpoint(t, rs, stopped, 10)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -292,5 +256,31 @@ func TestCommandErrors(t *testing.T) {
 	rc, so, errs := runCmd(t, "--recipe", rf, "--set", "training.num_steps=9", "--print-recipe")
 	if rc != 0 || !strings.Contains(so, "num_steps: 9") || !strings.Contains(so, "lr_others: 0.01") {
 		t.Fatalf("--print-recipe: rc %d, %s %s", rc, so, errs)
+	}
+}
+
+// startUntilCheckpoint starts the train command on recipe in a child
+// process and returns once outDir holds checkpoint-step (at most 60 s),
+// with the child still running and its standard error collected in se.
+func startUntilCheckpoint(t *testing.T, recipe, outDir string, step int) (cmd *exec.Cmd, se *bytes.Buffer) {
+	t.Helper()
+	args, _ := json.Marshal([]string{"--recipe", recipe, "--quiet"})
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GLINER_TRAIN_ARGS="+string(args))
+	se = &bytes.Buffer{}
+	cmd.Stderr = se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(train.CheckpointDir(outDir, step)); err == nil {
+			return cmd, se
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no checkpoint-%d after 60 s: %s", step, se.String())
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
