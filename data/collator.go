@@ -391,7 +391,7 @@ func (c *Collator) Collate(examples []Example, opts CollateOptions) (*Batch, err
 			}
 		}
 		c.buildTargets(b, exs)
-		if arch == UniEncoderTokenDecoder || (arch.TokenLevel() && !arch.Relex() && c.cfg.RepresentSpans) {
+		if (arch.TokenLevel() && arch.Decoder()) || (arch.TokenLevel() && !arch.Relex() && c.cfg.RepresentSpans) {
 			// The token decoder's config forces represent_spans
 			// (gliner/config.py UniEncoderTokenDecoderConfig).
 			c.tokenSpanTargets(b, exs)
