@@ -8,7 +8,7 @@ import (
 	"reflect"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/data/tokenizer"

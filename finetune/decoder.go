@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"reflect"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/models"

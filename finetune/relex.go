@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/data/tokenizer"

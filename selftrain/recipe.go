@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/finetune"

@@ -9,10 +9,10 @@ import (
 	_ "github.com/daulet/tokenizers"
 	_ "github.com/spf13/cobra"
 	_ "go.uber.org/zap"
+	_ "go.yaml.in/yaml/v3"
 	_ "go4.org/unsafe/assume-no-moving-gc"
 	_ "gonum.org/v1/netlib/blas/netlib"
 	_ "gonum.org/v1/plot"
-	_ "gopkg.in/yaml.v3"
 	_ "gorgonia.org/gorgonia"
 	_ "gorgonia.org/tensor"
 )
