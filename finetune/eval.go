@@ -15,32 +15,37 @@ import (
 // span grid, token models pair start and end words inside each text),
 // flat, probability > threshold; predictions are compared as (label,
 // start, end) sets with the gold entities. Batches hold batchSize texts.
-func Evaluate(m *models.Model, col *data.Collator, exs []data.Example, labels []string, batchSize int, threshold float64) (*decode.Metrics, error) {
+//
+// It returns the metrics and the predictions: pred[i] are the entities
+// decoded for exs[i] (word indices, end inclusive, with label and score),
+// the very spans the metrics counted.
+func Evaluate(m *models.Model, col *data.Collator, exs []data.Example, labels []string, batchSize int, threshold float64) (met *decode.Metrics, pred [][]decode.Span, err error) {
 	if batchSize < 1 {
-		return nil, fmt.Errorf("evaluate: batch size %d < 1", batchSize)
+		return nil, nil, fmt.Errorf("evaluate: batch size %d < 1", batchSize)
 	}
 	if len(labels) == 0 {
-		return nil, fmt.Errorf("evaluate: empty label set")
+		return nil, nil, fmt.Errorf("evaluate: empty label set")
 	}
-	met := decode.NewMetrics()
+	met = decode.NewMetrics()
+	pred = make([][]decode.Span, 0, len(exs))
 	opts := decode.Options{Threshold: threshold, FlatNER: true}
 	for lo := 0; lo < len(exs); lo += batchSize {
 		chunk := exs[lo:min(lo+batchSize, len(exs))]
 		where := fmt.Sprintf("examples %d-%d", lo, lo+len(chunk)-1)
 		b, err := col.Inference(chunk, labels, nil)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate: %s: %w", where, err)
+			return nil, nil, fmt.Errorf("evaluate: %s: %w", where, err)
 		}
 		out, err := m.Forward(b)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate: %s: forward: %w", where, err)
+			return nil, nil, fmt.Errorf("evaluate: %s: forward: %w", where, err)
 		}
-		pred, err := m.Decode(out, b, opts)
+		got, err := m.Decode(out, b, opts)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate: %s: %w", where, err)
+			return nil, nil, fmt.Errorf("evaluate: %s: %w", where, err)
 		}
-		if len(pred) != len(chunk) {
-			return nil, fmt.Errorf("evaluate: %s: decoded %d texts of %d", where, len(pred), len(chunk))
+		if len(got) != len(chunk) {
+			return nil, nil, fmt.Errorf("evaluate: %s: decoded %d texts of %d", where, len(got), len(chunk))
 		}
 		gold := make([][]decode.Span, len(chunk))
 		for i, ex := range chunk {
@@ -48,9 +53,10 @@ func Evaluate(m *models.Model, col *data.Collator, exs []data.Example, labels []
 				gold[i] = append(gold[i], decode.Span{Start: e.Start, End: e.End, Label: e.Label})
 			}
 		}
-		if err := met.AddBatch(pred, gold); err != nil {
-			return nil, fmt.Errorf("evaluate: %w", err)
+		if err := met.AddBatch(got, gold); err != nil {
+			return nil, nil, fmt.Errorf("evaluate: %s: %w", where, err)
 		}
+		pred = append(pred, got...)
 	}
-	return met, nil
+	return met, pred, nil
 }

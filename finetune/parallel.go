@@ -140,7 +140,7 @@ func (p parallel) evaluate(m *models.Model, col *data.Collator, ds *Datasets, ba
 	mine := decode.NewMetrics()
 	if len(shard) > 0 {
 		var err error
-		if mine, err = Evaluate(m, col, shard, ds.Labels, batchSize, threshold); err != nil {
+		if mine, _, err = Evaluate(m, col, shard, ds.Labels, batchSize, threshold); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -164,7 +164,7 @@ func EvaluateRelex(m *models.Model, col *data.Collator, exs []data.Example, labe
 // best checkpoint).
 func evaluateModel(m *models.Model, col *data.Collator, ds *Datasets, batchSize int, threshold float64, lg *zap.Logger) (*decode.Metrics, *decode.RelationMetrics, error) {
 	if !m.Arch.Relex() {
-		ents, err := Evaluate(m, col, ds.Dev, ds.Labels, batchSize, threshold)
+		ents, _, err := Evaluate(m, col, ds.Dev, ds.Labels, batchSize, threshold)
 		return ents, nil, err
 	}
 	ents, rels, err := EvaluateRelex(m, col, ds.Dev, ds.Labels, RelationLabels(ds.Dev), batchSize, threshold)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/decode"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/losses"
 	"github.com/gliner-go/gliner/models"
@@ -383,5 +384,66 @@ func TestRunStopsOnDeadGradients(t *testing.T) {
 	}
 	if !strings.Contains(string(log), `"msg":"training stopped"`) || !strings.Contains(string(log), "gradient norm is exactly 0") {
 		t.Fatalf("train.log lacks the stop report:\n%s", log)
+	}
+}
+
+// TestEvaluateReturnsPredictions: Evaluate returns, besides the metrics,
+// the predictions they counted: one list per dev example, flat (no two
+// spans of a text overlap), above the threshold, and scoring them again
+// against the gold entities gives the same counts as the run's final
+// evaluation.
+func TestEvaluateReturnsPredictions(t *testing.T) {
+	r := tinyRecipeFor(t, filepath.Join(t.TempDir(), "run"))
+	r.Training.NumSteps, r.Training.EvalEvery = 200, 200
+	res, err := Run(context.Background(), r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := res.Dev
+	m, err := models.Load(res.FinalDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := LoadTokenizer(filepath.Join(r.Training.OutputDir, FinalDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := data.NewCollator(collatorConfig(m, tok), tok, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	met, pred, err := Evaluate(m, col, ds.Dev, ds.Labels, 8, r.Training.EvalThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pred) != len(ds.Dev) {
+		t.Fatalf("%d prediction lists for %d dev examples", len(pred), len(ds.Dev))
+	}
+	again := decode.NewMetrics()
+	n := 0
+	for i, ps := range pred {
+		var gold []decode.Span
+		for _, e := range ds.Dev[i].Entities {
+			gold = append(gold, decode.Span{Start: e.Start, End: e.End, Label: e.Label})
+		}
+		for j, p := range ps {
+			if !(float64(p.Score) > r.Training.EvalThreshold) || p.Start < 0 || p.End < p.Start || p.End >= len(ds.Dev[i].Words) {
+				t.Fatalf("example %d: prediction %+v out of range or under the threshold", i, p)
+			}
+			for _, q := range ps[:j] {
+				if p.Start <= q.End && q.Start <= p.End {
+					t.Fatalf("example %d: predictions %+v and %+v overlap in a flat evaluation", i, q, p)
+				}
+			}
+		}
+		n += len(ps)
+		again.Add(ps, gold)
+	}
+	if n == 0 || want.Micro().TP == 0 || met.Micro() != want.Micro() || again.Micro() != want.Micro() {
+		t.Fatalf("%d predictions; Evaluate %+v, rescored predictions %+v, run's final evaluation %+v", n, met.Micro(), again.Micro(), want.Micro())
 	}
 }

@@ -83,11 +83,20 @@ func (t *InferTeacher) Predict(_ context.Context, docs []Doc, labels []string, m
 // Fingerprint implements Teacher.
 func (t *InferTeacher) Fingerprint() string { return t.fingerprint }
 
-// InferEvaluator scores model folders with infer's Evaluate (the
-// reference's evaluation: threshold 0.5, nested decoding) over Labels
-// (nil: the dev set's labels).
+// InferEvaluator scores model folders with infer's Evaluate over Labels
+// (nil: the dev set's labels) as `gliner evaluate` does by default and as
+// a student's training run scores its dev set: threshold 0.5, flat
+// decoding (EvalOptions).
 type InferEvaluator struct {
 	Labels []string
+}
+
+// EvalOptions are InferEvaluator's decoding options: infer.EvalOptions
+// with flat decoding, the dev evaluation of finetune.Run.
+func EvalOptions() infer.Options {
+	o := infer.EvalOptions()
+	o.FlatNER = true
+	return o
 }
 
 // Evaluate implements Evaluator.
@@ -96,7 +105,7 @@ func (e InferEvaluator) Evaluate(_ context.Context, dir string, dev []data.Examp
 	if err != nil {
 		return nil, err
 	}
-	return p.Evaluate(dev, e.Labels, infer.EvalOptions())
+	return p.Evaluate(dev, e.Labels, EvalOptions())
 }
 
 // FinetuneStudent trains students with finetune.Run (the training loop

@@ -163,3 +163,37 @@ func TestRealTeacherAndStudentDeterministic(t *testing.T) {
 		t.Fatal("resumed student differs from the uninterrupted one")
 	}
 }
+
+// TestInferEvaluatorIsFlat: rounds are scored with flat decoding, as
+// `gliner evaluate` and the students' training runs score them, not with
+// the reference's nested model.evaluate default.
+func TestInferEvaluatorIsFlat(t *testing.T) {
+	fix := testutil.Fixture(t, "uni_span_bert")
+	dev, err := data.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata/sample/dev.jsonl"), data.ReadOptions{}, data.FailFast, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := []string{"person", "location", "organization", "date"}
+	got, err := InferEvaluator{Labels: labels}.Evaluate(context.Background(), fix, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := infer.Load(fix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat, err := p.Evaluate(dev, labels, infer.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nested, err := p.Evaluate(dev, labels, infer.EvalOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flat.Micro() == nested.Micro() || flat.Micro().Predicted == 0 {
+		t.Fatalf("flat %+v, nested %+v: the test cannot tell them apart", flat.Micro(), nested.Micro())
+	}
+	if got.Micro() != flat.Micro() {
+		t.Fatalf("InferEvaluator %+v, flat evaluation %+v (nested %+v)", got.Micro(), flat.Micro(), nested.Micro())
+	}
+}

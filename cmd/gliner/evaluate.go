@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -42,6 +43,68 @@ func writeRelationTable(w io.Writer, rm *decode.RelationMetrics, pf predictFlags
 		return err
 	}
 	_, err := io.WriteString(w, rm.Table())
+	return err
+}
+
+// jsonScore is one row of evaluate --json's scores.
+type jsonScore struct {
+	Label     string  `json:"label"`
+	TP        int     `json:"tp"`
+	Predicted int     `json:"predicted"`
+	Gold      int     `json:"gold"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+}
+
+func toJSONScores(ss []decode.Score) []jsonScore {
+	out := make([]jsonScore, len(ss))
+	for i, s := range ss {
+		out[i] = jsonScore{Label: s.Label, TP: s.TP, Predicted: s.Predicted, Gold: s.Gold, Precision: s.Precision, Recall: s.Recall, F1: s.F1}
+	}
+	return out
+}
+
+// jsonEvaluation is what evaluate --json prints.
+type jsonEvaluation struct {
+	Data      string          `json:"data"`
+	Documents int             `json:"documents"`
+	Labels    []string        `json:"labels"`
+	Threshold float64         `json:"threshold"`
+	FlatNER   bool            `json:"flat_ner"`
+	Micro     jsonScore       `json:"micro"`
+	PerLabel  []jsonScore     `json:"per_label"`
+	Relations *jsonRelationEv `json:"relations,omitempty"`
+}
+
+// jsonRelationEv are a relation-extraction model's relation scores.
+type jsonRelationEv struct {
+	Types     []string    `json:"types"`
+	Threshold float64     `json:"threshold"`
+	Micro     jsonScore   `json:"micro"`
+	PerType   []jsonScore `json:"per_type"`
+}
+
+// writeEvaluationJSON writes evaluate --json's object (one line).
+func writeEvaluationJSON(w io.Writer, dataPath string, labels []string, m *decode.Metrics, rm *decode.RelationMetrics, pf predictFlags, exs []data.Example) error {
+	ev := jsonEvaluation{Data: dataPath, Documents: m.Docs(), Labels: labels, Threshold: pf.threshold, FlatNER: pf.flatNER,
+		Micro: toJSONScores([]decode.Score{m.Micro()})[0], PerLabel: toJSONScores(m.PerLabel())}
+	if rm != nil {
+		rels := pf.relations
+		if len(rels) == 0 {
+			rels = infer.DataRelationLabels(exs)
+		}
+		thr := pf.relThreshold
+		if thr == 0 {
+			thr = pf.threshold
+		}
+		ev.Relations = &jsonRelationEv{Types: rels, Threshold: thr, Micro: toJSONScores([]decode.Score{rm.Micro()})[0], PerType: toJSONScores(rm.PerLabel())}
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("evaluate --json: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
 	return err
 }
 

@@ -230,7 +230,7 @@ func TestEvaluateRelations(t *testing.T) {
 		t.Fatalf("reference relation scores %+v: not the test's premise", m)
 	}
 	labels := strings.Join(f.labels, ",")
-	code, stdout, stderr := runCLI(t, "evaluate", "--model", f.dir, "--data", in, "--labels", labels, "--relations", strings.Join(rx.types, ","))
+	code, stdout, stderr := runCLI(t, "evaluate", "--model", f.dir, "--data", in, "--labels", labels, "--relations", strings.Join(rx.types, ","), "--flat-ner=false")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
@@ -241,7 +241,7 @@ func TestEvaluateRelations(t *testing.T) {
 	}
 
 	// Without --relations: the data's relation types, sorted.
-	code, stdout, stderr = runCLI(t, "evaluate", "--model", f.dir, "--data", in, "--labels", labels)
+	code, stdout, stderr = runCLI(t, "evaluate", "--model", f.dir, "--data", in, "--labels", labels, "--flat-ner=false")
 	if code != 0 || !strings.Contains(stdout, "types located in,visited,works at, relation threshold 0.5\n") {
 		t.Errorf("default relation types: code %d, stdout %q, stderr %q", code, stdout, stderr)
 	}

@@ -370,14 +370,18 @@ func newEvaluateCmd() *cobra.Command {
 	var mf modelFlags
 	var pf predictFlags
 	var dataPath, from string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "evaluate",
 		Short: "Score a model on an annotated dataset: micro and per-label precision, recall, F1",
 		Long: `Evaluate as the reference's model.evaluate does: predictions and gold
 entities are (label, start word, end word, document) sets; micro and
-per-label P/R/F1. Defaults follow the reference's evaluate: threshold 0.5,
-nested decoding (--flat-ner=false). Labels default to every label in the
-data, sorted.
+per-label P/R/F1 at threshold 0.5. Decoding is flat (--flat-ner=true), as
+in training's dev evaluation (cmd/train, finetune.Evaluate), so a model
+scores here the F1 its training run printed; --flat-ner=false decodes
+nested entities, the default of the reference's model.evaluate. Labels
+default to every label in the data, sorted. --json prints the scores as
+one JSON object instead of tables.
 
 A relation-extraction model also gets its relations scored as the
 reference's relex evaluator does: (type, head words, tail words,
@@ -424,6 +428,9 @@ relation type in the data, sorted.`,
 				return fmt.Errorf("%s: %w", dataPath, err)
 			}
 			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeEvaluationJSON(out, dataPath, labels, m, rm, pf, exs)
+			}
 			fmt.Fprintf(out, "%s: %d documents, labels %s, threshold %v, flat_ner %v\n", dataPath, m.Docs(),
 				strings.Join(labels, ","), pf.threshold, pf.flatNER)
 			if err := m.WriteTable(out); err != nil {
@@ -433,7 +440,8 @@ relation type in the data, sorted.`,
 		},
 	}
 	mf.add(cmd)
-	pf.add(cmd, false)
+	pf.add(cmd, true)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the scores as one JSON object (micro, per label, relations) instead of tables")
 	cmd.Flags().StringVar(&dataPath, "data", "", "annotated dataset (any format the data commands read) (required)")
 	cmd.Flags().StringVar(&from, "from", "", "data format (default: from the extension)")
 	return cmd
