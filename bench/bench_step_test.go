@@ -56,9 +56,9 @@ func benchLabels() []string {
 }
 
 // benchTokenizer writes the reference script's vocab.txt and
-// tokenizer_config.json to a temporary folder, loads it and adds [FLERT]
-// and the prompt markers, as GLiNER does on load (spec §1: vocabulary 8003,
-// <<ENT>> = 8001).
+// tokenizer_config.json to a temporary folder, loads it and adds [FLERT] and
+// the prompt markers, as GLiNER does on load (gliner/model.py
+// resize_embeddings: vocabulary 8003, <<ENT>> = 8001).
 func benchTokenizer(tb testing.TB, words, labels []string) tokenizer.Tokenizer {
 	dir := tb.TempDir()
 	vocab := append([]string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}, words...)

@@ -22,8 +22,9 @@ func NewTensor[T int64 | float32 | bool](shape ...int) Tensor[T] {
 func (t Tensor[T]) Len() int { return len(t.Data) }
 
 // Batch holds exactly the tensors the reference GLiNER collator returns
-// (§2.9 of the spec) as flat slices with shapes, plus the per-batch class
-// maps and the raw words and entities needed to decode predictions.
+// (processor.py create_batch_dict) as flat slices with shapes, plus the
+// per-batch class maps and the raw words and entities needed to decode
+// predictions.
 //
 // Dimensions: B examples, T sub-tokens (padded), W words (the longest text,
 // text_lengths' max), K = max_width, C = the most classes of any example.

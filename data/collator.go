@@ -50,8 +50,9 @@ type CollatorConfig struct {
 	// random negative spans per gold span.
 	RepresentSpans bool    `json:"represent_spans"`
 	NegSpansRatio  float64 `json:"neg_spans_ratio"`
-	// Relex training augmentation (§4.6), applied per example in
-	// sampled training batches to examples without ner_labels/rel_labels.
+	// Relex training augmentation (processor.py
+	// RelationExtractionSpanProcessor.augment_example), applied per example
+	// in sampled training batches to examples without ner_labels/rel_labels.
 	AugmentDataProb     float64    `json:"augment_data_prob"`
 	AugmentEntDropProb  [2]float64 `json:"augment_ent_drop_prob"`
 	AugmentRelDropProb  [2]float64 `json:"augment_rel_drop_prob"`
@@ -198,10 +199,10 @@ func (c *Collator) SetRNGState(state []byte) error {
 
 // CollateOptions choose how a batch's classes are set.
 type CollateOptions struct {
-	// Labels fixes the entity types instead of sampling them: one list
-	// shared by every example, or one list per example. Each list is
-	// deduplicated preserving order and gets ids 1..C. Nil samples the
-	// types per §2.8 (training).
+	// Labels fixes the entity types instead of sampling them: one list shared
+	// by every example, or one list per example. Each list is deduplicated
+	// preserving order and gets ids 1..C. Nil samples the types as
+	// processor.py batch_generate_class_mappings does (training).
 	Labels [][]string
 	// RelLabels is the same for relation types (relex).
 	RelLabels [][]string
@@ -209,8 +210,8 @@ type CollateOptions struct {
 	Targets bool
 }
 
-// Train collates a training batch: class lists are sampled (§2.8) and the
-// targets are built.
+// Train collates a training batch: class lists are sampled (processor.py
+// batch_generate_class_mappings) and the targets are built.
 func (c *Collator) Train(examples []Example) (*Batch, error) {
 	return c.Collate(examples, CollateOptions{Targets: true})
 }
@@ -440,7 +441,8 @@ func (c *Collator) checkExample(ex *Example, i int) error {
 	return nil
 }
 
-// prompt is the word-level prompt of §2.4 (empty for bi-encoders).
+// prompt is the word-level prompt of processor.py
+// BaseProcessor.prepare_inputs (empty for bi-encoders).
 func (c *Collator) prompt(ents []string, rels [][]string) []string {
 	if c.cfg.Architecture.BiEncoder() {
 		return nil
@@ -506,7 +508,9 @@ func expandLabels(ls [][]string, n int, what string) ([][]string, error) {
 	}
 }
 
-// buildTargets fills Batch.Labels (§2.7) and Entities.
+// buildTargets fills Batch.Labels (processor.py
+// UniEncoderSpanProcessor.create_labels,
+// UniEncoderTokenProcessor.create_labels) and Entities.
 func (c *Collator) buildTargets(b *Batch, exs []Example) {
 	bs, w, nc, k := b.B(), b.NumWords, b.NumClasses, c.cfg.MaxWidth
 	token := c.cfg.Architecture.TokenLevel()

@@ -15,9 +15,11 @@ type decoderSpan struct {
 	label    string
 }
 
-// buildDecoderInputs fills the span decoder's tensors (§4.5): the prompt and
-// text tokenized by the decoder tokenizer with a words mask over every text
-// sub-token, and in training the label strings of the positive spans.
+// buildDecoderInputs fills the span decoder's tensors (processor.py
+// UniEncoderSpanDecoderProcessor.tokenize_inputs and create_labels): the
+// prompt and text tokenized by the decoder tokenizer with a words mask over
+// every text sub-token, and in training the label strings of the positive
+// spans.
 func (c *Collator) buildDecoderInputs(b *Batch, ents [][]string, targets bool) error {
 	bs := b.B()
 	ids := make([][]int, bs)

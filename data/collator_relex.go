@@ -40,7 +40,8 @@ func sortRelexEntities(ents []Entity, rels []Relation) ([]Entity, []Relation) {
 
 type entPair struct{ h, t int }
 
-// buildRelexTargets fills AdjMatrix and RelMatrix (§4.6): per example the
+// buildRelexTargets fills AdjMatrix and RelMatrix (processor.py
+// RelationExtractionSpanProcessor.create_relation_labels): per example the
 // gold pairs, negative candidates (every reversed gold pair that is not
 // itself gold, then random ordered pairs until max(1, int(n_pos·U(1,10)))
 // negatives or 10× that many attempts), all pairs sorted; adj = 1 for every
@@ -117,16 +118,17 @@ func (c *Collator) buildRelexTargets(b *Batch, exs []Example) {
 	}
 }
 
-// augmentRelex is the relex processor's training augmentation (§4.6),
-// applied to one example with probability augment_data_prob: pe ~
-// U(augment_ent_drop_prob), pr ~ U(augment_rel_drop_prob), add_other ~
-// Bernoulli(augment_add_other_prob); each entity type except "other" is
-// dropped with probability pe and each relation type with probability pr
-// (types visited in first-appearance order). Entities of a dropped type go,
-// unless they take part in a kept relation and add_other, in which case they
-// become "other"; relations of dropped types or with removed endpoints go;
-// indices are remapped. It returns the dropped types, which the example's
-// label sets must then exclude.
+// augmentRelex is the relex processor's training augmentation (processor.py
+// RelationExtractionSpanProcessor.augment_example), applied to one example
+// with probability augment_data_prob: pe ~ U(augment_ent_drop_prob), pr ~
+// U(augment_rel_drop_prob), add_other ~ Bernoulli(augment_add_other_prob);
+// each entity type except "other" is dropped with probability pe and each
+// relation type with probability pr (types visited in first-appearance
+// order). Entities of a dropped type go, unless they take part in a kept
+// relation and add_other, in which case they become "other"; relations of
+// dropped types or with removed endpoints go; indices are remapped. It
+// returns the dropped types, which the example's label sets must then
+// exclude.
 func (c *Collator) augmentRelex(ex *Example) (droppedEnt, droppedRel map[string]bool) {
 	cfg := &c.cfg
 	if cfg.AugmentDataProb <= 0 || c.rng.Float64() >= cfg.AugmentDataProb {

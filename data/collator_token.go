@@ -74,8 +74,9 @@ func tokenRelexSpans(b *Batch, exs []Example) {
 
 // sortSpanRows orders a token decoder's gold span rows by (start, end),
 // stably, so that they pair with the decoder label strings, which the
-// reference sorts that way (processor.py UniEncoderTokenDecoderProcessor.create_labels)
-// while its span rows follow the order of ner (spec §11.4 #8).
+// reference sorts that way (processor.py
+// UniEncoderTokenDecoderProcessor.create_labels) while its span rows follow
+// the order of ner (UniEncoderTokenProcessor.prepare_span_idx).
 func sortSpanRows[T any](rows []T, key func(T) int) {
 	sort.SliceStable(rows, func(x, y int) bool { return key(rows[x]) < key(rows[y]) })
 }

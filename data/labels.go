@@ -87,8 +87,9 @@ func sampleWithoutReplacement(rng *rand.Rand, pool []string, k int) []string {
 	return p[:k]
 }
 
-// exampleTypes is §2.8 steps 2–3 for one example: gold ∪ negs (first
-// appearance order) less the excluded types, shuffled, truncated to
+// exampleTypes is the per-example part of the reference's
+// BaseProcessor.batch_generate_class_mappings (processor.py): gold ∪ negs
+// (first appearance order) less the excluded types, shuffled, truncated to
 // maxTypes.
 func exampleTypes(rng *rand.Rand, gold, fixedNegs, negatives []string, nGold, r, maxTypes int, hasFixedNegs bool, exclude map[string]bool) []string {
 	var negs []string
@@ -130,10 +131,11 @@ func relationLabels(ex *Example) []string {
 	return out
 }
 
-// sampleLabelSets draws the training class lists of a batch (§2.8) from the
-// collator's RNG: for uni-encoder, decoder and relex models one list per
-// example (and one relation list per example for relex); for bi-encoders a
-// single list shared by the batch.
+// sampleLabelSets draws the training class lists of a batch (processor.py
+// BaseProcessor.batch_generate_class_mappings) from the collator's RNG: for
+// uni-encoder, decoder and relex models one list per example (and one
+// relation list per example for relex); for bi-encoders a single list shared
+// by the batch.
 func (c *Collator) sampleLabelSets(exs []Example) (ents, rels [][]string, err error) {
 	cfg := &c.cfg
 	if cfg.Architecture.BiEncoder() {
@@ -207,7 +209,8 @@ func (c *Collator) sampleLabelSets(exs []Example) (ents, rels [][]string, err er
 
 // biEncoderTypes is the bi-encoder's one class list per batch: a label set
 // given identically by every example, else the union of gold types and
-// ner_negatives, shuffled, truncated to max_types·B (§2.8).
+// ner_negatives, shuffled, truncated to max_types·B (processor.py
+// BaseBiEncoderProcessor.batch_generate_class_mappings).
 func (c *Collator) biEncoderTypes(exs []Example) ([]string, error) {
 	if len(exs) > 0 && len(exs[0].LabelSet) > 0 {
 		for i := range exs {

@@ -24,11 +24,12 @@ func fillSpans(idx []int64, mask []bool, length, maxWidth int) {
 }
 
 // tokenSpanTargets builds a token model's span targets when represent_spans
-// is set (§2.7): per example the gold spans (label in the class map, inside
-// the text), one one-hot row each, then int(n_pos·neg_spans_ratio) random
-// negative spans (uniform start, width 1..min(K, L−start), rejected when
-// equal to or overlapping a gold span; at most 20 attempts per negative
-// wanted). Rows are padded to the batch's most spans with span_mask false.
+// is set (processor.py UniEncoderTokenProcessor.prepare_span_idx): per
+// example the gold spans (label in the class map, inside the text), one
+// one-hot row each, then int(n_pos·neg_spans_ratio) random negative spans
+// (uniform start, width 1..min(K, L−start), rejected when equal to or
+// overlapping a gold span; at most 20 attempts per negative wanted). Rows are
+// padded to the batch's most spans with span_mask false.
 func (c *Collator) tokenSpanTargets(b *Batch, exs []Example) {
 	type row struct {
 		s, e, cl int // cl −1: negative

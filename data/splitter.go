@@ -21,9 +21,10 @@ type Word struct {
 }
 
 // SplitWords splits text into words exactly as the reference's default
-// splitter does (spec §2.2): runs of letters, numbers and '_' joined by
-// single '-' or '_', and every other non-space rune on its own. Offsets are
-// in Unicode code points, not bytes. Whitespace-only text gives no words.
+// splitter does (gliner/data_processing/tokenizer.py
+// WhitespaceTokenSplitter): runs of letters, numbers and '_' joined by single
+// '-' or '_', and every other non-space rune on its own. Offsets are in
+// Unicode code points, not bytes. Whitespace-only text gives no words.
 func SplitWords(text string) []Word {
 	locs := wordRE.FindAllStringIndex(text, -1)
 	words := make([]Word, 0, len(locs))

@@ -14,7 +14,8 @@ const (
 	// WindowReject makes a long text an error naming the example.
 	WindowReject
 	// WindowTruncate keeps the first maxWords words (as the reference does,
-	// spec §2.5), counting the words, entities and relations cut off.
+	// processor.py UniEncoderSpanProcessor.preprocess_example), counting the
+	// words, entities and relations cut off.
 	WindowTruncate
 )
 

@@ -1,10 +1,10 @@
-// Package decode turns GLiNER probabilities into entities, as the
-// reference's decoders do (§6): span models threshold the (W, K, C) span
-// probabilities, token models pair start and end words whose inside
+// Package decode turns GLiNER probabilities into entities, as the reference's
+// decoders do (gliner/decoding/decoder.py): span models threshold the (W, K,
+// C) span probabilities, token models pair start and end words whose inside
 // probabilities all pass the threshold; both then select spans greedily by
 // descending score under the flat, nested or multi-label rule. It also
-// computes the evaluation metrics (§7: micro and per-label precision, recall
-// and F1 over (label, start, end, doc) sets).
+// computes the evaluation metrics (gliner/evaluation/evaluator.py: micro and
+// per-label precision, recall and F1 over (label, start, end, doc) sets).
 //
 // Inputs are probabilities (σ of the logits), float32, row-major. Entities
 // use inclusive word indices.
@@ -243,10 +243,11 @@ func TokenBatch(probs []float32, b, w, c int, numWords []int, labels [][]string,
 	return out, nil
 }
 
-// SpanList decodes explicit spans (token models with represent_spans, §6.3):
-// probs is (N, C) for the spans spanIdx[n] = [start, end] (inclusive) with
-// spanMask[n]; every valid span and class with prob > threshold becomes a
-// candidate in (n, c) order, then Greedy.
+// SpanList decodes explicit spans (token models with represent_spans,
+// decoder.py TokenDecoder._decode_from_spans): probs is (N, C) for the spans
+// spanIdx[n] = [start, end] (inclusive) with spanMask[n]; every valid span
+// and class with prob > threshold becomes a candidate in (n, c) order, then
+// Greedy.
 func SpanList(probs []float32, spanIdx [][2]int, spanMask []bool, c int, labels []string, o Options) ([]Span, error) {
 	if err := checkOptions(o); err != nil {
 		return nil, err

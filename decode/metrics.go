@@ -30,10 +30,11 @@ func newScore(label string, tp, pred, gold int) Score {
 
 type counts struct{ tp, pred, gold int }
 
-// Metrics accumulates the reference's NER evaluation (§7): predictions and
-// gold entities are sets of (label, start, end, doc), so duplicates within a
-// document count once; a prediction is a true positive when the same tuple
-// is gold. Add documents batch by batch, then read Micro, PerLabel or Table.
+// Metrics accumulates the reference's NER evaluation
+// (gliner/evaluation/evaluator.py BaseNEREvaluator): predictions and gold
+// entities are sets of (label, start, end, doc), so duplicates within a
+// document count once; a prediction is a true positive when the same tuple is
+// gold. Add documents batch by batch, then read Micro, PerLabel or Table.
 // Undefined ratios are 0, as the reference's zero division.
 type Metrics struct {
 	byLabel map[string]*counts

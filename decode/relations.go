@@ -13,16 +13,16 @@ type Relation struct {
 	Score      float32
 }
 
-// Relations decodes one text's relations (§6.4, the reference's
-// SpanRelexDecoder). ents are the text's decoded entities; entitySpans the
-// model's selected entities (inclusive word spans, in the model's entity
-// order); pairs the model's (head, tail) entity indices with pairMask;
-// probs (N, r) the σ of the relation logits; labels the relation types
-// (class id i+1 = labels[i]). Each model entity maps to the first decoded
-// entity with the same span; a pair with an unmapped (dropped) or padding
-// entity is skipped; every class c < len(labels) with probability >
-// threshold yields Relation{head, tail, labels[c], p}, in pair order then
-// class order.
+// Relations decodes one text's relations (the reference's
+// gliner/decoding/decoder.py SpanRelexDecoder._decode_relations). ents are
+// the text's decoded entities; entitySpans the model's selected entities
+// (inclusive word spans, in the model's entity order); pairs the model's
+// (head, tail) entity indices with pairMask; probs (N, r) the σ of the
+// relation logits; labels the relation types (class id i+1 = labels[i]). Each
+// model entity maps to the first decoded entity with the same span; a pair
+// with an unmapped (dropped) or padding entity is skipped; every class c <
+// len(labels) with probability > threshold yields Relation{head, tail,
+// labels[c], p}, in pair order then class order.
 func Relations(ents []Span, entitySpans [][2]int, pairs [][2]int, pairMask []bool, probs []float32, r int, labels []string, threshold float64) ([]Relation, error) {
 	if len(pairMask) != len(pairs) || len(probs) != len(pairs)*r {
 		return nil, fmt.Errorf("relations: %d pairs, %d mask values, %d probabilities for %d classes", len(pairs), len(pairMask), len(probs), r)

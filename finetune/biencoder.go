@@ -17,14 +17,14 @@ import (
 )
 
 // BiEncoderSection (model.bi_encoder) makes a new model a BiEncoderSpan
-// (spec §4.3): the entity types go through their own labels encoder,
-// mean-pooled, instead of the text prompt. With model.encoder_config the
-// labels encoder is random too, from LabelsEncoderConfig (a Hugging Face
-// BERT-family config; vocab_size is filled in), with its own WordPiece
-// tokenizer over the vocabulary built from the training words and the
-// label words (without GLiNER's added tokens). The model folder keeps that
-// tokenizer in labels_tokenizer/. A bi-encoder given by model.prev_path
-// needs no section: its folder says what it is.
+// (gliner/modeling/base.py BiEncoderSpanModel): the entity types go through
+// their own labels encoder, mean-pooled, instead of the text prompt. With
+// model.encoder_config the labels encoder is random too, from
+// LabelsEncoderConfig (a Hugging Face BERT-family config; vocab_size is
+// filled in), with its own WordPiece tokenizer over the vocabulary built from
+// the training words and the label words (without GLiNER's added tokens). The
+// model folder keeps that tokenizer in labels_tokenizer/. A bi-encoder given
+// by model.prev_path needs no section: its folder says what it is.
 type BiEncoderSection struct {
 	LabelsEncoderConfig map[string]any `yaml:"labels_encoder_config"`
 }

@@ -28,8 +28,8 @@ func (s Source) String() string {
 	return [...]string{"prev_path", "model_name", "encoder_config"}[s]
 }
 
-// GLiNERTokens are the tokens appended to the tokenizer of a new span
-// model, in order (spec §2.3).
+// GLiNERTokens are the tokens appended to the tokenizer of a new span model,
+// in order (gliner/model.py BaseGLiNER._get_special_tokens).
 var GLiNERTokens = []string{"[FLERT]", "<<ENT>>", "<<SEP>>"}
 
 // wordEmbeddings is the encoder's token embedding matrix (bare-model key).
@@ -119,8 +119,9 @@ func glinerConfig(m *ModelSection, encCfg []byte) *models.Config {
 }
 
 // addGLiNERTokens appends [FLERT], <<ENT>>, <<SEP>> and returns
-// class_token_index and vocab_size as the reference sets them (§2.3):
-// len(tokenizer)−2 and len(tokenizer).
+// class_token_index and vocab_size as the reference sets them
+// (gliner/model.py BaseEncoderGLiNER.set_class_indices and
+// resize_embeddings): len(tokenizer)−2 and len(tokenizer).
 func addGLiNERTokens(tok tokenizer.Tokenizer) (classIdx, vocab int, err error) {
 	for _, t := range GLiNERTokens {
 		if _, ok := tok.TokenToID(t); ok {

@@ -113,7 +113,8 @@ func TestBuildFromEncoderFolder(t *testing.T) {
 			}
 			cfg := b.Model.Cfg
 			// Tokenizer 320 + [FLERT] <<ENT>> <<SEP>>: class_token_index =
-			// len−2 = 321, vocab_size = 323 (spec §2.3).
+			// len−2 = 321, vocab_size = 323 (gliner/model.py
+			// set_class_indices).
 			if cfg.ClassTokenIndex != 321 || cfg.VocabSize != 323 || b.Model.EncCfg.VocabSize != 323 || b.Tokenizer.VocabSize() != 323 {
 				t.Fatalf("class_token_index %d, vocab_size %d, encoder vocab %d, tokenizer %d",
 					cfg.ClassTokenIndex, cfg.VocabSize, b.Model.EncCfg.VocabSize, b.Tokenizer.VocabSize())

@@ -12,13 +12,14 @@ import (
 	"github.com/gliner-go/gliner/models/encoder"
 )
 
-// DecoderSection (model.decoder) makes a new model a UniEncoderSpanDecoder:
-// a GPT-2 labels decoder learns to generate each entity's type from its
-// span (spec §4.5). The decoder comes from a Hugging Face GPT-2 folder
-// (path) or is initialised randomly from a GPT-2 config (config, with the
-// tokenizer of the tokenizer folder; vocab_size and the end-token ids are
-// filled in from it). The other names are gliner_config.json fields; a
-// field left out takes DefaultDecoderSection's value.
+// DecoderSection (model.decoder) makes a new model a UniEncoderSpanDecoder: a
+// GPT-2 labels decoder learns to generate each entity's type from its span
+// (gliner/modeling/base.py UniEncoderSpanDecoderModel). The decoder comes
+// from a Hugging Face GPT-2 folder (path) or is initialised randomly from a
+// GPT-2 config (config, with the tokenizer of the tokenizer folder;
+// vocab_size and the end-token ids are filled in from it). The other names
+// are gliner_config.json fields; a field left out takes
+// DefaultDecoderSection's value.
 type DecoderSection struct {
 	// Path is a local Hugging Face GPT-2 folder (config.json, weights,
 	// vocab.json, merges.txt).

@@ -1,12 +1,12 @@
-// Package finetune fine-tunes a GLiNER UniEncoderSpan model end to end from
-// a recipe: strict YAML in the reference's config layout (model / data /
-// training sections, `--set key.path=value` overrides typed by the field),
-// model construction from a GLiNER folder (prev_path), a Hugging Face
-// encoder folder (model_name: special tokens added and embeddings resized
-// as the reference does, head randomly initialised) or a random encoder
-// with a vocabulary built from the training data (encoder_config), the
-// train.Model adapter, dev evaluation (micro and per-label P/R/F1), and
-// export of the best model as a GLiNER folder.
+// Package finetune fine-tunes a GLiNER model of any of the eight
+// architectures end to end from a recipe: strict YAML in the reference's
+// config layout (model / data / training sections, `--set key.path=value`
+// overrides typed by the field), model construction from a GLiNER folder
+// (prev_path), a Hugging Face encoder folder (model_name: special tokens
+// added and embeddings resized as the reference does, head randomly
+// initialised) or a random encoder with a vocabulary built from the training
+// data (encoder_config), the train.Model adapter, dev evaluation (micro and
+// per-label P/R/F1), and export of the best model as a GLiNER folder.
 //
 // Run is the whole pipeline; cmd/train wires its flags to it:
 //

@@ -108,7 +108,8 @@ type DataSection struct {
 	Format string `yaml:"format"`
 }
 
-// TrainingSection holds the reference's training settings (spec §1.3, §7)
+// TrainingSection holds the reference's training settings
+// (configs/config_span.yaml, gliner/model.py BaseGLiNER.create_training_args)
 // and the loop's.
 type TrainingSection struct {
 	NumSteps                  int      `yaml:"num_steps"`
@@ -151,9 +152,9 @@ type TrainingSection struct {
 }
 
 // DefaultRecipe returns the values a recipe's missing fields take: the
-// reference's configs/config_span.yaml (spec §1.3) with warmup_ratio 0.05
-// (the reference's recipes write warmup_steps: 0.05 meaning a ratio),
-// evaluation and checkpoints every 500 steps and output_dir "models".
+// reference's configs/config_span.yaml with warmup_ratio 0.05 (the
+// reference's recipes write warmup_steps: 0.05 meaning a ratio), evaluation
+// and checkpoints every 500 steps and output_dir "models".
 func DefaultRecipe() Recipe {
 	return Recipe{
 		Model: ModelSection{
@@ -512,7 +513,8 @@ func (r *Recipe) Validate() error {
 }
 
 // freezePrefixes maps freeze_components names to parameter prefixes
-// (spec §7: text_encoder = token_rep_layer.bert_layer.model).
+// (gliner/model.py BaseGLiNER._get_freezable_components: text_encoder =
+// token_rep_layer.bert_layer.model).
 var freezePrefixes = map[string]string{
 	"text_encoder": "token_rep_layer.bert_layer.model.",
 }

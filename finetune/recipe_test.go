@@ -30,7 +30,7 @@ func TestParseRecipeDefaultsAndValues(t *testing.T) {
 	if r.Model.MaxWidth != 4 || r.Training.NumSteps != 7 || r.Data.TrainData != "train.jsonl" {
 		t.Fatalf("values not decoded: %+v", r)
 	}
-	// Left out: the reference recipe's defaults (§1.3).
+	// Left out: the reference recipe's defaults (configs/config_span.yaml).
 	d := DefaultRecipe()
 	if r.Model.HiddenSize != 768 || r.Training.LREncoder != 1e-5 || r.Training.LROthers != 3e-5 ||
 		r.Training.LossAlpha != 0.75 || r.Training.SchedulerType != "cosine" || r.Training.MaxGradNorm != 10 ||

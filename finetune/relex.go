@@ -13,10 +13,11 @@ import (
 	"go.uber.org/zap"
 )
 
-// RelexSection (model.relex) makes a new model a UniEncoderSpanRelex:
-// joint entity and relation extraction (spec §4.6). The names are the
-// gliner_config.json fields; a field left out takes DefaultRelexSection's
-// value. Training data then carries "relations".
+// RelexSection (model.relex) makes a new model a UniEncoderSpanRelex: joint
+// entity and relation extraction (gliner/modeling/base.py
+// UniEncoderSpanRelexModel). The names are the gliner_config.json fields; a
+// field left out takes DefaultRelexSection's value. Training data then
+// carries "relations".
 type RelexSection struct {
 	// RelationsLayer scores entity-pair adjacency: dot, mlp or bilinear.
 	RelationsLayer string `yaml:"relations_layer"`
@@ -25,8 +26,9 @@ type RelexSection struct {
 	SpanLossCoef      float64 `yaml:"span_loss_coef"`
 	AdjacencyLossCoef float64 `yaml:"adjacency_loss_coef"`
 	RelationLossCoef  float64 `yaml:"relation_loss_coef"`
-	// AugmentDataProb is the per-example probability of the relex
-	// training augmentation (entity/relation type drops, §4.6).
+	// AugmentDataProb is the per-example probability of the relex training
+	// augmentation (entity/relation type drops, processor.py
+	// RelationExtractionSpanProcessor.augment_example).
 	AugmentDataProb float64 `yaml:"augment_data_prob"`
 }
 
@@ -72,8 +74,8 @@ func applyRelex(c *models.Config, s *RelexSection) {
 	c.AugmentDataProb = s.AugmentDataProb
 }
 
-// RelexTokens are the tokens appended to a new relex model's tokenizer,
-// in order (spec §2.3).
+// RelexTokens are the tokens appended to a new relex model's tokenizer, in
+// order (gliner/model.py UniEncoderSpanRelexGLiNER._get_special_tokens).
 var RelexTokens = []string{"<<ENT>>", "<<SEP>>", "<<REL>>"}
 
 // addModelTokens appends the GLiNER tokens of a new model and returns

@@ -343,7 +343,8 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		MaxSteps: t.NumSteps, GradAccum: t.GradientAccumulationSteps, MaxGradNorm: t.MaxGradNorm,
 		Scheduler: sched, WarmupSteps: t.WarmupSteps, WarmupRatio: t.WarmupRatio,
 		Groups: train.GroupConfig{LR: t.LREncoder, WeightDecay: t.WeightDecayEncoder, OthersLR: &lrOthers, OthersWeightDecay: &wdOthers,
-			// reference_compat: an explicit 0 falls back to the encoder value (§10.2.8).
+			// reference_compat: an explicit 0 falls back to the encoder value
+			// (gliner/model.py create_training_args).
 			OrFallback: t.ReferenceCompat},
 		Seed: t.Seed, EvalEvery: evalEvery, Patience: t.EarlyStoppingPatience,
 		OutputDir: out, SaveEvery: saveEvery, SaveTotalLimit: t.SaveTotalLimit, KeepBest: evalEvery > 0,

@@ -25,12 +25,12 @@ func DataRelationLabels(exs []data.Example) []string { return data.RelationLabel
 
 // Evaluate predicts entities of labels (nil: DataLabels(exs)) on exs and
 // scores them against the examples' gold entities as the reference's
-// evaluator does (§7): (label, start word, end word, document) sets,
-// micro and per-label precision, recall and F1. Gold entities of labels
-// outside the label set still count (as misses). A relex model's relation
-// scores are computed and dropped: see EvaluateRelations. A span
-// decoder's labels are not generated unless o.LabelMode asks (with
-// LabelModeReplace the generated labels are scored).
+// evaluator does (gliner/evaluation/evaluator.py BaseNEREvaluator): (label,
+// start word, end word, document) sets, micro and per-label precision, recall
+// and F1. Gold entities of labels outside the label set still count (as
+// misses). A relex model's relation scores are computed and dropped: see
+// EvaluateRelations. A span decoder's labels are not generated unless
+// o.LabelMode asks (with LabelModeReplace the generated labels are scored).
 func (p *Pipeline) Evaluate(exs []data.Example, labels []string, o Options) (*decode.Metrics, error) {
 	m, _, err := p.EvaluateRelations(exs, labels, o)
 	return m, err

@@ -55,16 +55,16 @@
 // Relations (UniEncoderSpanRelex): the caller gives the relation types
 // (Options.Relations; a relex model cannot run without them, another model
 // refuses them). Entities are decoded as for span models; relations as the
-// reference does (§6.4): the model's entities (σ > Threshold) and pairs
-// (adjacency > AdjacencyThreshold, default Threshold) give, for every
-// relation type with σ > RelationThreshold (default Threshold), a
-// relation whose head and tail index the returned entities of that text;
-// pairs whose entity was dropped by greedy decoding are skipped.
-// Relations are only predicted within a window: two entities that never
-// share a window are never related. When a text's windows are merged, a
-// window's relation is kept when both its entities (same words and label)
-// survive the merge; one relation per (head, tail, type) is kept, with its
-// highest score, in the order first found (window, then pair, then type).
+// reference does (gliner/decoding/decoder.py SpanRelexDecoder): the model's
+// entities (σ > Threshold) and pairs (adjacency > AdjacencyThreshold, default
+// Threshold) give, for every relation type with σ > RelationThreshold
+// (default Threshold), a relation whose head and tail index the returned
+// entities of that text; pairs whose entity was dropped by greedy decoding
+// are skipped. Relations are only predicted within a window: two entities
+// that never share a window are never related. When a text's windows are
+// merged, a window's relation is kept when both its entities (same words and
+// label) survive the merge; one relation per (head, tail, type) is kept, with
+// its highest score, in the order first found (window, then pair, then type).
 // Relex batches are never padded to shape buckets (padding classes would
 // change which entities the model selects).
 package infer

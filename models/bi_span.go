@@ -2,10 +2,10 @@ package models
 
 import "github.com/gliner-go/gliner/losses"
 
-// BiEncoderSpan (spec §4.3): labels encoded separately and mean-pooled,
-// the text encoded alone; the BiLSTM is registered (its weights load and
-// save) but, as in the reference, not applied; then the span head of
-// UniEncoderSpan.
+// BiEncoderSpan (gliner/modeling/base.py BiEncoderSpanModel): labels encoded
+// separately and mean-pooled, the text encoded alone; the BiLSTM is
+// registered (its weights load and save) but, as in the reference, not
+// applied; then the span head of UniEncoderSpan.
 
 func initBiSpan(m *Model) error {
 	return firstErr(m.addTextEncoder, m.addLabelEncoder, m.addRNN, m.addSpanHead)
@@ -18,8 +18,9 @@ func buildBiSpan(b *builder) {
 }
 
 // biSpanLoss is the loss the bi-encoder span head uses: the settings as
-// written, or under Loss.ReferenceCompat the reference's positional slip
-// that turns label smoothing into the probability margin (§10.2.1).
+// written, or under Loss.ReferenceCompat the reference's positional slip that
+// turns label smoothing into the probability margin
+// (BiEncoderSpanModel.loss).
 func (m *Model) biSpanLoss() losses.Options {
 	if m.Loss.ReferenceCompat {
 		return m.Loss.SmoothingAsMargin()

@@ -1,8 +1,8 @@
 package models
 
-// BiEncoderToken (spec §4.4): the bi-encoder label and text paths of
-// BiEncoderSpan (BiLSTM registered, not applied), then the Scorer on
-// (words, pooled labels).
+// BiEncoderToken (gliner/modeling/base.py BiEncoderTokenModel): the
+// bi-encoder label and text paths of BiEncoderSpan (BiLSTM registered, not
+// applied), then the Scorer on (words, pooled labels).
 
 func initBiToken(m *Model) error {
 	return firstErr(m.addTextEncoder, m.addLabelEncoder, m.addRNN, m.addScorer)

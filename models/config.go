@@ -1,12 +1,14 @@
-// Package models assembles the GLiNER architectures from shared parts
-// (text encoder, labels encoder with masked-mean pooling, word pooling,
-// BiLSTM, markerV0 span representation, prompt representation, token
-// scorer, span and token losses). Configs use the reference's
-// gliner_config.json names; the architecture is chosen from the config
-// exactly as the reference chooses it. UniEncoderSpan, UniEncoderToken,
-// BiEncoderSpan and BiEncoderToken are implemented (one short file each:
-// uni_span.go, uni_token.go, bi_span.go, bi_token.go); New reports the
-// others as not implemented.
+// Package models assembles the GLiNER architectures from shared parts (text
+// encoder, labels encoder with masked-mean pooling, word pooling, BiLSTM,
+// markerV0 span representation, prompt representation, token scorer, span and
+// token losses). Configs use the reference's gliner_config.json names; the
+// architecture is chosen from the config exactly as the reference chooses it
+// (gliner/model.py GLiNER._get_gliner_class). All eight of the reference's
+// architectures are implemented: UniEncoderSpan (uni_span.go),
+// UniEncoderToken (uni_token.go), BiEncoderSpan (bi_span.go), BiEncoderToken
+// (bi_token.go), UniEncoderSpanDecoder (span_decoder*.go),
+// UniEncoderSpanRelex (relex*.go), UniEncoderTokenDecoder
+// (uni_token_decoder.go) and UniEncoderTokenRelex (uni_token_relex.go).
 package models
 
 import (
@@ -81,7 +83,8 @@ type Config struct {
 	RelIDToClasses      json.RawMessage `json:"rel_id_to_classes"`
 }
 
-// DefaultConfig returns the reference's BaseGLiNERConfig defaults (§1.1).
+// DefaultConfig returns the reference's BaseGLiNERConfig defaults
+// (gliner/config.py).
 func DefaultConfig() Config {
 	return Config{
 		ModelName: "microsoft/deberta-v3-small", Name: "gliner", MaxWidth: 12, HiddenSize: 512,
@@ -169,10 +172,10 @@ const (
 func ParseArchitecture(s string) (Architecture, error) { return data.ParseArchitecture(s) }
 
 // Architecture chooses the variant from the config's fields exactly as the
-// reference's GLiNER.from_pretrained does (§1.2): relations_layer, then
-// labels_decoder, then labels_encoder, then the uni-encoders; token
-// variants when span_mode is "token_level". model_type is ignored, as the
-// reference drops it.
+// reference's GLiNER._get_gliner_class (gliner/model.py) does:
+// relations_layer, then labels_decoder, then labels_encoder, then the
+// uni-encoders; token variants when span_mode is "token_level". model_type is
+// ignored, as the reference drops it.
 func (c *Config) Architecture() (Architecture, error) {
 	mode, err := ParseSpanMode(c.SpanMode)
 	if err != nil {

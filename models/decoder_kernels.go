@@ -50,9 +50,10 @@ func (decoderInputK) Backward(in []Value, _ Value, dout Value, grads []Value) er
 	return nil
 }
 
-// DecoderLoss is the summed token cross-entropy (§5.6) of logits (M,T,V)
-// against int targets (M,T); targets equal to losses.IgnoreIndex (−100)
-// do not count. Output: a scalar.
+// DecoderLoss is the summed token cross-entropy
+// (gliner/modeling/loss_functions.py cross_entropy_loss) of logits (M,T,V)
+// against int targets (M,T); targets equal to losses.IgnoreIndex (−100) do
+// not count. Output: a scalar.
 func DecoderLoss(logits, targets *autograd.Node) *autograd.Node {
 	return logits.Graph().Apply(&decoderLossK{}, logits, targets)
 }

@@ -237,8 +237,8 @@ func contains(v []string, s string) bool {
 }
 
 // checkLossSettings steps m on b under each of the fixture's six loss
-// settings (§10.2.1) and compares the loss within 1e-4 relative; after, if
-// not nil, checks more of each step's output.
+// settings (expected.json "losses") and compares the loss within 1e-4
+// relative; after, if not nil, checks more of each step's output.
 func checkLossSettings(t *testing.T, m *Model, b *data.Batch, exp *fixtureExpected, referenceCompat bool, after func(name string, out *Output)) {
 	t.Helper()
 	if len(exp.Losses) != 6 {

@@ -45,7 +45,8 @@ func TestLossesAndGradientsMatchReference(t *testing.T) {
 			m, dir, exp := loadFixtureModel(t, f)
 			b := fixtureBatch(t, dir, true, m.Cfg.MaxWidth)
 			// The reference's arithmetic, quirks included (BiEncoderSpan
-			// passes label smoothing as the margin, §10.2.1).
+			// passes label smoothing as the margin in gliner/modeling/base.py
+			// BiEncoderSpanModel.loss).
 			checkLossSettings(t, m, b, exp, true, nil)
 			// Gradients of the default loss (bce, sum).
 			m.Loss = losses.DefaultOptions()

@@ -12,10 +12,11 @@ import (
 // LabelsEncoderPrefix is where the bi-encoder's labels encoder keys live.
 const LabelsEncoderPrefix = "token_rep_layer.labels_encoder.model"
 
-// LabelEncoder is the bi-encoder's label path (spec §4.3): the label
-// strings, tokenized one per row (C,Tl), go through their own encoder,
-// `token_rep_layer.labels_projection` when H differs from its width, and a
-// masked mean over each row's sub-tokens, giving one (H) vector per class.
+// LabelEncoder is the bi-encoder's label path (gliner/modeling/encoder.py
+// BiEncoder.encode_labels): the label strings, tokenized one per row (C,Tl),
+// go through their own encoder, `token_rep_layer.labels_projection` when H
+// differs from its width, and a masked mean over each row's sub-tokens,
+// giving one (H) vector per class.
 type LabelEncoder struct {
 	Enc  *encoder.Encoder
 	Proj *layers.Linear

@@ -18,9 +18,11 @@ import (
 const TextEncoderPrefix = "token_rep_layer.bert_layer.model"
 
 // Model is a GLiNER network: its config, its parameters (under the
-// reference's state-dict names) and its plans, built once per batch shape
-// and reused, all running in one activation arena. Each architecture is a composition of the shared
-// parts below (see uni_span.go, uni_token.go, bi_span.go, bi_token.go).
+// reference's state-dict names) and its plans, built once per batch shape and
+// reused, all running in one activation arena. Each architecture is a
+// composition of the shared parts below (see uni_span.go, uni_token.go,
+// bi_span.go, bi_token.go, span_decoder.go, relex.go, uni_token_decoder.go,
+// uni_token_relex.go).
 type Model struct {
 	Cfg    *Config
 	Arch   Architecture
@@ -28,11 +30,11 @@ type Model struct {
 	EncCfg *encoder.Config
 	// LabelsEncCfg is the bi-encoders' labels encoder config (nil otherwise).
 	LabelsEncCfg *encoder.Config
-	// Loss configures the training loss (defaults: the reference's
-	// alpha -1, gamma 0, sum). Loss.ReferenceCompat reproduces the
-	// reference's quirks: BiEncoderSpan then passes label smoothing as the
-	// probability margin (spec §10.2.1) and the token loss ignores Masking;
-	// by default both use the settings as written.
+	// Loss configures the training loss (defaults: the reference's alpha -1,
+	// gamma 0, sum). Loss.ReferenceCompat reproduces the reference's quirks:
+	// BiEncoderSpan then passes label smoothing as the probability margin
+	// (gliner/modeling/base.py BiEncoderSpanModel.loss) and the token loss
+	// ignores Masking; by default both use the settings as written.
 	Loss losses.Options
 
 	enc    *encoder.Encoder
@@ -173,7 +175,8 @@ func New(cfg *Config) (*Model, error) {
 	return m, nil
 }
 
-// addTextEncoder registers the text encoder and its projection (§3.1).
+// addTextEncoder registers the text encoder and its projection
+// (gliner/modeling/encoder.py Encoder).
 func (m *Model) addTextEncoder() error {
 	var err error
 	if m.enc, err = encoder.New(m.Store, TextEncoderPrefix, m.EncCfg); err != nil {
@@ -187,7 +190,8 @@ func (m *Model) addTextEncoder() error {
 	return nil
 }
 
-// addLabelEncoder registers the bi-encoders' labels encoder (§4.3).
+// addLabelEncoder registers the bi-encoders' labels encoder
+// (gliner/modeling/encoder.py BiEncoder).
 func (m *Model) addLabelEncoder() error {
 	raw := m.Cfg.LabelsEncoderConfig
 	if len(raw) == 0 || string(raw) == "null" {
@@ -202,7 +206,8 @@ func (m *Model) addLabelEncoder() error {
 	return err
 }
 
-// addRNN registers the BiLSTM when num_rnn_layers > 0 (§3.2).
+// addRNN registers the BiLSTM when num_rnn_layers > 0
+// (gliner/modeling/layers.py LstmSeq2SeqEncoder).
 func (m *Model) addRNN() error {
 	if m.Cfg.NumRNNLayers < 0 {
 		return fmt.Errorf("gliner config: num_rnn_layers %d must be >= 0", m.Cfg.NumRNNLayers)

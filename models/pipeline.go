@@ -33,8 +33,9 @@ func (b *builder) keep(name string, n *autograd.Node) *autograd.Node {
 	return n
 }
 
-// text runs the text encoder and projection over input_ids (§3.1) and
-// returns the token embeddings (B,T,H), kept as tokName.
+// text runs the text encoder and projection over input_ids
+// (gliner/modeling/encoder.py Encoder.forward) and returns the token
+// embeddings (B,T,H), kept as tokName.
 func (b *builder) text(tokName string) *autograd.Node {
 	k := b.k
 	ids := b.intInput("input_ids", k.B, k.T)
@@ -48,7 +49,8 @@ func (b *builder) text(tokName string) *autograd.Node {
 }
 
 // words gathers each word's first sub-token embedding (B,W,H) through
-// words_mask (§2.5); words past a text's end are zero.
+// words_mask (gliner/modeling/utils.py extract_word_embeddings); words past a
+// text's end are zero.
 func (b *builder) words(tok *autograd.Node) *autograd.Node {
 	return autograd.GatherRows(tok, b.intInput("words_idx", b.k.B, b.k.W))
 }
@@ -62,13 +64,14 @@ func (b *builder) applyRNN(words *autograd.Node) *autograd.Node {
 }
 
 // entPrompts gathers the uni-encoders' class embeddings (B,C,H) at the
-// <<ENT>> positions (§3.4).
+// <<ENT>> positions (gliner/modeling/utils.py extract_prompt_features).
 func (b *builder) entPrompts(tok *autograd.Node) *autograd.Node {
 	return autograd.GatherRows(tok, b.intInput("prompt_idx", b.k.B, b.k.C))
 }
 
 // labelPrompts encodes and pools the bi-encoders' label strings and
-// broadcasts them to every text (B,C,H) (§4.3).
+// broadcasts them to every text (B,C,H) (gliner/modeling/base.py
+// BaseBiEncoderModel.get_representations).
 func (b *builder) labelPrompts() *autograd.Node {
 	k := b.k
 	if k.preLabels {
@@ -83,9 +86,10 @@ func (b *builder) labelPrompts() *autograd.Node {
 	return BroadcastRows(pooled, k.B)
 }
 
-// spanHead scores spans against classes (§4.1 steps 3–6): markerV0 span
-// representations, prompt_rep_layer, their dot products (B,W,K,C) and, in
-// training, the span loss with the options opts returns at run time.
+// spanHead scores spans against classes (gliner/modeling/base.py
+// UniEncoderSpanModel.forward): markerV0 span representations,
+// prompt_rep_layer, their dot products (B,W,K,C) and, in training, the span
+// loss with the options opts returns at run time.
 func (b *builder) spanHead(words, prompts *autograd.Node, opts func() losses.Options) {
 	k, K, H := b.k, b.m.Cfg.MaxWidth, b.m.Cfg.HiddenSize
 	S := k.W * K
@@ -105,8 +109,9 @@ func (b *builder) spanHead(words, prompts *autograd.Node, opts func() losses.Opt
 	}
 }
 
-// tokenHead scores words against classes with the Scorer (§4.2): logits
-// (B,W,C,3) and, in training, the token loss.
+// tokenHead scores words against classes with the Scorer
+// (gliner/modeling/scorers.py Scorer): logits (B,W,C,3) and, in training, the
+// token loss.
 func (b *builder) tokenHead(words, prompts *autograd.Node, opts func() losses.Options) {
 	k := b.k
 	b.keep("words_embedding", words)

@@ -18,8 +18,9 @@ func Probabilities(out *Output) []float32 {
 }
 
 // Decode turns a forward output on batch b into entities per example
-// (§6.1 span models, §6.3 token models), over each text's own words
-// (b.TextLengths) with the class names of b.IDToClass.
+// (gliner/decoding/decoder.py SpanDecoder for span models, TokenDecoder for
+// token models), over each text's own words (b.TextLengths) with the class
+// names of b.IDToClass.
 func (m *Model) Decode(out *Output, b *data.Batch, o decode.Options) ([][]decode.Span, error) {
 	return m.decode(out, b, o, false)
 }

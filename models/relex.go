@@ -11,13 +11,13 @@ import (
 	"github.com/gliner-go/gliner/losses"
 )
 
-// UniEncoderSpanRelex (spec §4.6): UniEncoderSpan's entity head plus
-// relation extraction. Entities are selected spans (gold spans in
-// training, σ(logits) > threshold at inference) packed to (B,E,H); the
-// relations layer scores an adjacency (B,E,E); entity pairs whose
-// adjacency passes adjacency_threshold (the gold adj_matrix in training)
-// go through pair_rep_layer = MLP4(2H→H) on [head; tail] and are scored
-// against the raw <<REL>> token embeddings: rel_logits (B,N,R).
+// UniEncoderSpanRelex (gliner/modeling/base.py UniEncoderSpanRelexModel):
+// UniEncoderSpan's entity head plus relation extraction. Entities are
+// selected spans (gold spans in training, σ(logits) > threshold at inference)
+// packed to (B,E,H); the relations layer scores an adjacency (B,E,E); entity
+// pairs whose adjacency passes adjacency_threshold (the gold adj_matrix in
+// training) go through pair_rep_layer = MLP4(2H→H) on [head; tail] and are
+// scored against the raw <<REL>> token embeddings: rel_logits (B,N,R).
 //
 // Training runs one graph (the selections are known from the targets).
 // Inference runs the entity graph, selects entities from its logits, then
@@ -189,7 +189,7 @@ func buildRelex(b *builder) {
 	relLoss := b.g.Apply(&relLossK{dyn: m.relexLossOptions, rng: m.rng}, relLogits, relLabels, pairMask, relPromptsMask)
 	cfg := m.Cfg
 	// Total = span_loss_coef·span + adjacency_loss_coef·adj +
-	// relation_loss_coef·rel (§4.6 step 7).
+	// relation_loss_coef·rel (UniEncoderSpanRelexModel.forward).
 	b.c.loss = LossSum([]float32{float32(cfg.SpanLossCoef), float32(cfg.AdjacencyLossCoef), float32(cfg.RelationLossCoef)},
 		b.c.loss, adjLoss, relLoss)
 }
@@ -288,7 +288,8 @@ func (m *Model) relexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, error
 		return k, nil
 	}
 	if b.RelMatrix.Shape == nil || b.AdjMatrix.Shape == nil {
-		// The reference returns the plain span loss then (§10.2.4).
+		// The reference returns the plain span loss then
+		// (UniEncoderSpanRelexModel.forward).
 		k.R = 0
 		return k, nil
 	}
@@ -361,10 +362,11 @@ func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The collator's pairs are the adj_matrix entries in row-major
-		// order; rel_matrix row n holds the types of the n-th. Each is
-		// moved to the model's entity indices (the identity unless gold
-		// entities share a span or have none, spec §10.2.5).
+		// The collator's pairs are the adj_matrix entries in row-major order;
+		// rel_matrix row n holds the types of the n-th. Each is moved to the
+		// model's entity indices (the identity unless gold entities share a
+		// span or have none: processor.py
+		// RelationExtractionSpanProcessor.create_relation_labels).
 		types[bi] = map[[2]int][]float32{}
 		n := 0
 		for i := 0; i < Ea; i++ {
@@ -426,7 +428,7 @@ func (m *Model) entityMap(b *data.Batch, bi int, kept []int64, Ea, E int) ([]int
 	out := make([]int, Ea)
 	if bi >= len(b.Entities) || b.Entities[bi] == nil {
 		if Ea != E {
-			return nil, fmt.Errorf("relex batch: adj_matrix is over %d entities, the labels select %d, and the batch has no gold entities to align them (spec §10.2.5)", Ea, E)
+			return nil, fmt.Errorf("relex batch: adj_matrix is over %d entities, the labels select %d, and the batch has no gold entities to align them", Ea, E)
 		}
 		for i := range out {
 			out[i] = -1

@@ -110,8 +110,9 @@ func TestRelexBadInputIsAnError(t *testing.T) {
 }
 
 // The reference scales the span loss by span_loss_coef only when there are
-// relation targets (§10.2.4): with them the total is
-// span_coef·span + adj_coef·adj + rel_coef·rel, without them plain span.
+// relation targets (gliner/modeling/base.py
+// UniEncoderSpanRelexModel.forward): with them the total is span_coef·span +
+// adj_coef·adj + rel_coef·rel, without them plain span.
 func TestRelexLossCoefficients(t *testing.T) {
 	step := func(spanCoef, adjCoef, relCoef float64, withRelations bool) float64 {
 		m, dir, _, _ := loadRelex(t)

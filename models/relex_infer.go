@@ -29,10 +29,11 @@ type RelexOutput struct {
 	RelLogits autograd.Value
 }
 
-// ForwardRelex runs UniEncoderSpanRelex at inference: entities are the
-// valid spans with max_c σ(logit) > threshold, pairs the ordered entity
-// pairs with adjacency > adjacencyThreshold (§4.6). Forward uses the
-// model's Relex() thresholds (0.5, 0.5 by default).
+// ForwardRelex runs UniEncoderSpanRelex at inference: entities are the valid
+// spans with max_c σ(logit) > threshold, pairs the ordered entity pairs with
+// adjacency > adjacencyThreshold (gliner/modeling/base.py
+// UniEncoderSpanRelexModel.forward). Forward uses the model's Relex()
+// thresholds (0.5, 0.5 by default).
 func (m *Model) ForwardRelex(b *data.Batch, threshold, adjacencyThreshold float64) (*Output, error) {
 	if m.relex == nil {
 		return nil, fmt.Errorf("ForwardRelex: architecture %v has no relation head", m.Arch)
@@ -184,12 +185,13 @@ func (m *Model) runHead(c *compiled, p *relexPlan, ent, q []float32) error {
 	return c.m.Run()
 }
 
-// DecodeRelations decodes the relations of a ForwardRelex output (§6.4):
-// ents are each text's decoded entities (Decode or DecodeAsReference on
-// the same output); a pair's entities are mapped to the first decoded
-// entity with the same span and pairs with an entity dropped by decoding
-// are skipped; every relation class with σ(logit) > threshold yields a
-// relation, in pair then class order. Class names are b.RelIDToClass.
+// DecodeRelations decodes the relations of a ForwardRelex output
+// (gliner/decoding/decoder.py SpanRelexDecoder._decode_relations): ents are
+// each text's decoded entities (Decode or DecodeAsReference on the same
+// output); a pair's entities are mapped to the first decoded entity with the
+// same span and pairs with an entity dropped by decoding are skipped; every
+// relation class with σ(logit) > threshold yields a relation, in pair then
+// class order. Class names are b.RelIDToClass.
 func (m *Model) DecodeRelations(out *Output, b *data.Batch, ents [][]decode.Span, threshold float64) ([][]decode.Relation, error) {
 	ro := out.Relex
 	if ro == nil {

@@ -7,7 +7,8 @@ import (
 )
 
 // The mlp and bilinear relations layers register the reference's keys and
-// shapes (§4.6) and run in the whole model, training and inference.
+// shapes (gliner/modeling/multitask/relations_layers.py) and run in the whole
+// model, training and inference.
 func TestRelexLayersInTheModel(t *testing.T) {
 	want := map[string]map[string][]int{
 		"mlp": {

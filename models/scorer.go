@@ -8,7 +8,8 @@ import (
 	"github.com/gliner-go/gliner/layers"
 )
 
-// Scorer is the token models' scorer (`scorer.*`, spec §3.6):
+// Scorer is the token models' scorer (`scorer.*`, gliner/modeling/scorers.py
+// Scorer):
 //
 //	t = proj_token(words)    (B,W,2H) = [t0 ; t1]
 //	l = proj_label(prompts)  (B,C,2H) = [l0 ; l1]

@@ -11,23 +11,24 @@ import (
 	"github.com/gliner-go/gliner/models/encoder"
 )
 
-// UniEncoderSpanDecoder (spec §4.5): UniEncoderSpan plus a GPT-2 labels
-// decoder that learns (and generates) each kept span's label string. In
-// training the gold spans are kept; each one's decoder prefix is its span
-// vector (projected by _enc2dec_proj when hidden_size differs from the
-// decoder's n_embd), followed in decoder_mode "span" with
-// full_decoder_context by the decoder tokens of its words; the label's
-// tokens follow (teacher forcing) and their cross-entropy, summed, is
+// UniEncoderSpanDecoder (gliner/modeling/base.py UniEncoderSpanDecoderModel):
+// UniEncoderSpan plus a GPT-2 labels decoder that learns (and generates) each
+// kept span's label string. In training the gold spans are kept; each one's
+// decoder prefix is its span vector (projected by _enc2dec_proj when
+// hidden_size differs from the decoder's n_embd), followed in decoder_mode
+// "span" with full_decoder_context by the decoder tokens of its words; the
+// label's tokens follow (teacher forcing) and their cross-entropy, summed, is
 // weighted by decoder_loss_coef beside the span loss (span_loss_coef).
 //
-// Two behaviours differ from the reference unless Loss.ReferenceCompat is
-// set (spec §10.2.3 and §9.4):
+// Two behaviours differ from the reference unless Loss.ReferenceCompat is set
+// (docs/reference_differences.md):
 //   - Targets: the reference's label tensor carries no end token and its
 //     padding (<|endoftext|>) counts as targets (a masked_fill that is not
-//     in place). gliner-go ignores padding but appends one <|endoftext|>
-//     target after every label, so the decoder learns where a label ends
-//     (the teacher-forced sequence is one token longer than the
-//     reference's). Under ReferenceCompat every padding token is a target.
+//     in place, processor.py prepare_decoder_labels). gliner-go ignores
+//     padding but appends one <|endoftext|> target after every label, so
+//     the decoder learns where a label ends (the teacher-forced sequence is
+//     one token longer than the reference's). Under ReferenceCompat every
+//     padding token is a target.
 //   - Prefix geometry: the reference sizes the left-padded prefix over the
 //     padding span slots too (whose quirky word range 0..K−1 takes in the
 //     prompt tokens), and feeds positions 0..T−1 regardless of the padding;
@@ -36,14 +37,15 @@ import (
 //     (cumsum(mask)−1) and masks the padding in generation as in training.
 //     ReferenceCompat reproduces the reference.
 //
-// decoder_mode "prompt" is gliner-go's own (the reference's prompt path
-// crashes, §10.1.11): the prefix is the span vector alone and the generated
-// label replaces the class name (LabelsReplace). The text prompt is the one
-// data.Collator builds (the given types after <<ENT>>; the spec's prompt
-// without label words is not built): train with blank_entity_prob 1 so that
-// every batch has the single class "entity" and the decoder learns the
-// types, then predict with the labels ["entity"] and let the decoder name
-// each span (TestSpanDecoderPromptModeLearnsLabels does exactly this).
+// decoder_mode "prompt" is gliner-go's own (the reference's prompt path in
+// UniEncoderSpanDecoderModel.forward crashes): the prefix is the span vector
+// alone and the generated label replaces the class name (LabelsReplace). The
+// text prompt is the one data.Collator builds (the given types after <<ENT>>;
+// the reference's prompt-mode prompt without label words is not built): train
+// with blank_entity_prob 1 so that every batch has the single class "entity"
+// and the decoder learns the types, then predict with the labels ["entity"]
+// and let the decoder name each span (TestSpanDecoderPromptModeLearnsLabels
+// does exactly this).
 
 // DecoderPrefix is where the labels decoder's Hugging Face keys live.
 const DecoderPrefix = "decoder.decoder_layer.model"
@@ -135,9 +137,10 @@ func (m *Model) addLabelsDecoder() error {
 	return nil
 }
 
-// decoderSpanLoss is the span loss options of the decoder model: as
-// written, or under ReferenceCompat with label smoothing passed as the
-// probability margin (the reference's positional slip, §10.2.1).
+// decoderSpanLoss is the span loss options of the decoder model: as written,
+// or under ReferenceCompat with label smoothing passed as the probability
+// margin (the reference's positional slip in
+// UniEncoderSpanDecoderModel.loss).
 func (m *Model) decoderSpanLoss() losses.Options { return m.biSpanLoss() }
 
 func buildSpanDecoder(b *builder) {

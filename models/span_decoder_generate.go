@@ -137,13 +137,14 @@ func (g *GeneratedLabels) Label(b, start, end, maxWidth int) (string, bool) {
 	return "", false
 }
 
-// GenerateLabels names the spans a forward pass keeps (§4.5, generation):
-// for each span whose best class probability exceeds o.Threshold, the
-// decoder continues its prefix greedily (the reference's
-// NumericalStabilityProcessor applied) for up to o.MaxNewTokens tokens.
-// out is Forward's output on b (its span_rep intermediate is used).
-// Under Loss.ReferenceCompat the prefix is laid out and attended as the
-// reference does (see span_decoder.go); otherwise its padding is masked.
+// GenerateLabels names the spans a forward pass keeps
+// (gliner/modeling/base.py UniEncoderSpanDecoderModel.generate_labels): for
+// each span whose best class probability exceeds o.Threshold, the decoder
+// continues its prefix greedily (the reference's NumericalStabilityProcessor
+// applied) for up to o.MaxNewTokens tokens. out is Forward's output on b (its
+// span_rep intermediate is used). Under Loss.ReferenceCompat the prefix is
+// laid out and attended as the reference does (see span_decoder.go);
+// otherwise its padding is masked.
 func (m *Model) GenerateLabels(b *data.Batch, out *Output, o GenerateOptions) (*GeneratedLabels, error) {
 	d := m.dec
 	if d == nil {

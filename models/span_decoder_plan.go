@@ -8,7 +8,8 @@ import (
 )
 
 // decoderPlan is one batch's decoder layout: which spans are kept and how
-// each row of the decoder's input is assembled (§4.5 steps 3–6).
+// each row of the decoder's input is assembled (gliner/modeling/base.py
+// UniEncoderSpanDecoderModel.select_span_decoder_embedding and forward).
 type decoderPlan struct {
 	// M kept spans, prefix length Tp, sequence length T.
 	M, Tp, T int
@@ -42,12 +43,12 @@ func keptSpans(keep func(b, n int) bool, B, S int) (kept [][]int, rows, spanIdx 
 	return kept, rows, spanIdx
 }
 
-// prefixes lays out each kept span's prefix (§4.5 step 5): left padding
-// (SlotZero, mask 0), the span vector (SlotSpan), then the decoder tokens
-// of its words when the decoder sees them. The prefix length is 1 + the
-// most tokens of a kept span or, under compat, as the reference sizes it:
-// also over the padding slots of examples with fewer than S kept spans,
-// whose word range (sel −1 → words 0..K−1) takes in the prompt and
+// prefixes lays out each kept span's prefix (select_span_decoder_embedding):
+// left padding (SlotZero, mask 0), the span vector (SlotSpan), then the
+// decoder tokens of its words when the decoder sees them. The prefix length
+// is 1 + the most tokens of a kept span or, under compat, as the reference
+// sizes it: also over the padding slots of examples with fewer than S kept
+// spans, whose word range (sel −1 → words 0..K−1) takes in the prompt and
 // padding tokens.
 func (d *spanDecoder) prefixes(b *data.Batch, kept [][]int, K, S int, compat bool) (slots, mask []int64, tp int, err error) {
 	B := len(kept)
@@ -115,9 +116,9 @@ func (d *spanDecoder) prefixes(b *data.Batch, kept [][]int, K, S int, compat boo
 
 // trainPlan keeps the gold spans (max_c labels = 1 and span_mask) and lays
 // out the teacher-forced sequences [prefix ; labels[:, :-1]] with their
-// targets (§4.5 step 6): under compat the reference's (every label
-// column, padding included), otherwise the label tokens, one end token,
-// and nothing for padding.
+// targets (UniEncoderSpanDecoderModel.forward): under compat the reference's
+// (every label column, padding included), otherwise the label tokens, one end
+// token, and nothing for padding.
 func (d *spanDecoder) trainPlan(b *data.Batch, B, W, K int, compat bool) (*decoderPlan, error) {
 	S := W * K
 	C := b.NumClasses

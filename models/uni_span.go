@@ -1,8 +1,8 @@
 package models
 
-// UniEncoderSpan (spec §4.1): the text and the <<ENT>> prompt share one
-// encoder; words go through the BiLSTM; markerV0 spans are scored against
-// the projected prompts.
+// UniEncoderSpan (gliner/modeling/base.py UniEncoderSpanModel): the text and
+// the <<ENT>> prompt share one encoder; words go through the BiLSTM; markerV0
+// spans are scored against the projected prompts.
 
 func initUniSpan(m *Model) error {
 	return firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead)

@@ -1,7 +1,8 @@
 package models
 
-// UniEncoderToken (spec §4.2): the uni-encoder text/prompt path and
-// BiLSTM, then the Scorer on (words, raw prompts); no prompt_rep_layer.
+// UniEncoderToken (gliner/modeling/base.py UniEncoderTokenModel): the
+// uni-encoder text/prompt path and BiLSTM, then the Scorer on (words, raw
+// prompts); no prompt_rep_layer.
 
 func initUniToken(m *Model) error {
 	return firstErr(m.addTextEncoder, m.addRNN, m.addScorer)

@@ -9,34 +9,36 @@ import (
 	"github.com/gliner-go/gliner/decode"
 )
 
-// UniEncoderTokenDecoder (spec §11.2; gliner/modeling/base.py
-// UniEncoderTokenDecoderModel in urchade/GLiNER c2bb58d): UniEncoderToken's
-// scorer on (words, raw prompts) gives the token logits (B,W,C,3); span
-// rows (the gold spans and sampled negatives in training, the rows
-// proposed from the token scores at inference) are represented by the
-// TokenMarker span_rep_layer and scored against the raw prompts
-// (span_logits (B,S,C)); the kept rows' span vectors, followed by the
-// decoder tokens of their words, prefix the GPT-2 labels decoder, which
-// learns (teacher forcing) and generates each span's label.
+// UniEncoderTokenDecoder (gliner/modeling/base.py UniEncoderTokenDecoderModel
+// in urchade/GLiNER c2bb58d): UniEncoderToken's scorer on (words, raw
+// prompts) gives the token logits (B,W,C,3); span rows (the gold spans and
+// sampled negatives in training, the rows proposed from the token scores at
+// inference) are represented by the TokenMarker span_rep_layer and scored
+// against the raw prompts (span_logits (B,S,C)); the kept rows' span vectors,
+// followed by the decoder tokens of their words, prefix the GPT-2 labels
+// decoder, which learns (teacher forcing) and generates each span's label.
 //
-// The reference's prompt_rep_layer exists (its MRO builds it, §11.4 #7)
+// The reference's prompt_rep_layer exists (its MRO builds it:
+// UniEncoderTokenDecoderModel.__init__ reaches UniEncoderSpanDecoderModel's)
 // but is never used. decoder_mode "prompt" is not supported;
-// full_decoder_context is not read (the reference's token decoder always
-// puts the span's decoder tokens in the prefix).
+// full_decoder_context is not read (the reference's token decoder always puts
+// the span's decoder tokens in the prefix).
 //
 // Behaviours that differ from the reference unless Loss.ReferenceCompat is
-// set (spec §11.4):
-//   - Prefix words (#2): the reference compares 0-based span bounds with the
-//     1-based decoder_words_mask, so a span's context is shifted one word
-//     left and a span starting at word 0 takes the whole prompt and the
-//     padding. gliner-go takes the span's own words.
+// set:
+//   - Prefix words (UniEncoderTokenDecoderModel.select_token_decoder_embedding):
+//     the reference compares 0-based span bounds with the 1-based
+//     decoder_words_mask, so a span's context is shifted one word left and
+//     a span starting at word 0 takes the whole prompt and the padding.
+//     gliner-go takes the span's own words.
 //   - Targets and geometry: as UniEncoderSpanDecoder (span_decoder.go).
-//   - Loss (#6): the reference multiplies the token loss by token_loss_coef
-//     twice; gliner-go once.
-//   - Inference (#1): the reference keeps a span for the decoder when
-//     max_c σ(span_logit) > 0.5 (fixed); gliner-go uses the decoding
-//     threshold and only the example's own classes.
-//   - Span rows at inference (§11.1) cover only words inside each text.
+//   - Loss (UniEncoderTokenDecoderModel.loss): the reference multiplies the
+//     token loss by token_loss_coef twice; gliner-go once.
+//   - Inference (UniEncoderTokenDecoderModel.forward): the reference keeps a
+//     span for the decoder when max_c σ(span_logit) > 0.5 (fixed); gliner-go
+//     uses the decoding threshold and only the example's own classes.
+//   - Span rows at inference (modeling/utils.py
+//     extract_spans_from_tokens) cover only words inside each text.
 
 func initTokenDecoder(m *Model) error {
 	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead, m.addScorer, m.addLabelsDecoder); err != nil {
@@ -171,13 +173,14 @@ func (d *spanDecoder) tokenTrainPlan(b *data.Batch, B, S, C int, compat bool) (*
 	return p, nil
 }
 
-// tokenPrefixes lays out each kept row's decoder prefix (§11.2 step 5):
-// left padding, the span vector, then the decoder tokens of its words.
-// spans (B,S,2) are the rows' word bounds. Under compat the reference's
-// bounds (0-based span words against the 1-based decoder_words_mask, so
-// mask values s..e) and its prefix length (over every packed row, the
-// padding rows taking the example's last span row, as its index −1 does);
-// otherwise the span's words (mask s+1..e+1) and the kept rows' length.
+// tokenPrefixes lays out each kept row's decoder prefix (the reference's
+// UniEncoderTokenDecoderModel.select_token_decoder_embedding): left padding,
+// the span vector, then the decoder tokens of its words. spans (B,S,2) are
+// the rows' word bounds. Under compat the reference's bounds (0-based span
+// words against the 1-based decoder_words_mask, so mask values s..e) and its
+// prefix length (over every packed row, the padding rows taking the example's
+// last span row, as its index −1 does); otherwise the span's words (mask
+// s+1..e+1) and the kept rows' length.
 func (d *spanDecoder) tokenPrefixes(b *data.Batch, spans []int64, kept [][]int, S int, compat bool) (slots, mask []int64, tp int, err error) {
 	B := len(kept)
 	if s := b.DecoderInputIDs.Shape; len(s) != 2 || s[0] != B {
@@ -240,11 +243,12 @@ func (d *spanDecoder) tokenPrefixes(b *data.Batch, spans []int64, kept [][]int, 
 	return slots, mask, tp, nil
 }
 
-// generateTokenLabels is GenerateLabels for UniEncoderTokenDecoder: span
-// rows are proposed from the token scores at o.Threshold (§11.1), the
-// rows whose best class probability passes the keep threshold (0.5 under
-// compat, as the reference's fixed value; o.Threshold otherwise) are
-// packed per example and the decoder continues their prefixes.
+// generateTokenLabels is GenerateLabels for UniEncoderTokenDecoder: span rows
+// are proposed from the token scores at o.Threshold
+// (extract_spans_from_tokens), the rows whose best class probability passes
+// the keep threshold (0.5 under compat, as the reference's fixed value;
+// o.Threshold otherwise) are packed per example and the decoder continues
+// their prefixes.
 func (m *Model) generateTokenLabels(b *data.Batch, out *Output, o GenerateOptions) (*GeneratedLabels, error) {
 	d := m.dec
 	slots, err := m.tokenSlots(out, b, o.Threshold)
@@ -323,12 +327,14 @@ func (m *Model) generateFromPrefix(g *GeneratedLabels, vecs []float32, slots, ma
 }
 
 // DecodeTokenSpans decodes UniEncoderTokenDecoder's span rows with their
-// generated labels, as the reference's TokenGenerativeDecoder.decode_generative
-// (gliner/decoding/decoder.py) intends (it raises as written, §11.4 #3–4):
-// every valid row n and class c with σ(span_logit) > threshold becomes a
-// candidate carrying row n's generated label (none for rows not given to
-// the decoder), then the greedy selection. gen is GenerateLabels' result
-// for the same output and threshold.
+// generated labels, as the reference's
+// TokenGenerativeDecoder.decode_generative (gliner/decoding/decoder.py)
+// intends (it raises as written: gliner/model.py
+// UniEncoderSpanDecoderGLiNER.decode_batch passes no span_logits and
+// greedy_search sorts tuples by .score): every valid row n and class c with
+// σ(span_logit) > threshold becomes a candidate carrying row n's generated
+// label (none for rows not given to the decoder), then the greedy selection.
+// gen is GenerateLabels' result for the same output and threshold.
 func (m *Model) DecodeTokenSpans(b *data.Batch, gen *GeneratedLabels, o decode.Options) ([][]GenSpan, error) {
 	if gen == nil || gen.Slots == nil {
 		return nil, fmt.Errorf("decode token spans: no span rows (GenerateLabels of %v gives them)", UniEncoderTokenDecoder)

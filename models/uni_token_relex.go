@@ -7,17 +7,17 @@ import (
 	"github.com/gliner-go/gliner/data"
 )
 
-// UniEncoderTokenRelex (spec §11.3; gliner/modeling/base.py
-// UniEncoderTokenRelexModel in urchade/GLiNER c2bb58d): UniEncoderToken's
-// scorer, on the words and the prompts after prompt_rep_layer, gives the
-// token logits (B,W,C,3); the entity slots (the gold entities in training,
-// the rows proposed from the token scores at inference, §11.1) are
-// represented by the TokenMarker span_rep_layer (B,E,H) and go through
-// UniEncoderSpanRelex's relation head (relex.go): adjacency, pairs above
-// adjacency_threshold (the gold adj_matrix in training), pair_rep_layer
-// and rel_logits (B,N,R) against the raw <<REL>> embeddings. The loss is
-// span_loss_coef·token loss + adjacency_loss_coef·adjacency loss +
-// relation_loss_coef·relation loss.
+// UniEncoderTokenRelex (gliner/modeling/base.py UniEncoderTokenRelexModel in
+// urchade/GLiNER c2bb58d): UniEncoderToken's scorer, on the words and the
+// prompts after prompt_rep_layer, gives the token logits (B,W,C,3); the
+// entity slots (the gold entities in training, the rows proposed from the
+// token scores at inference, gliner/modeling/utils.py
+// extract_spans_from_tokens) are represented by the TokenMarker
+// span_rep_layer (B,E,H) and go through UniEncoderSpanRelex's relation head
+// (relex.go): adjacency, pairs above adjacency_threshold (the gold adj_matrix
+// in training), pair_rep_layer and rel_logits (B,N,R) against the raw <<REL>>
+// embeddings. The loss is span_loss_coef·token loss +
+// adjacency_loss_coef·adjacency loss + relation_loss_coef·relation loss.
 //
 // Unless Loss.ReferenceCompat is set, inference slots cover only words
 // inside each text (the reference's take padding words too).
@@ -177,8 +177,9 @@ func (m *Model) bindTokenRelex(c *compiled, k shapeKey, b *data.Batch, train boo
 }
 
 // forwardTokenRelex is ForwardRelex for UniEncoderTokenRelex: entity slots
-// are the rows proposed from the token scores at threshold (§11.1, the
-// reference's represent_spans of UniEncoderTokenRelexModel).
+// are the rows proposed from the token scores at threshold (modeling/utils.py
+// extract_spans_from_tokens, the reference's represent_spans of
+// UniEncoderTokenRelexModel).
 func (m *Model) forwardTokenRelex(b *data.Batch, threshold, adjacencyThreshold float64) (*Output, error) {
 	c, err := m.run(b, false)
 	if err != nil {

@@ -130,10 +130,11 @@ func (o *AdamW) Step(hasGrad func(*autograd.Param) bool) {
 	}
 }
 
-// GroupConfig selects the reference's four parameter groups (§7): encoder
-// parameters (name contains "token_rep_layer") take LR and WeightDecay, the
-// others OthersLR and OthersWeightDecay; in each, LayerNorm parameters and
-// names containing "bias" get no weight decay (embeddings are decayed).
+// GroupConfig selects the reference's four parameter groups
+// (gliner/training/trainer.py Trainer.create_optimizer): encoder parameters
+// (name contains "token_rep_layer") take LR and WeightDecay, the others
+// OthersLR and OthersWeightDecay; in each, LayerNorm parameters and names
+// containing "bias" get no weight decay (embeddings are decayed).
 type GroupConfig struct {
 	LR          float64 // learning_rate (encoder)
 	WeightDecay float64 // weight_decay (encoder)
@@ -144,8 +145,8 @@ type GroupConfig struct {
 	// TrainingArguments default).
 	OthersLR          *float64
 	OthersWeightDecay *float64
-	// OrFallback reproduces §10.2.8: create_training_args passes
-	// `others_lr or learning_rate` and `others_weight_decay or
+	// OrFallback reproduces gliner/model.py BaseGLiNER.create_training_args,
+	// which passes `others_lr or learning_rate` and `others_weight_decay or
 	// weight_decay`, so an explicit 0 (or nil) falls back to the encoder
 	// value. Off by default (an explicit 0 means 0).
 	OrFallback bool

@@ -190,7 +190,7 @@ func TestParamGroups(t *testing.T) {
 	}
 
 	// others_lr = 0 explicitly: 0 by default, the encoder's under the
-	// reference's `or` fallback (§10.2.8).
+	// reference's `or` fallback (gliner/model.py create_training_args).
 	gs, _ = train.ParamGroups(store, train.GroupConfig{LR: 1e-5, WeightDecay: 0.1, OthersLR: f64(0), OthersWeightDecay: f64(0)})
 	if gs[0].LR != 0 || gs[0].WeightDecay != 0 {
 		t.Errorf("explicit zeros: others lr %g wd %g, want 0 0", gs[0].LR, gs[0].WeightDecay)

@@ -92,9 +92,10 @@ func MulBackward(da, db, dy, a, b []float32) {
 	})
 }
 
-// SpanPairForward builds the token scorer's pair features (spec §3.6):
-// from t (B,W,2,H) = [t0, t1] and l (B,C,2,H) = [l0, l1] it writes
-// z (B,W,C,3H) with z[b,w,c] = [ t0[b,w] ; l0[b,c] ; t1[b,w]⊙l1[b,c] ].
+// SpanPairForward builds the token scorer's pair features
+// (gliner/modeling/scorers.py Scorer.forward): from t (B,W,2,H) = [t0, t1]
+// and l (B,C,2,H) = [l0, l1] it writes z (B,W,C,3H) with z[b,w,c] = [ t0[b,w]
+// ; l0[b,c] ; t1[b,w]⊙l1[b,c] ].
 func SpanPairForward(z, t, l []float32, B, W, C, H int) {
 	checkLen("SpanPairForward", "t", t, B*W*2*H)
 	checkLen("SpanPairForward", "l", l, B*C*2*H)

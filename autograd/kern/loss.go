@@ -21,9 +21,9 @@ func lossCheckDims(fn string, dims ...int) error {
 	return nil
 }
 
-// NegativeMask draws the reference's negative-sampling mask (§5.2) for
-// labels viewed as (B, S, C, Ch) (Ch = 1 for 3-D labels): 1 keeps an
-// element, 0 drops it.
+// NegativeMask draws the reference's negative-sampling mask
+// (gliner/modeling/base.py BaseModel._loss) for labels viewed as (B, S, C,
+// Ch) (Ch = 1 for 3-D labels): 1 keeps an element, 0 drops it.
 //
 //   - MaskingGlobal: every element whose label is 0 is kept with
 //     probability negatives.
@@ -148,15 +148,16 @@ func spanWeights(labels []float32, b, s, c int, spanMask, promptsMask []float32,
 	return w, denom, nil
 }
 
-// SpanLoss is the span-model loss (§5.3; UniEncoderSpan, BiEncoderSpan,
-// span decoder and relex span term). logits and labels are (B, S, C) with
-// S = W·K spans in flat order s = w·K + k — the model's (B, W, K, C) logits
-// in the same memory; labels are 0/1 (or -100 to ignore); spanMask is (B, S)
-// and promptsMask (B, C), as 0/1. Each element loss is multiplied by the
-// negative mask, promptsMask[b,c] and spanMask[b,s]; ReductionSum sums,
-// ReductionMean divides the sum by the number of valid spans Σ spanMask (not
-// spans × classes; 0 when there is none), ReductionNone returns the masked
-// element losses (the reference warns and sums instead).
+// SpanLoss is the span-model loss (gliner/modeling/base.py
+// UniEncoderSpanModel.loss; UniEncoderSpan, BiEncoderSpan, span decoder and
+// relex span term). logits and labels are (B, S, C) with S = W·K spans in
+// flat order s = w·K + k — the model's (B, W, K, C) logits in the same
+// memory; labels are 0/1 (or -100 to ignore); spanMask is (B, S) and
+// promptsMask (B, C), as 0/1. Each element loss is multiplied by the negative
+// mask, promptsMask[b,c] and spanMask[b,s]; ReductionSum sums, ReductionMean
+// divides the sum by the number of valid spans Σ spanMask (not spans ×
+// classes; 0 when there is none), ReductionNone returns the masked element
+// losses (the reference warns and sums instead).
 //
 // For BiEncoderSpan and the span decoder the reference passes smoothing as
 // the margin: call with o.SmoothingAsMargin() to reproduce it.
@@ -219,12 +220,13 @@ func tokenWeights(labels []float32, b, w, c, ch int, wordMask, promptsMask []flo
 	return wt, denom, nil
 }
 
-// TokenLoss is the token-model loss (§5.4; UniEncoderToken, BiEncoderToken).
-// logits and labels are (B, W, C, Ch): Ch = 3 for the token logits
-// [start, end, inside], Ch = 1 for the span-logit loss of represent_spans
-// models ((B, N, C) with wordMask the (B, N) span mask). Each element loss is
-// multiplied by wordMask[b,w]·promptsMask[b,c]; ReductionMean divides the sum
-// by Σ wordMask·promptsMask (word × class cells, without the factor Ch).
+// TokenLoss is the token-model loss (gliner/modeling/base.py
+// UniEncoderTokenModel.loss; UniEncoderToken, BiEncoderToken). logits and
+// labels are (B, W, C, Ch): Ch = 3 for the token logits [start, end, inside],
+// Ch = 1 for the span-logit loss of represent_spans models ((B, N, C) with
+// wordMask the (B, N) span mask). Each element loss is multiplied by
+// wordMask[b,w]·promptsMask[b,c]; ReductionMean divides the sum by Σ
+// wordMask·promptsMask (word × class cells, without the factor Ch).
 //
 // The reference never passes the masking strategy to the token loss; by
 // default TokenLoss applies o.Masking (over the (B, W, C, Ch) view: "label"
@@ -279,13 +281,13 @@ func adjWeights(labels []float32, b, e int, entMask []float32, o LossOptions, rn
 	return w, denom, nil
 }
 
-// AdjacencyLoss is the relex adjacency loss (§5.5): adj (B, E, E) holds
-// probabilities already (the element loss runs with normalize_prob false,
-// so the gradient is with respect to adj), labels the gold adjacency, and
-// the mask is entMask[b,i]·entMask[b,j]. Negative masking runs over the
-// (B, E·E, 1) view (the reference's default for relex is MaskingSpan, which
-// there amounts to per-element masking of zero labels). ReductionMean
-// divides by the mask sum.
+// AdjacencyLoss is the relex adjacency loss (gliner/modeling/base.py
+// UniEncoderSpanRelexModel.adj_loss): adj (B, E, E) holds probabilities
+// already (the element loss runs with normalize_prob false, so the gradient
+// is with respect to adj), labels the gold adjacency, and the mask is
+// entMask[b,i]·entMask[b,j]. Negative masking runs over the (B, E·E, 1) view
+// (the reference's default for relex is MaskingSpan, which there amounts to
+// per-element masking of zero labels). ReductionMean divides by the mask sum.
 func AdjacencyLoss(adj, labels []float32, b, e int, entMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("adjacency loss: %w", err)
@@ -337,11 +339,12 @@ func relWeights(labels []float32, b, n, r int, pairMask, classMask []float32, o 
 	return w, denom, nil
 }
 
-// RelationLoss is the relex relation-classification loss (§5.5): logits and
+// RelationLoss is the relex relation-classification loss
+// (gliner/modeling/base.py UniEncoderSpanRelexModel.rel_loss): logits and
 // labels (B, N, R) over entity pairs, masked by pairMask[b,n]·classMask[b,r];
 // ReductionMean divides by the mask sum. The reference uses rel_alpha and
-// rel_gamma (falling back to alpha, gamma) and masking "span" by default:
-// the caller sets those in o.
+// rel_gamma (falling back to alpha, gamma) and masking "span" by default: the
+// caller sets those in o.
 func RelationLoss(logits, labels []float32, b, n, r int, pairMask, classMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("relation loss: %w", err)

@@ -11,15 +11,18 @@ type CEOptions struct {
 	// (one loss per target row, 0 for ignored rows).
 	Reduction Reduction
 	// IgnorePadding also ignores targets equal to PadID. The reference does
-	// not (§10.2.3: its masked_fill for padding is not in place, so padding
-	// tokens are cross-entropy targets); leave it false to match it.
+	// not (processor.py
+	// UniEncoderSpanDecoderProcessor.prepare_decoder_labels: its masked_fill
+	// for padding is not in place, so padding tokens are cross-entropy
+	// targets); leave it false to match it.
 	IgnorePadding bool
 	// PadID is the padding token id (GPT-2: <|endoftext|>), used with
 	// IgnorePadding.
 	PadID int64
 }
 
-// DecoderCrossEntropy is the labels-decoder loss (§5.6): token-level softmax
+// DecoderCrossEntropy is the labels-decoder loss
+// (gliner/modeling/loss_functions.py cross_entropy_loss): token-level softmax
 // cross-entropy of logits (rows, vocab) against targets (rows), ignoring
 // targets equal to -100 (and PadID with IgnorePadding), with label smoothing
 // 0. A target outside [0, vocab) that is not ignored is an error naming its

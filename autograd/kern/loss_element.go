@@ -40,10 +40,11 @@ func sigmoid64(x float64) float64 {
 }
 
 // element returns the reference element loss ℓ(x, y) and dℓ/dx for one
-// element (§5.1), including the valid mask (y == -100 gives 0, 0). The
-// derivative is the one PyTorch autograd computes for that formula: each
-// clamp passes the gradient only where its input lies inside the clamp range
-// (bounds included), so a saturated element has gradient 0.
+// element (gliner/modeling/loss_functions.py focal_loss_with_logits),
+// including the valid mask (y == -100 gives 0, 0). The derivative is the one
+// PyTorch autograd computes for that formula: each clamp passes the gradient
+// only where its input lies inside the clamp range (bounds included), so a
+// saturated element has gradient 0.
 func lossElement(x, y float64, ep elemParams) (loss, grad float64) {
 	if y == IgnoreIndex {
 		return 0, 0
@@ -106,10 +107,12 @@ func lossElement(x, y float64, ep elemParams) (loss, grad float64) {
 	return l, dldp * dpdx
 }
 
-// Element computes the reference element loss (§5.1) and its derivative for
-// one logit x and target y (0/1, a soft target, or -100 to ignore) under o's
-// α, γ, margin and smoothing; normalize=false treats x as a probability (the
-// relex adjacency). Computed as the reference's float32 tensors are.
+// Element computes the reference element loss
+// (gliner/modeling/loss_functions.py focal_loss_with_logits) and its
+// derivative for one logit x and target y (0/1, a soft target, or -100 to
+// ignore) under o's α, γ, margin and smoothing; normalize=false treats x as a
+// probability (the relex adjacency). Computed as the reference's float32
+// tensors are.
 func LossElement(x, y float32, o LossOptions, normalize bool) (loss, dLossdX float32) {
 	l, g := lossElement(float64(x), float64(y), newElemParams(o, normalize, true))
 	return float32(l), float32(g)

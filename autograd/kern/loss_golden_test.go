@@ -85,7 +85,7 @@ func relClose(got, want, tol float64) bool {
 func TestGoldenSpanLoss(t *testing.T) {
 	cases := []struct {
 		fixture string
-		quirk   bool // label smoothing passed as margin (§10.2.1)
+		quirk   bool // label smoothing passed as margin (base.py BiEncoderSpanModel.loss)
 		decoder bool // loss = span + decoder_loss_coef·decoder_loss
 	}{
 		{"uni_span_bert", false, false},

@@ -18,7 +18,8 @@ package kern
 //   - TokenLoss applies the masking strategy unless LossOptions.ReferenceCompat is
 //     set (the reference never passes it to the token loss).
 //   - DecoderCrossEntropy can ignore padding targets (the reference counts
-//     them, §10.2.3).
+//     them: processor.py
+//     UniEncoderSpanDecoderProcessor.prepare_decoder_labels).
 
 import (
 	"fmt"
@@ -55,7 +56,8 @@ func ParseReduction(s string) (Reduction, error) {
 	return 0, fmt.Errorf("unknown loss reduction %q (valid: %s)", s, strings.Join(reductionNames, ", "))
 }
 
-// Masking is the negative-masking strategy (§5.2).
+// Masking is the negative-masking strategy (gliner/modeling/base.py
+// BaseModel._loss).
 type Masking int
 
 // Masking strategies. MaskingNone is the reference default for span models;
@@ -136,9 +138,10 @@ func (o LossOptions) Validate() error {
 }
 
 // SmoothingAsMargin returns o as the reference's BiEncoderSpan and
-// UniEncoderSpanDecoder losses see it (§10.2.1): they pass label_smoothing
-// positionally into prob_margin, so the margin becomes the smoothing value
-// and smoothing is 0 (the configured margin is dropped).
+// UniEncoderSpanDecoder losses see it (gliner/modeling/base.py
+// BiEncoderSpanModel.loss and UniEncoderSpanDecoderModel.loss): they pass
+// label_smoothing positionally into prob_margin, so the margin becomes the
+// smoothing value and smoothing is 0 (the configured margin is dropped).
 func (o LossOptions) SmoothingAsMargin() LossOptions {
 	o.ProbMargin = o.LabelSmoothing
 	o.LabelSmoothing = 0

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// bucket64 is the spec's formula evaluated in float64.
+// bucket64 is make_log_bucket_position (transformers
+// models/deberta_v2/modeling_deberta_v2.py) evaluated in float64.
 func bucket64(r, P, Pmax int) int {
 	mid := P / 2
 	a := math.Abs(float64(r))
