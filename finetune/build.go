@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data/tokenizer"
@@ -57,7 +56,7 @@ func BuildModel(r *Recipe, trainWords [][]string) (*Built, error) {
 	case !isNone(m.PrevPath):
 		return buildFromGLiNER(m.PrevPath)
 	case !isNone(m.ModelName):
-		return buildFromEncoder(r)
+		return buildFromEncoder(r, trainWords)
 	case len(m.EncoderConfig) > 0:
 		return buildRandom(r, trainWords)
 	}
@@ -146,7 +145,23 @@ func newModel(cfg *models.Config, seed uint64) (*models.Model, error) {
 	return mod, nil
 }
 
-func buildFromEncoder(r *Recipe) (*Built, error) {
+// randomVocab is the WordPiece vocabulary of a random encoder (text or
+// labels) built from words with the recipe's model.vocab options.
+func randomVocab(r *Recipe, words [][]string) ([]string, bool, error) {
+	v := r.Model.Vocab
+	vocab, err := tokenizer.BuildWordPieceVocab(words, tokenizer.VocabOptions{Lowercase: v.Lowercase, MinFrequency: v.MinFrequency, MaxWords: v.MaxWords})
+	if err != nil {
+		return nil, false, fmt.Errorf("model.vocab: %w", err)
+	}
+	return vocab, v.Lowercase, nil
+}
+
+// buildFromEncoder starts a new model from a Hugging Face encoder folder
+// (model.model_name): the reference's load_from_config with
+// backbone_from_pretrained (gliner/model.py BaseGLiNER.load_from_config,
+// gliner/modeling/encoder.py Transformer). trainWords make the vocabulary
+// of a random labels encoder (model.bi_encoder.labels_encoder_config).
+func buildFromEncoder(r *Recipe, trainWords [][]string) (*Built, error) {
 	dir := r.Model.ModelName
 	pre, err := encoder.LoadPretrained(dir)
 	if err != nil {
@@ -186,6 +201,11 @@ func buildFromEncoder(r *Recipe) (*Built, error) {
 		return nil, err
 	}
 	dec.apply(cfg)
+	bi, err := prepareBiEncoder(r.Model.BiEncoder, func() ([]string, bool, error) { return randomVocab(r, trainWords) })
+	if err != nil {
+		return nil, err
+	}
+	bi.apply(cfg)
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.model_name %s: %w", dir, err)
@@ -196,25 +216,22 @@ func buildFromEncoder(r *Recipe) (*Built, error) {
 	}
 	// The encoder's weights replace its random initialisation; the GLiNER
 	// head (everything outside the encoder) keeps its random one.
-	var heads []string
-	for _, p := range mod.Store.Params() {
-		if !strings.HasPrefix(p.Name, models.TextEncoderPrefix+".") {
-			heads = append(heads, p.Name)
-		}
-	}
-	if err := mod.Store.LoadState(pre.State(models.TextEncoderPrefix), nil, checkpoints.LoadOptions{AllowMissing: heads}); err != nil {
+	if err := loadEncoderWeights(mod, pre, models.TextEncoderPrefix); err != nil {
 		return nil, fmt.Errorf("model.model_name: %w", err)
 	}
-	return &Built{Model: mod, Tokenizer: tok, Source: FromEncoder, DecoderTokenizer: dtok}, nil
+	ltok, err := bi.load(mod)
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Model: mod, Tokenizer: tok, Source: FromEncoder, DecoderTokenizer: dtok, LabelsTokenizer: ltok}, nil
 }
 
 func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
-	v := r.Model.Vocab
-	vocab, err := tokenizer.BuildWordPieceVocab(trainWords, tokenizer.VocabOptions{Lowercase: v.Lowercase, MinFrequency: v.MinFrequency, MaxWords: v.MaxWords})
+	vocab, lowercase, err := randomVocab(r, trainWords)
 	if err != nil {
-		return nil, fmt.Errorf("model.vocab: %w", err)
+		return nil, err
 	}
-	tok, err := tokenizer.NewBertWordPiece(vocab, v.Lowercase)
+	tok, err := tokenizer.NewBertWordPiece(vocab, lowercase)
 	if err != nil {
 		return nil, fmt.Errorf("model.vocab: %w", err)
 	}
@@ -248,15 +265,22 @@ func buildRandom(r *Recipe, trainWords [][]string) (*Built, error) {
 		return nil, err
 	}
 	dec.apply(cfg)
-	ltok, err := applyBiEncoder(cfg, r.Model.BiEncoder, vocab, v.Lowercase)
+	// A random labels encoder shares the text encoder's vocabulary
+	// (without GLiNER's added tokens).
+	bi, err := prepareBiEncoder(r.Model.BiEncoder, func() ([]string, bool, error) { return vocab, lowercase, nil })
 	if err != nil {
 		return nil, err
 	}
+	bi.apply(cfg)
 	mod, err := newModel(cfg, r.Training.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("model.encoder_config: %w", err)
 	}
 	dtok, err := dec.load(mod)
+	if err != nil {
+		return nil, err
+	}
+	ltok, err := bi.load(mod)
 	if err != nil {
 		return nil, err
 	}

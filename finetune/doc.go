@@ -15,8 +15,9 @@
 //	fmt.Println(res.FinalDir, res.Dev.Micro().F1)
 //
 // Bi-encoders and stages: model.bi_encoder makes a new model a
-// BiEncoderSpan with a random labels encoder (its tokenizer is exported in
-// labels_tokenizer/); training.freeze lists parameter-name prefixes kept
+// BiEncoderSpan (BiEncoderToken with span_mode token_level) whose labels
+// encoder is a Hugging Face encoder folder (labels_encoder) or random
+// (labels_encoder_config); its tokenizer is exported in labels_tokenizer/; training.freeze lists parameter-name prefixes kept
 // fixed (no gradient, no optimizer state; a prefix matching nothing is an
 // error); a recipe with stages: runs RunStages, each stage with its own
 // data, steps or epochs, learning rates and freeze list, stage n+1 from

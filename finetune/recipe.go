@@ -72,8 +72,11 @@ type ModelSection struct {
 	// Decoder, when set, makes a new model a UniEncoderSpanDecoder (a
 	// GPT-2 labels decoder; recipes/span_decoder.yaml).
 	Decoder *DecoderSection `yaml:"decoder"`
-	// BiEncoder, when set, makes a new model a BiEncoderSpan (a separate
-	// labels encoder; recipes/bi_encoder_two_stage.yaml, biencoder.go).
+	// BiEncoder, when set, makes a new model a BiEncoderSpan, or a
+	// BiEncoderToken with span_mode token_level (a separate labels
+	// encoder, from a Hugging Face folder or random;
+	// recipes/bi_encoder_two_stage.yaml, recipes/bi_token_sample.yaml,
+	// biencoder.go).
 	BiEncoder *BiEncoderSection `yaml:"bi_encoder,omitempty"`
 }
 
@@ -265,7 +268,10 @@ func LoadRecipe(path string, sets []string) (*Recipe, error) {
 // Setting one of the model's sources (model.prev_path, model.model_name,
 // model.encoder_config) to a value replaces the recipe's other source, so
 // that one flag switches a recipe with a random encoder to a real one:
-// --set model.model_name=/path/to/deberta-v3-small.
+// --set model.model_name=/path/to/deberta-v3-small. The bi-encoder's two
+// labels encoder sources (model.bi_encoder.labels_encoder, a folder, and
+// model.bi_encoder.labels_encoder_config, a random one) replace each other
+// the same way.
 func (r *Recipe) Set(assign string) error {
 	path, value, ok := strings.Cut(assign, "=")
 	if !ok || strings.TrimSpace(path) == "" {
@@ -287,6 +293,14 @@ func (r *Recipe) Set(assign string) error {
 	case "model.encoder_config":
 		if len(m.EncoderConfig) > 0 {
 			m.PrevPath, m.ModelName = "", ""
+		}
+	case "model.bi_encoder.labels_encoder":
+		if !isNone(m.BiEncoder.LabelsEncoder) {
+			m.BiEncoder.LabelsEncoderConfig = nil
+		}
+	case "model.bi_encoder.labels_encoder_config":
+		if len(m.BiEncoder.LabelsEncoderConfig) > 0 {
+			m.BiEncoder.LabelsEncoder = ""
 		}
 	}
 	return nil

@@ -81,7 +81,7 @@ func TestStagesBadInput(t *testing.T) {
 		{func(r *Recipe) { r.Stages[0].Name = "a/b" }, "plain folder name"},
 		{func(r *Recipe) { r.Stages[0].Epochs = 1 }, "not both"},
 		{func(r *Recipe) { r.Stages[0].Freeze = []string{" "} }, "freeze[0] is empty"},
-		{func(r *Recipe) { r.Model.BiEncoder.LabelsEncoderConfig = nil }, "labels_encoder_config is required"},
+		{func(r *Recipe) { r.Model.BiEncoder.LabelsEncoderConfig = nil }, "set exactly one of labels_encoder (a Hugging Face encoder folder) and labels_encoder_config"},
 		{func(r *Recipe) { r.Model.BiEncoder.LabelsEncoderConfig["vocab_size"] = 9 }, "leave it out"},
 	} {
 		x := loadTwoStage(t)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/internal/testutil/hfencoder"
 	"github.com/gliner-go/gliner/models"
 )
 
@@ -44,6 +46,56 @@ func TestTrainTokenRecipes(t *testing.T) {
 			}
 			if m.Arch != c.want {
 				t.Fatalf("final/ holds a %v, want %v", m.Arch, c.want)
+			}
+		})
+	}
+}
+
+// `train --recipe recipes/bi_token_sample.yaml` with a Hugging Face text
+// encoder folder (--set model.model_name) and a Hugging Face labels encoder
+// folder (--set model.bi_encoder.labels_encoder), each replacing the
+// recipe's random one, trains BiEncoderToken (and BiEncoderSpan with
+// span_mode markerV0) and exports final/ with the labels folder's
+// tokenizer in labels_tokenizer/.
+func TestTrainBiEncoderFromEncoderFolders(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	t.Chdir(root)
+	text, _ := hfencoder.Write(t, hfencoder.Folder{Fixture: "bi_token_deberta", Prefix: models.TextEncoderPrefix, Config: "config.json", Wrapper: "deberta."})
+	labels, _ := hfencoder.Write(t, hfencoder.Folder{Fixture: "bi_token_deberta", Prefix: models.LabelsEncoderPrefix, Config: "labels_encoder_config.json"})
+	for _, c := range []struct {
+		spanMode string
+		want     models.Architecture
+	}{
+		{"token_level", models.BiEncoderToken},
+		{"markerV0", models.BiEncoderSpan},
+	} {
+		t.Run(c.spanMode, func(t *testing.T) {
+			out := t.TempDir()
+			args := []string{"--recipe", filepath.Join(root, "recipes", "bi_token_sample.yaml"), "--quiet",
+				"--set", "model.model_name=" + text, "--set", "model.bi_encoder.labels_encoder=" + labels,
+				"--set", "model.span_mode=" + c.spanMode, "--set", "model.max_len=12", "--set", "model.hidden_size=32",
+				"--set", "training.output_dir=" + out, "--set", "training.num_steps=8", "--set", "training.eval_every=4",
+				"--set", "training.lr_encoder=1e-5", "--set", "training.lr_others=1e-4"}
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != 0 {
+				t.Fatalf("code %d, stderr %s", code, stderr.String())
+			}
+			for _, re := range []string{`steps 8 \(max_steps\), model exported to .*/final`, `(?m)^dev F1 [0-9.]+ \(precision`} {
+				if !regexp.MustCompile(re).MatchString(stdout.String()) {
+					t.Errorf("output lacks %q:\n%s", re, stdout.String())
+				}
+			}
+			m, err := models.Load(filepath.Join(out, "final"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Arch != c.want || m.Cfg.ModelName != text || *m.Cfg.LabelsEncoder != labels || m.LabelsEncCfg.VocabSize != 320 {
+				t.Fatalf("final/ holds a %v (model_name %q, labels_encoder %q), want %v from the folders", m.Arch, m.Cfg.ModelName, *m.Cfg.LabelsEncoder, c.want)
+			}
+			a, _ := os.ReadFile(filepath.Join(labels, "vocab.txt"))
+			b, err := os.ReadFile(filepath.Join(out, "final", models.LabelsTokenizerDir, "vocab.txt"))
+			if err != nil || !bytes.Equal(a, b) {
+				t.Fatalf("final/labels_tokenizer/vocab.txt is not the labels folder's (%v)", err)
 			}
 		})
 	}
