@@ -1,21 +1,42 @@
 package models
 
-import "github.com/gliner-go/gliner/losses"
+import (
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/losses"
+)
 
 // BiEncoderSpan (gliner/modeling/base.py BiEncoderSpanModel): labels encoded
 // separately and mean-pooled, the text encoded alone; the BiLSTM is
 // registered (its weights load and save) but, as in the reference, not
 // applied; then the span head of UniEncoderSpan.
 
-func initBiSpan(m *Model) error {
-	return firstErr(m.addTextEncoder, m.addLabelEncoder, m.addRNN, m.addSpanHead)
+type biSpanHead struct {
+	labelsPart
+	spanParts
 }
 
-func buildBiSpan(b *builder) {
-	tok := b.text("token_rep_layer_output.0")
-	prompts := b.labelPrompts()
-	b.spanHead(b.words(tok), prompts, b.m.biSpanLoss)
+func newBiSpan(m *Model) (archHead, error) {
+	if err := m.addTextEncoder(); err != nil {
+		return nil, err
+	}
+	lp, err := m.newLabelsPart()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.addRNN(); err != nil {
+		return nil, err
+	}
+	sp, err := m.newSpanParts()
+	return &biSpanHead{labelsPart: lp, spanParts: sp}, err
 }
+
+func (h *biSpanHead) build(b *builder) {
+	tok := b.text("token_rep_layer_output.0")
+	prompts := b.labelPrompts(h.labels)
+	b.spanHead(h.spanParts, b.words(tok), prompts, b.m.biSpanLoss)
+}
+
+func (h *biSpanHead) bind(*Model, *compiled, shapeKey, *data.Batch, *batchPlan) error { return nil }
 
 // biSpanLoss is the loss the bi-encoder span head uses: the settings as
 // written, or under Loss.ReferenceCompat the reference's positional slip that

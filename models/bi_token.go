@@ -1,15 +1,35 @@
 package models
 
+import "github.com/gliner-go/gliner/data"
+
 // BiEncoderToken (gliner/modeling/base.py BiEncoderTokenModel): the
 // bi-encoder label and text paths of BiEncoderSpan (BiLSTM registered, not
 // applied), then the Scorer on (words, pooled labels).
 
-func initBiToken(m *Model) error {
-	return firstErr(m.addTextEncoder, m.addLabelEncoder, m.addRNN, m.addScorer)
+type biTokenHead struct {
+	labelsPart
+	scorerPart
 }
 
-func buildBiToken(b *builder) {
-	tok := b.text("token_rep_layer_output.0")
-	prompts := b.labelPrompts()
-	b.tokenHead(b.words(tok), prompts, b.m.lossAsWritten)
+func newBiToken(m *Model) (archHead, error) {
+	if err := m.addTextEncoder(); err != nil {
+		return nil, err
+	}
+	lp, err := m.newLabelsPart()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.addRNN(); err != nil {
+		return nil, err
+	}
+	sc, err := m.newScorerPart()
+	return &biTokenHead{labelsPart: lp, scorerPart: sc}, err
 }
+
+func (h *biTokenHead) build(b *builder) {
+	tok := b.text("token_rep_layer_output.0")
+	prompts := b.labelPrompts(h.labels)
+	b.tokenHead(h.scorer, b.words(tok), prompts, b.m.lossAsWritten)
+}
+
+func (h *biTokenHead) bind(*Model, *compiled, shapeKey, *data.Batch, *batchPlan) error { return nil }

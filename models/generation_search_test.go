@@ -35,12 +35,12 @@ func tokenDecoderPrefixes(t testing.TB, thr float64) (*Model, *GeneratedLabels) 
 
 func generate(t *testing.T, m *Model, g *GeneratedLabels, o encoder.GPT2Generation) [][]int64 {
 	t.Helper()
-	o.EOS, o.Pad = int(m.dec.eos), int(m.dec.eos)
+	o.EOS, o.Pad = int(m.decoder().eos), int(m.decoder().eos)
 	if o.MaxNewTokens == 0 {
 		o.MaxNewTokens = 8
 	}
 	s := g.Prefix.Shape
-	ids, err := m.dec.gpt.Generate(m.Store, g.Prefix.F, s[0], s[1], nil, o)
+	ids, err := m.decoder().gpt.Generate(m.Store, g.Prefix.F, s[0], s[1], nil, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +100,8 @@ func TestSeededSamplingIsReproducible(t *testing.T) {
 	if one := generate(t, m, g, encoder.GPT2Generation{NumBeams: 1}); fmt.Sprint(one) != fmt.Sprint(greedy) {
 		t.Errorf("num_beams 1 differs from greedy search")
 	}
-	if _, err := m.dec.gpt.Generate(m.Store, g.Prefix.F, g.Prefix.Shape[0], g.Prefix.Shape[1], nil,
-		encoder.GPT2Generation{MaxNewTokens: 8, EOS: int(m.dec.eos), NumBeams: 2, DoSample: true}); err == nil {
+	if _, err := m.decoder().gpt.Generate(m.Store, g.Prefix.F, g.Prefix.Shape[0], g.Prefix.Shape[1], nil,
+		encoder.GPT2Generation{MaxNewTokens: 8, EOS: int(m.decoder().eos), NumBeams: 2, DoSample: true}); err == nil {
 		t.Error("beam sampling accepted")
 	}
 }
@@ -164,10 +164,10 @@ func BenchmarkGeneration(b *testing.B) {
 	for _, beams := range []int{1, 3} {
 		for _, noCache := range []bool{false, true} {
 			b.Run(fmt.Sprintf("beams=%d/cache=%v", beams, !noCache), func(b *testing.B) {
-				o := encoder.GPT2Generation{MaxNewTokens: 15, NumBeams: beams, NoCache: noCache, EOS: int(m.dec.eos), Pad: int(m.dec.eos)}
+				o := encoder.GPT2Generation{MaxNewTokens: 15, NumBeams: beams, NoCache: noCache, EOS: int(m.decoder().eos), Pad: int(m.decoder().eos)}
 				s := g.Prefix.Shape
 				for i := 0; i < b.N; i++ {
-					if _, err := m.dec.gpt.Generate(m.Store, g.Prefix.F, s[0], s[1], nil, o); err != nil {
+					if _, err := m.decoder().gpt.Generate(m.Store, g.Prefix.F, s[0], s[1], nil, o); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -44,7 +44,7 @@ type LabelEmbeddings struct {
 // token_rep_layer.labels_projection), hex-encoded. Two models give the
 // same fingerprint only when their label paths compute the same thing.
 func (m *Model) LabelsFingerprint() (string, error) {
-	if m.labels == nil {
+	if m.labelsEncoder() == nil {
 		return "", fmt.Errorf("%v has no labels encoder (label embeddings are for BiEncoderSpan and BiEncoderToken)", m.Arch)
 	}
 	h := sha256.New()
@@ -79,7 +79,8 @@ func (m *Model) LabelsFingerprint() (string, error) {
 // mask (C,Tl), as data.Collator builds LabelsInputIDs and
 // LabelsAttentionMask) and returns the pooled (C,H) embeddings.
 func (m *Model) EncodeLabels(ids, mask data.Tensor[int64]) (autograd.Value, error) {
-	if m.labels == nil {
+	le := m.labelsEncoder()
+	if le == nil {
 		return autograd.Value{}, fmt.Errorf("%v has no labels encoder (label embeddings are for BiEncoderSpan and BiEncoderToken)", m.Arch)
 	}
 	if len(ids.Shape) != 2 || ids.Shape[0] < 1 || ids.Shape[1] < 1 || fmt.Sprint(ids.Shape) != fmt.Sprint(mask.Shape) {
@@ -93,7 +94,7 @@ func (m *Model) EncodeLabels(ids, mask data.Tensor[int64]) (autograd.Value, erro
 		b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
 		in := b.intInput("labels_input_ids", k.C, k.TL)
 		msk := b.intInput("labels_attention_mask", k.C, k.TL)
-		_, pooled := m.labels.Forward(g, in, msk)
+		_, pooled := le.Forward(g, in, msk)
 		b.c.logits = pooled
 		if err := g.Err(); err != nil {
 			return autograd.Value{}, fmt.Errorf("labels graph: %w", err)
@@ -244,7 +245,7 @@ func LoadLabelEmbeddings(path string) (*LabelEmbeddings, error) {
 // — bucket padding — are zero): the labels encoder is not run and the
 // batch's labels_input_ids are ignored.
 func (m *Model) ForwardWithLabelEmbeddings(b *data.Batch, emb autograd.Value) (*Output, error) {
-	if m.labels == nil {
+	if m.labelsEncoder() == nil {
 		return nil, fmt.Errorf("%v has no labels encoder: label embeddings are for BiEncoderSpan and BiEncoderToken", m.Arch)
 	}
 	H := m.Cfg.HiddenSize
@@ -253,9 +254,7 @@ func (m *Model) ForwardWithLabelEmbeddings(b *data.Batch, emb autograd.Value) (*
 	}
 	full := autograd.Value{Shape: []int{b.NumClasses, H}, F: make([]float32, b.NumClasses*H)}
 	copy(full.F, emb.F)
-	m.labelEmb = &full
-	defer func() { m.labelEmb = nil }()
-	c, err := m.run(b, false)
+	c, err := m.run(b, false, &full)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ const LabelsTokenizerDir = "labels_tokenizer"
 // such as a BGE download), its hidden_size and vocab_size must equal the
 // checkpoint's labels_encoder_config. Errors name the folder.
 func (m *Model) CheckLabelsTokenizer(tokDir string, tok tokenizer.Tokenizer) error {
-	if m.labels == nil || m.LabelsEncCfg == nil {
+	if m.labelsEncoder() == nil || m.LabelsEncCfg == nil {
 		return fmt.Errorf("labels tokenizer %s: %v has no labels encoder", tokDir, m.Arch)
 	}
 	lc := m.LabelsEncCfg

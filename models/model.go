@@ -18,11 +18,15 @@ import (
 const TextEncoderPrefix = "token_rep_layer.bert_layer.model"
 
 // Model is a GLiNER network: its config, its parameters (under the
-// reference's state-dict names) and its plans, built once per batch shape and
-// reused, all running in one activation arena. Each architecture is a
-// composition of the shared parts below (see uni_span.go, uni_token.go,
-// bi_span.go, bi_token.go, span_decoder.go, relex.go, uni_token_decoder.go,
-// uni_token_relex.go).
+// reference's state-dict names), the parts every architecture shares (the
+// text encoder, its projection and the BiLSTM), one architecture-specific
+// head holding the rest (archHead: uni_span.go, uni_token.go, bi_span.go,
+// bi_token.go, span_decoder.go, relex.go, uni_token_decoder.go,
+// uni_token_relex.go) and the engine's cache of compiled plans, one per
+// batch shape, all running in one activation arena. What a batch needs
+// beyond its tensors (the relex selections, the decoder layout, given
+// label embeddings) is planned per call (batchPlan) and never kept on
+// the model.
 type Model struct {
 	Cfg    *Config
 	Arch   Architecture
@@ -37,21 +41,12 @@ type Model struct {
 	// ignores Masking; by default both use the settings as written.
 	Loss losses.Options
 
-	enc    *encoder.Encoder
-	proj   *layers.Linear
-	labels *LabelEncoder
-	rnn    *BiLSTM
-	span   *MarkerV0
-	prompt *layers.Projection
-	scorer *Scorer
-	relex  *relexParts
-	// dec is UniEncoderSpanDecoder's labels decoder (span_decoder.go).
-	dec *spanDecoder
-	// labelEmb, set during ForwardWithLabelEmbeddings, replaces the
-	// labels encoder's output (label_cache.go).
-	labelEmb *autograd.Value
+	enc  *encoder.Encoder
+	proj *layers.Linear
+	rnn  *BiLSTM
+	// head is the architecture's own parts and wiring.
+	head archHead
 
-	impl   archImpl
 	rng    *rand.Rand
 	src    *rand.PCG
 	graphs map[shapeKey]*compiled
@@ -99,25 +94,76 @@ func (m *Model) touch(k shapeKey) {
 	}
 }
 
-// archImpl is one architecture: which parts it registers (init) and how it
-// wires them into a graph (build).
-type archImpl struct {
-	init  func(m *Model) error
-	build func(b *builder)
+// archHead is one architecture's own parts (everything beyond the text
+// encoder, its projection and the BiLSTM, which Model holds) and how they
+// wire a graph and bind a batch. The heads compose the parts below
+// (spanParts, scorerPart, labelsPart, decoderPart, relexPart); the
+// optional capabilities of a head (a labels encoder, a labels decoder, a
+// relation head, span rows) are found by asking it for them
+// (Model.labelsEncoder, Model.decoder, Model.relexParts).
+type archHead interface {
+	// build wires the graph of the shape b.k.
+	build(b *builder)
+	// plan adds the architecture's dimensions of batch b to its shape key
+	// and fills p with what binding b needs beyond its tensors.
+	plan(m *Model, k *shapeKey, b *data.Batch, p *batchPlan) error
+	// bind copies the architecture's inputs of b (after the shared ones,
+	// Model.bind) into the graph c of shape k.
+	bind(m *Model, c *compiled, k shapeKey, b *data.Batch, p *batchPlan) error
 }
 
-var archImpls = map[Architecture]archImpl{
-	UniEncoderSpan:  {initUniSpan, buildUniSpan},
-	UniEncoderToken: {initUniToken, buildUniToken},
-	BiEncoderSpan:   {initBiSpan, buildBiSpan},
-	BiEncoderToken:  {initBiToken, buildBiToken},
+// batchPlan is what one call needs to bind its batch beyond the batch's
+// tensors. It is made per call (Model.shapeOf) and dropped after it.
+type batchPlan struct {
+	train bool
+	// labelEmb, given to ForwardWithLabelEmbeddings, replaces the labels
+	// encoder's output (label_cache.go).
+	labelEmb *autograd.Value
+	// relex is the relex architectures' entity and pair selection of a
+	// training batch (relex.go, uni_token_relex.go).
+	relex *relexPlan
+	// dec is the decoder architectures' layout of a training batch
+	// (span_decoder_plan.go).
+	dec *decoderPlan
+}
 
-	UniEncoderSpanRelex: {initRelex, buildRelex},
+// archHeads makes each architecture's head, registering the parameters
+// (shared and the head's) in the order of the reference's state dict.
+var archHeads = map[Architecture]func(m *Model) (archHead, error){
+	UniEncoderSpan:         newUniSpan,
+	UniEncoderToken:        newUniToken,
+	BiEncoderSpan:          newBiSpan,
+	BiEncoderToken:         newBiToken,
+	UniEncoderSpanDecoder:  newSpanDecoder,
+	UniEncoderSpanRelex:    newSpanRelex,
+	UniEncoderTokenDecoder: newTokenDecoder,
+	UniEncoderTokenRelex:   newTokenRelex,
+}
 
-	UniEncoderSpanDecoder: {initSpanDecoder, buildSpanDecoder},
+// labelsEncoder is the head's labels encoder (bi-encoders; nil otherwise).
+func (m *Model) labelsEncoder() *LabelEncoder {
+	if h, ok := m.head.(interface{ labelsEncoder() *LabelEncoder }); ok {
+		return h.labelsEncoder()
+	}
+	return nil
+}
 
-	UniEncoderTokenDecoder: {initTokenDecoder, buildTokenDecoder},
-	UniEncoderTokenRelex:   {initTokenRelex, buildTokenRelex},
+// decoder is the head's labels decoder (decoder architectures; nil
+// otherwise).
+func (m *Model) decoder() *spanDecoder {
+	if h, ok := m.head.(interface{ labelsDecoder() *spanDecoder }); ok {
+		return h.labelsDecoder()
+	}
+	return nil
+}
+
+// relexParts is the head's relation head (relex architectures; nil
+// otherwise).
+func (m *Model) relexParts() *relexParts {
+	if h, ok := m.head.(interface{ relationHead() *relexParts }); ok {
+		return h.relationHead()
+	}
+	return nil
 }
 
 type shapeKey struct {
@@ -137,17 +183,16 @@ type shapeKey struct {
 
 // New builds a model from its config, registering every parameter under
 // the reference's state-dict names (values are zero until Initialize or
-// a checkpoint fills them). UniEncoderSpan, UniEncoderToken, BiEncoderSpan
-// and BiEncoderToken are implemented; the others are reported as errors.
+// a checkpoint fills them). Every architecture of data.Architectures has
+// a head in archHeads.
 func New(cfg *Config) (*Model, error) {
 	arch, err := cfg.Architecture()
 	if err != nil {
 		return nil, err
 	}
-	impl, ok := archImpls[arch]
+	newHead, ok := archHeads[arch]
 	if !ok {
-		return nil, fmt.Errorf("architecture %v is not implemented yet (implemented: %v, %v, %v, %v)",
-			arch, UniEncoderSpan, UniEncoderToken, BiEncoderSpan, BiEncoderToken)
+		return nil, fmt.Errorf("architecture %v is not implemented yet", arch)
 	}
 	if len(cfg.EncoderConfig) == 0 || string(cfg.EncoderConfig) == "null" {
 		return nil, fmt.Errorf("gliner config: encoder_config is required (no encoder can be downloaded)")
@@ -162,14 +207,14 @@ func New(cfg *Config) (*Model, error) {
 	if cfg.PostFusionSchema != "" {
 		return nil, fmt.Errorf("gliner config: post_fusion_schema %q (cross_fuser) is not supported yet", cfg.PostFusionSchema)
 	}
-	if cfg.RepresentSpans && (arch == UniEncoderToken || arch == BiEncoderToken || arch == UniEncoderTokenRelex) {
+	if cfg.RepresentSpans && arch.TokenLevel() && !arch.Decoder() {
 		return nil, fmt.Errorf("gliner config: represent_spans is not supported yet for %v", arch)
 	}
 	m := &Model{Cfg: cfg, Arch: arch, Store: autograd.NewStore(), EncCfg: ec, Loss: losses.DefaultOptions(),
-		impl: impl, graphs: map[shapeKey]*compiled{}, arena: autograd.NewArena(autograd.CPU)}
+		graphs: map[shapeKey]*compiled{}, arena: autograd.NewArena(autograd.CPU)}
 	m.src = rand.NewPCG(0, 1)
 	m.rng = rand.New(m.src)
-	if err := impl.init(m); err != nil {
+	if m.head, err = newHead(m); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -190,20 +235,20 @@ func (m *Model) addTextEncoder() error {
 	return nil
 }
 
-// addLabelEncoder registers the bi-encoders' labels encoder
+// newLabelsPart registers the bi-encoders' labels encoder
 // (gliner/modeling/encoder.py BiEncoder).
-func (m *Model) addLabelEncoder() error {
+func (m *Model) newLabelsPart() (labelsPart, error) {
 	raw := m.Cfg.LabelsEncoderConfig
 	if len(raw) == 0 || string(raw) == "null" {
-		return fmt.Errorf("gliner config: labels_encoder_config is required for %v (no encoder can be downloaded)", m.Arch)
+		return labelsPart{}, fmt.Errorf("gliner config: labels_encoder_config is required for %v (no encoder can be downloaded)", m.Arch)
 	}
 	lc, err := encoder.ParseConfig(raw)
 	if err != nil {
-		return fmt.Errorf("gliner config: labels_encoder_config: %w", err)
+		return labelsPart{}, fmt.Errorf("gliner config: labels_encoder_config: %w", err)
 	}
 	m.LabelsEncCfg = lc
-	m.labels, err = NewLabelEncoder(m.Store, lc, m.Cfg.HiddenSize)
-	return err
+	le, err := NewLabelEncoder(m.Store, lc, m.Cfg.HiddenSize)
+	return labelsPart{labels: le}, err
 }
 
 // addRNN registers the BiLSTM when num_rnn_layers > 0
@@ -224,22 +269,23 @@ func (m *Model) addRNN() error {
 	return err
 }
 
-// addSpanHead registers markerV0 and prompt_rep_layer (span models).
-func (m *Model) addSpanHead() error {
+// newSpanParts registers markerV0 and prompt_rep_layer (span models; the
+// token decoder and token relex use markerV0 for their span rows).
+func (m *Model) newSpanParts() (spanParts, error) {
+	var p spanParts
 	var err error
 	H := m.Cfg.HiddenSize
-	if m.span, err = NewMarkerV0(m.Store, "span_rep_layer.span_rep_layer", H, m.Cfg.Dropout); err != nil {
-		return err
+	if p.span, err = NewMarkerV0(m.Store, "span_rep_layer.span_rep_layer", H, m.Cfg.Dropout); err != nil {
+		return p, err
 	}
-	m.prompt, err = layers.NewProjection(m.Store, "prompt_rep_layer", H, H, m.Cfg.Dropout)
-	return err
+	p.prompt, err = layers.NewProjection(m.Store, "prompt_rep_layer", H, H, m.Cfg.Dropout)
+	return p, err
 }
 
-// addScorer registers the token scorer (token models).
-func (m *Model) addScorer() error {
-	var err error
-	m.scorer, err = NewScorer(m.Store, "scorer", m.Cfg.HiddenSize, m.Cfg.Dropout)
-	return err
+// newScorerPart registers the token scorer (token models).
+func (m *Model) newScorerPart() (scorerPart, error) {
+	sc, err := NewScorer(m.Store, "scorer", m.Cfg.HiddenSize, m.Cfg.Dropout)
+	return scorerPart{scorer: sc}, err
 }
 
 // Initialize draws fresh parameters with the reference's schemes.
@@ -284,7 +330,7 @@ func (m *Model) build(k shapeKey) (*compiled, error) {
 	g := autograd.NewGraph(m.Store, k.train)
 	g.RNG = m.rng
 	b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
-	m.impl.build(b)
+	m.head.build(b)
 	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("%v graph: %w", m.Arch, err)
 	}
@@ -300,59 +346,51 @@ func (m *Model) build(k shapeKey) (*compiled, error) {
 	return b.c, nil
 }
 
-// graphFor returns the cached graph of a batch's shape, building it once.
-func (m *Model) graphFor(b *data.Batch, train bool) (*compiled, shapeKey, error) {
+// shapeOf returns a batch's shape key and its plan (what binding it needs
+// beyond its tensors, made for this call only). labelEmb is given by
+// ForwardWithLabelEmbeddings (nil otherwise).
+func (m *Model) shapeOf(b *data.Batch, train bool, labelEmb *autograd.Value) (shapeKey, *batchPlan, error) {
 	if b.InputIDs.Shape == nil || len(b.InputIDs.Shape) != 2 {
-		return nil, shapeKey{}, fmt.Errorf("batch input_ids have shape %v, want (B,T)", b.InputIDs.Shape)
+		return shapeKey{}, nil, fmt.Errorf("batch input_ids have shape %v, want (B,T)", b.InputIDs.Shape)
 	}
 	k := shapeKey{B: b.InputIDs.Shape[0], T: b.InputIDs.Shape[1], W: b.NumWords, C: b.NumClasses, train: train}
 	if k.W == 0 || k.C == 0 {
-		return nil, k, fmt.Errorf("batch has %d words and %d classes: nothing to score", k.W, k.C)
+		return k, nil, fmt.Errorf("batch has %d words and %d classes: nothing to score", k.W, k.C)
 	}
-	if m.labels != nil && m.labelEmb != nil {
-		k.preLabels = true
-	} else if m.labels != nil {
-		s := b.LabelsInputIDs.Shape
-		if len(s) != 2 || s[0] != k.C {
-			return nil, k, fmt.Errorf("%v batch: labels_input_ids have shape %v, want (C=%d, Tl)", m.Arch, s, k.C)
-		}
-		if ms := b.LabelsAttentionMask.Shape; len(ms) != 2 || ms[0] != s[0] || ms[1] != s[1] {
-			return nil, k, fmt.Errorf("%v batch: labels_attention_mask shape %v differs from labels_input_ids %v", m.Arch, ms, s)
-		}
-		k.TL = s[1]
+	p := &batchPlan{train: train, labelEmb: labelEmb}
+	if err := m.head.plan(m, &k, b, p); err != nil {
+		return k, nil, err
 	}
-	switch {
-	case m.Arch == UniEncoderTokenRelex:
-		var err error
-		if k, err = m.tokenRelexKey(k, b, train); err != nil {
-			return nil, k, err
-		}
-	case m.Arch == UniEncoderTokenDecoder:
-		if err := m.tokenDecoderShape(&k, b); err != nil {
-			return nil, k, err
-		}
-	case m.relex != nil:
-		var err error
-		if k, err = m.relexKey(k, b, train); err != nil {
-			return nil, k, err
-		}
-	}
-	if m.Arch != UniEncoderTokenDecoder {
-		if err := m.decoderShape(&k, b); err != nil {
-			return nil, k, err
-		}
-	}
+	return k, p, nil
+}
+
+// graph returns the cached plan of a shape, compiling it once.
+func (m *Model) graph(k shapeKey) (*compiled, error) {
 	c, ok := m.graphs[k]
 	if !ok {
 		var err error
 		if c, err = m.build(k); err != nil {
-			return nil, k, err
+			return nil, err
 		}
 		m.graphs[k] = c
 		m.built++
 	}
 	m.touch(k)
-	return c, k, nil
+	return c, nil
+}
+
+// graphFor returns the cached graph of a batch's shape, building it once,
+// with the batch's plan.
+func (m *Model) graphFor(b *data.Batch, train bool, labelEmb *autograd.Value) (*compiled, shapeKey, *batchPlan, error) {
+	k, p, err := m.shapeOf(b, train, labelEmb)
+	if err != nil {
+		return nil, k, nil, err
+	}
+	c, err := m.graph(k)
+	if err != nil {
+		return nil, k, nil, err
+	}
+	return c, k, p, nil
 }
 
 // Output holds a forward pass's tensors (copies, safe to keep).
@@ -380,25 +418,15 @@ func copyValue(v autograd.Value) autograd.Value {
 	return autograd.Value{Shape: append([]int(nil), v.Shape...), F: append([]float32(nil), v.F...)}
 }
 
-func (m *Model) run(b *data.Batch, train bool) (*compiled, error) {
-	c, k, err := m.graphFor(b, train)
+func (m *Model) run(b *data.Batch, train bool, labelEmb *autograd.Value) (*compiled, error) {
+	c, k, p, err := m.graphFor(b, train, labelEmb)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.bind(c, k, b, train); err != nil {
+	if err := m.bind(c, k, b, p); err != nil {
 		return nil, err
 	}
-	switch m.Arch {
-	case UniEncoderTokenDecoder:
-		if err := m.bindTokenDecoder(c, k, b); err != nil {
-			return nil, err
-		}
-	case UniEncoderTokenRelex:
-		if err := m.bindTokenRelex(c, k, b, train); err != nil {
-			return nil, err
-		}
-	}
-	if err := m.decoderBind(c, k, b); err != nil {
+	if err := m.head.bind(m, c, k, b, p); err != nil {
 		return nil, err
 	}
 	if err := c.m.Run(); err != nil {
@@ -410,10 +438,10 @@ func (m *Model) run(b *data.Batch, train bool) (*compiled, error) {
 // Forward runs the model on a batch in evaluation mode (no dropout, no
 // gradients) and returns the logits and intermediates.
 func (m *Model) Forward(b *data.Batch) (*Output, error) {
-	if m.relex != nil {
-		return m.ForwardRelex(b, m.relex.Threshold, m.relex.AdjacencyThreshold)
+	if r := m.relexParts(); r != nil {
+		return m.ForwardRelex(b, r.Threshold, r.AdjacencyThreshold)
 	}
-	c, err := m.run(b, false)
+	c, err := m.run(b, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +472,7 @@ func (m *Model) output(c *compiled) (*Output, error) {
 // parameter gradients into the store (Param.Grad), and returns the loss
 // and the outputs.
 func (m *Model) Step(b *data.Batch) (*Output, error) {
-	c, err := m.run(b, true)
+	c, err := m.run(b, true, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +483,7 @@ func (m *Model) Step(b *data.Batch) (*Output, error) {
 // training step's graph (the others, like torch's p.grad None, must be
 // skipped by the optimizer).
 func (m *Model) TrainedParams(b *data.Batch) []*autograd.Param {
-	c, _, err := m.graphFor(b, true)
+	c, _, _, err := m.graphFor(b, true, nil)
 	if err != nil {
 		return nil
 	}

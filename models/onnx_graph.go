@@ -39,7 +39,7 @@ func (m *Model) BuildInferenceGraph(d GraphDims) (*InferenceGraph, error) {
 			UniEncoderSpan, UniEncoderToken, BiEncoderSpan, BiEncoderToken)
 	}
 	k := shapeKey{B: d.B, T: d.T, W: d.W, C: d.C, TL: d.TL}
-	if m.labels != nil {
+	if m.labelsEncoder() != nil {
 		k.preLabels = d.LabelEmbeddings
 	} else if d.LabelEmbeddings {
 		return nil, fmt.Errorf("%v has no labels encoder: label embeddings do not apply", m.Arch)
@@ -47,7 +47,7 @@ func (m *Model) BuildInferenceGraph(d GraphDims) (*InferenceGraph, error) {
 	g := autograd.NewGraph(m.Store, false)
 	g.RNG = m.rng
 	b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
-	m.impl.build(b)
+	m.head.build(b)
 	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("%v graph: %w", m.Arch, err)
 	}

@@ -69,10 +69,10 @@ func (b *builder) entPrompts(tok *autograd.Node) *autograd.Node {
 	return autograd.GatherRows(tok, b.intInput("prompt_idx", b.k.B, b.k.C))
 }
 
-// labelPrompts encodes and pools the bi-encoders' label strings and
-// broadcasts them to every text (B,C,H) (gliner/modeling/base.py
+// labelPrompts encodes and pools the bi-encoders' label strings with le
+// and broadcasts them to every text (B,C,H) (gliner/modeling/base.py
 // BaseBiEncoderModel.get_representations).
-func (b *builder) labelPrompts() *autograd.Node {
+func (b *builder) labelPrompts(le *LabelEncoder) *autograd.Node {
 	k := b.k
 	if k.preLabels {
 		pooled := b.keep("token_rep_layer_output.1", b.floatInput("labels_embeds", k.C, b.m.Cfg.HiddenSize))
@@ -80,7 +80,7 @@ func (b *builder) labelPrompts() *autograd.Node {
 	}
 	ids := b.intInput("labels_input_ids", k.C, k.TL)
 	mask := b.intInput("labels_attention_mask", k.C, k.TL)
-	tokens, pooled := b.m.labels.Forward(b.g, ids, mask)
+	tokens, pooled := le.Forward(b.g, ids, mask)
 	b.keep("labels_encoder_token_output", tokens)
 	b.keep("token_rep_layer_output.1", pooled)
 	return BroadcastRows(pooled, k.B)
@@ -88,18 +88,18 @@ func (b *builder) labelPrompts() *autograd.Node {
 
 // spanHead scores spans against classes (gliner/modeling/base.py
 // UniEncoderSpanModel.forward): markerV0 span representations,
-// prompt_rep_layer, their dot products (B,W,K,C) and, in training, the span
-// loss with the options opts returns at run time.
-func (b *builder) spanHead(words, prompts *autograd.Node, opts func() losses.Options) {
+// prompt_rep_layer (both of sp), their dot products (B,W,K,C) and, in
+// training, the span loss with the options opts returns at run time.
+func (b *builder) spanHead(sp spanParts, words, prompts *autograd.Node, opts func() losses.Options) {
 	k, K, H := b.k, b.m.Cfg.MaxWidth, b.m.Cfg.HiddenSize
 	S := k.W * K
 	b.keep("words_embedding", words)
 	start := b.intInput("span_start", k.B, S)
 	end := b.intInput("span_end", k.B, S)
-	span := b.m.span.Forward(b.g, words, start, end) // (B,S,H)
+	span := sp.span.Forward(b.g, words, start, end) // (B,S,H)
 	b.keep("span_rep", autograd.Reshape(span, k.B, k.W, K, H))
 	b.keep("prompts_embedding_pre_proj", prompts)
-	p := b.keep("prompts_embedding", b.keep("prompts_embedding_post_proj", b.m.prompt.Forward(b.g, prompts)))
+	p := b.keep("prompts_embedding", b.keep("prompts_embedding_post_proj", sp.prompt.Forward(b.g, prompts)))
 	b.c.logits = autograd.Reshape(autograd.BatchMatMulNT(span, p), k.B, k.W, K, k.C)
 	if k.train {
 		labels := b.floatInput("labels", k.B, S, k.C)
@@ -109,14 +109,14 @@ func (b *builder) spanHead(words, prompts *autograd.Node, opts func() losses.Opt
 	}
 }
 
-// tokenHead scores words against classes with the Scorer
+// tokenHead scores words against classes with the Scorer sc
 // (gliner/modeling/scorers.py Scorer): logits (B,W,C,3) and, in training, the
 // token loss.
-func (b *builder) tokenHead(words, prompts *autograd.Node, opts func() losses.Options) {
+func (b *builder) tokenHead(sc *Scorer, words, prompts *autograd.Node, opts func() losses.Options) {
 	k := b.k
 	b.keep("words_embedding", words)
 	b.keep("prompts_embedding", prompts)
-	b.c.logits = b.keep("scorer_output", b.m.scorer.Forward(b.g, words, prompts))
+	b.c.logits = b.keep("scorer_output", sc.Forward(b.g, words, prompts))
 	if k.train {
 		labels := b.floatInput("labels", k.B, k.W, k.C, 3)
 		wordMask := b.floatInput("word_mask", k.B, k.W)
@@ -128,8 +128,10 @@ func (b *builder) tokenHead(words, prompts *autograd.Node, opts func() losses.Op
 // lossAsWritten returns the model's loss options at run time.
 func (m *Model) lossAsWritten() losses.Options { return m.Loss }
 
-// bind copies a batch into the bucket's declared inputs.
-func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
+// bind copies a batch into the bucket's declared inputs shared by every
+// architecture (the head's own inputs are bound by its bind).
+func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, p *batchPlan) error {
+	train := p.train
 	var errs []error
 	setI := func(name string, v []int64, shape ...int) {
 		if c.inputs[name] {
@@ -175,13 +177,13 @@ func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
 	setI("text_lengths", lengths, k.B)
 
 	promptsMask := make([]float32, k.B*k.C)
-	if m.labels != nil {
+	if m.Arch.BiEncoder() {
 		// Bi-encoders score every text against all C label rows.
 		for i := range promptsMask {
 			promptsMask[i] = 1
 		}
-		if m.labelEmb != nil {
-			setF("labels_embeds", m.labelEmb.F, m.labelEmb.Shape...)
+		if p.labelEmb != nil {
+			setF("labels_embeds", p.labelEmb.F, p.labelEmb.Shape...)
 		}
 		setI("labels_input_ids", b.LabelsInputIDs.Data, k.C, k.TL)
 		setI("labels_attention_mask", b.LabelsAttentionMask.Data, k.C, k.TL)
@@ -238,7 +240,7 @@ func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
 			return fmt.Errorf("batch: training batch has no labels")
 		}
 		want := []int{k.B, S, k.C}
-		if m.scorer != nil {
+		if m.Arch.TokenLevel() {
 			want = []int{k.B, k.W, k.C, 3}
 		}
 		if fmt.Sprint(b.Labels.Shape) != fmt.Sprint(want) {
@@ -253,9 +255,6 @@ func (m *Model) bind(c *compiled, k shapeKey, b *data.Batch, train bool) error {
 		if err != nil {
 			return fmt.Errorf("batch: %w", err)
 		}
-	}
-	if m.relex != nil && m.Arch == UniEncoderSpanRelex {
-		return m.bindRelex(c, k, b, train)
 	}
 	return nil
 }

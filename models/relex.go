@@ -86,47 +86,66 @@ type relexParts struct {
 	mlp2  *layers.Linear // mlp: (1,H)
 	proj  *layers.Linear // bilinear: (H,H)
 	pair  *layers.Projection
-	// plan is the selection of the batch being bound (graphFor computes
-	// it, bind uses it).
-	plan *relexPlan
 }
 
 // Relex returns the relex settings (nil for other architectures); change
 // them in place.
 func (m *Model) Relex() *RelexSettings {
-	if m.relex == nil {
+	r := m.relexParts()
+	if r == nil {
 		return nil
 	}
-	return &m.relex.RelexSettings
+	return &r.RelexSettings
 }
 
-func initRelex(m *Model) error {
-	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead); err != nil {
-		return err
+// spanRelexHead is UniEncoderSpanRelex's head: the span head and the
+// relation head.
+type spanRelexHead struct {
+	spanParts
+	relexPart
+}
+
+func newSpanRelex(m *Model) (archHead, error) {
+	if err := firstErr(m.addTextEncoder, m.addRNN); err != nil {
+		return nil, err
 	}
-	return m.addRelexParts()
+	sp, err := m.newSpanParts()
+	if err != nil {
+		return nil, err
+	}
+	rp, err := m.newRelexPart()
+	return &spanRelexHead{spanParts: sp, relexPart: rp}, err
 }
 
-// addRelexParts registers the relations layer and pair_rep_layer (both
+func (h *spanRelexHead) plan(m *Model, k *shapeKey, b *data.Batch, p *batchPlan) error {
+	var err error
+	*k, err = m.relexKey(*k, b, p)
+	return err
+}
+
+func (h *spanRelexHead) bind(m *Model, c *compiled, k shapeKey, b *data.Batch, p *batchPlan) error {
+	return m.bindRelex(c, k, b, p)
+}
+
+// newRelexPart registers the relations layer and pair_rep_layer (both
 // relex architectures).
-func (m *Model) addRelexParts() error {
+func (m *Model) newRelexPart() (relexPart, error) {
 	cfg := m.Cfg
 	if cfg.TriplesLayer != nil {
-		return fmt.Errorf("gliner config: triples_layer %q is not supported yet", *cfg.TriplesLayer)
+		return relexPart{}, fmt.Errorf("gliner config: triples_layer %q is not supported yet", *cfg.TriplesLayer)
 	}
 	if cfg.RelTokenIndex < 0 {
-		return fmt.Errorf("gliner config: rel_token_index %d: the <<REL>> token id is required", cfg.RelTokenIndex)
+		return relexPart{}, fmt.Errorf("gliner config: rel_token_index %d: the <<REL>> token id is required", cfg.RelTokenIndex)
 	}
 	layer, err := ParseRelationsLayer(*cfg.RelationsLayer)
 	if err != nil {
-		return fmt.Errorf("gliner config: %w", err)
+		return relexPart{}, fmt.Errorf("gliner config: %w", err)
 	}
 	r, err := newRelexParts(m.Store, layer, cfg.HiddenSize, cfg.Dropout)
 	if err != nil {
-		return err
+		return relexPart{}, err
 	}
-	m.relex = r
-	return nil
+	return relexPart{relex: r}, nil
 }
 
 // newRelexParts registers the relations layer's and pair_rep_layer's
@@ -154,10 +173,10 @@ func newRelexParts(s *autograd.Store, layer RelationsLayer, H int, dropout float
 	return r, nil
 }
 
-func buildRelex(b *builder) {
+func (h *spanRelexHead) build(b *builder) {
 	switch b.k.stage {
 	case relexAdjacency, relexPairs:
-		b.relexHeadOnly()
+		b.relexHeadOnly(h.relex)
 		return
 	}
 	k := b.k
@@ -165,7 +184,7 @@ func buildRelex(b *builder) {
 	prompts := b.entPrompts(tok)
 	words := b.applyRNN(b.keep("words_embedding_pre_rnn", b.words(tok)))
 	b.keep("words_embedding_post_rnn", words)
-	b.spanHead(words, prompts, b.m.lossAsWritten)
+	b.spanHead(h.spanParts, words, prompts, b.m.lossAsWritten)
 	if k.R == 0 {
 		return
 	}
@@ -178,8 +197,8 @@ func buildRelex(b *builder) {
 	span := autograd.Reshape(b.c.named["span_rep"], k.B, k.W*b.m.Cfg.MaxWidth, H)
 	ent := autograd.GatherRows(span, b.intInput("ent_idx", k.B, k.E))
 	entMask := b.floatInput("ent_mask", k.B, k.E)
-	adj := b.relexAdjacency(ent, entMask)
-	relLogits := b.relexPairs(ent, q)
+	adj := b.relexAdjacency(h.relex, ent, entMask)
+	relLogits := b.relexPairs(h.relex, ent, q)
 	m := b.m
 	adjLabels := b.floatInput("adj_matrix", k.B, k.E, k.E)
 	relLabels := b.floatInput("rel_matrix", k.B, k.N, k.R)
@@ -194,24 +213,24 @@ func buildRelex(b *builder) {
 		b.c.loss, adjLoss, relLoss)
 }
 
-// relexHeadOnly builds the inference head graphs over packed entities
-// given as inputs.
-func (b *builder) relexHeadOnly() {
+// relexHeadOnly builds the inference head graphs of the relation head r
+// over packed entities given as inputs.
+func (b *builder) relexHeadOnly(r *relexParts) {
 	k, H := b.k, b.m.Cfg.HiddenSize
 	ent := b.floatInput("ent", k.B, k.E, H)
 	entMask := b.floatInput("ent_mask", k.B, k.E)
-	adj := b.relexAdjacency(ent, entMask)
+	adj := b.relexAdjacency(r, ent, entMask)
 	b.c.logits = adj
 	if k.stage == relexPairs {
 		q := b.floatInput("rel_prompts", k.B, k.R, H)
-		b.c.logits = b.relexPairs(ent, q)
+		b.c.logits = b.relexPairs(r, ent, q)
 	}
 }
 
-// relexAdjacency scores entity pairs (B,E,E) with the relations layer,
+// relexAdjacency scores entity pairs (B,E,E) with r's relations layer,
 // masked by m_i·m_j, kept as relations_rep_layer_output.
-func (b *builder) relexAdjacency(ent, entMask *autograd.Node) *autograd.Node {
-	k, r := b.k, b.m.relex
+func (b *builder) relexAdjacency(r *relexParts, ent, entMask *autograd.Node) *autograd.Node {
+	k := b.k
 	var x *autograd.Node
 	switch r.layer {
 	case RelationsDot:
@@ -229,12 +248,13 @@ func (b *builder) relexAdjacency(ent, entMask *autograd.Node) *autograd.Node {
 }
 
 // relexPairs scores the selected pairs (B,N) against the relation prompts
-// q (B,R,H): rel_logits (B,N,R), kept with pair_rep_layer_output.
-func (b *builder) relexPairs(ent, q *autograd.Node) *autograd.Node {
+// q (B,R,H) with r's pair_rep_layer: rel_logits (B,N,R), kept with
+// pair_rep_layer_output.
+func (b *builder) relexPairs(r *relexParts, ent, q *autograd.Node) *autograd.Node {
 	k := b.k
 	head := autograd.GatherRows(ent, b.intInput("pair_head", k.B, k.N))
 	tail := autograd.GatherRows(ent, b.intInput("pair_tail", k.B, k.N))
-	pair := b.keep("pair_rep_layer_output", b.m.relex.pair.Forward(b.g, autograd.Concat(head, tail)))
+	pair := b.keep("pair_rep_layer_output", r.pair.Forward(b.g, autograd.Concat(head, tail)))
 	return b.keep("rel_logits", autograd.BatchMatMulNT(pair, q))
 }
 
@@ -242,10 +262,11 @@ func (b *builder) relexPairs(ent, q *autograd.Node) *autograd.Node {
 // model's, with rel_alpha / rel_gamma when set.
 func (m *Model) relexLossOptions() losses.Options {
 	o := m.Loss
-	if a := m.relex.RelAlpha; a != nil {
+	r := m.relexParts()
+	if a := r.RelAlpha; a != nil {
 		o.Alpha = *a
 	}
-	if g := m.relex.RelGamma; g != nil {
+	if g := r.RelGamma; g != nil {
 		o.Gamma = *g
 	}
 	return o
@@ -280,11 +301,12 @@ func (m *Model) relPromptCount(b *data.Batch, T int) int {
 }
 
 // relexKey adds the relex sizes to a batch's shape key: R (relation
-// prompts) always; in training E and N from the targets.
-func (m *Model) relexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, error) {
+// prompts) always; in training E and N from the targets, whose selection
+// goes into bp.
+func (m *Model) relexKey(k shapeKey, b *data.Batch, bp *batchPlan) (shapeKey, error) {
 	k.stage = relexFull
 	k.R = m.relPromptCount(b, k.T)
-	if !train || k.R == 0 {
+	if !bp.train || k.R == 0 {
 		return k, nil
 	}
 	if b.RelMatrix.Shape == nil || b.AdjMatrix.Shape == nil {
@@ -300,7 +322,7 @@ func (m *Model) relexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, error
 	if err != nil {
 		return k, err
 	}
-	m.relex.plan = p
+	bp.relex = p
 	k.E, k.N = p.E, p.N
 	return k, nil
 }
@@ -349,7 +371,8 @@ func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
 	p.entMask = make([]float32, k.B*Epad)
 	p.adj = make([]float32, k.B*Epad*Epad)
 	types := make([]map[[2]int][]float32, k.B)
-	thr := float32(m.relex.AdjacencyThreshold)
+	adjThr := m.relexParts().AdjacencyThreshold
+	thr := float32(adjThr)
 	for bi := range kept {
 		for e := 0; e < Epad; e++ {
 			p.entIdx[bi*Epad+e] = -1
@@ -408,7 +431,7 @@ func (m *Model) trainPlan(b *data.Batch, k shapeKey) (*relexPlan, error) {
 			return nil, fmt.Errorf("relex batch: %s: adj_matrix marks %d pairs, rel_matrix has %d rows", exampleName(b, bi), n, rs[1])
 		}
 	}
-	pairs := selectPairs(p.adj, k.B, Epad, m.relex.AdjacencyThreshold)
+	pairs := selectPairs(p.adj, k.B, Epad, adjThr)
 	p.setPairs(pairs)
 	p.rel = make([]float32, k.B*p.N*k.R)
 	for bi, ps := range pairs {
@@ -513,8 +536,8 @@ func (p *relexPlan) setPairs(pairs [][][2]int) {
 }
 
 // bindRelex binds the relex inputs of the full graph: the <<REL>>
-// positions and, in training, the selections and targets.
-func (m *Model) bindRelex(c *compiled, k shapeKey, b *data.Batch, train bool) error {
+// positions and, in training, the selections and targets of bp.
+func (m *Model) bindRelex(c *compiled, k shapeKey, b *data.Batch, bp *batchPlan) error {
 	if k.R == 0 {
 		return nil
 	}
@@ -524,8 +547,8 @@ func (m *Model) bindRelex(c *compiled, k shapeKey, b *data.Batch, train bool) er
 	}
 	var errs []error
 	errs = append(errs, c.m.SetInts("rel_prompt_idx", idx, k.B, k.R))
-	if train {
-		p := m.relex.plan
+	if bp.train {
+		p := bp.relex
 		if p == nil || p.B != k.B || p.E != k.E || p.N != k.N || p.R != k.R {
 			return fmt.Errorf("relex batch: internal error: no selection for shape %+v", k)
 		}

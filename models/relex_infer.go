@@ -35,13 +35,13 @@ type RelexOutput struct {
 // UniEncoderSpanRelexModel.forward). Forward uses the model's Relex()
 // thresholds (0.5, 0.5 by default).
 func (m *Model) ForwardRelex(b *data.Batch, threshold, adjacencyThreshold float64) (*Output, error) {
-	if m.relex == nil {
+	if m.relexParts() == nil {
 		return nil, fmt.Errorf("ForwardRelex: architecture %v has no relation head", m.Arch)
 	}
-	if m.Arch == UniEncoderTokenRelex {
+	if m.Arch.TokenLevel() {
 		return m.forwardTokenRelex(b, threshold, adjacencyThreshold)
 	}
-	c, err := m.run(b, false)
+	c, err := m.run(b, false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (m *Model) relexHeads(out *Output, b *data.Batch, p *relexPlan, ent []float
 		return nil
 	}
 	// Adjacency, then pairs above the threshold.
-	hc, err := m.relexHeadGraph(shapeKey{B: B, E: Epad, stage: relexAdjacency})
+	hc, err := m.graph(shapeKey{B: B, E: Epad, stage: relexAdjacency})
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (m *Model) relexHeads(out *Output, b *data.Batch, p *relexPlan, ent []float
 	}
 	p.setPairs(selectPairs(adj.F, B, Epad, adjacencyThreshold))
 	p.R = R
-	pc, err := m.relexHeadGraph(shapeKey{B: B, E: Epad, N: p.N, R: R, stage: relexPairs})
+	pc, err := m.graph(shapeKey{B: B, E: Epad, N: p.N, R: R, stage: relexPairs})
 	if err != nil {
 		return err
 	}
@@ -156,21 +156,6 @@ func (m *Model) relexHeads(out *Output, b *data.Batch, p *relexPlan, ent []float
 }
 
 func sigmoid32(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
-
-// relexHeadGraph returns the cached inference head graph of a shape.
-func (m *Model) relexHeadGraph(k shapeKey) (*compiled, error) {
-	c, ok := m.graphs[k]
-	if !ok {
-		var err error
-		if c, err = m.build(k); err != nil {
-			return nil, err
-		}
-		m.graphs[k] = c
-		m.built++
-	}
-	m.touch(k)
-	return c, nil
-}
 
 func (m *Model) runHead(c *compiled, p *relexPlan, ent, q []float32) error {
 	errs := []error{c.m.SetFloats("ent", ent, p.B, p.E, m.Cfg.HiddenSize), m.bindHeadInputs(c, p)}

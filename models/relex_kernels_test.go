@@ -33,14 +33,14 @@ func TestRelexHeadGradients(t *testing.T) {
 					p.Data[j] *= 0.5
 				}
 			}
-			m := &Model{Cfg: &Config{HiddenSize: H}, Store: s, relex: parts, Loss: losses.DefaultOptions()}
+			m := &Model{Cfg: &Config{HiddenSize: H}, Store: s, head: &spanRelexHead{relexPart: relexPart{relex: parts}}, Loss: losses.DefaultOptions()}
 			g := autograd.NewGraph(s, true)
 			k := shapeKey{B: B, E: E, N: N, R: R, train: true}
 			b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
 			ent := g.Param("ent")
 			entMask := b.floatInput("ent_mask", B, E)
-			adj := b.relexAdjacency(ent, entMask)
-			rel := b.relexPairs(ent, g.Param("q"))
+			adj := b.relexAdjacency(parts, ent, entMask)
+			rel := b.relexPairs(parts, ent, g.Param("q"))
 			adjLoss := g.Apply(&adjLossK{dyn: m.relexLossOptions}, adj, b.floatInput("adj_matrix", B, E, E), entMask)
 			relLoss := g.Apply(&relLossK{dyn: m.relexLossOptions}, rel, b.floatInput("rel_matrix", B, N, R),
 				b.floatInput("pair_mask", B, N), b.floatInput("rel_prompts_mask", B, R))

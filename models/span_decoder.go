@@ -81,8 +81,7 @@ func ParseDecoderMode(s string) (DecoderMode, error) {
 	return 0, fmt.Errorf("unknown decoder_mode %q (valid: span, prompt)", s)
 }
 
-// spanDecoder holds UniEncoderSpanDecoder's decoder parts and the plan of
-// the batch being run.
+// spanDecoder holds the decoder architectures' labels decoder parts.
 type spanDecoder struct {
 	Cfg  *encoder.GPT2Config
 	gpt  *encoder.GPT2
@@ -91,50 +90,66 @@ type spanDecoder struct {
 	// words: the prefix carries the span's decoder tokens.
 	words bool
 	eos   int64
-
-	plan    *decoderPlan
-	planFor *data.Batch
 }
 
-func initSpanDecoder(m *Model) error {
-	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead); err != nil {
-		return err
+// spanDecoderHead is UniEncoderSpanDecoder's head: the span head and the
+// labels decoder.
+type spanDecoderHead struct {
+	spanParts
+	decoderPart
+}
+
+func newSpanDecoder(m *Model) (archHead, error) {
+	if err := firstErr(m.addTextEncoder, m.addRNN); err != nil {
+		return nil, err
 	}
-	return m.addLabelsDecoder()
+	sp, err := m.newSpanParts()
+	if err != nil {
+		return nil, err
+	}
+	dp, err := m.newDecoderPart()
+	return &spanDecoderHead{spanParts: sp, decoderPart: dp}, err
 }
 
-// addLabelsDecoder registers the GPT-2 labels decoder and, when
+func (h *spanDecoderHead) plan(m *Model, k *shapeKey, b *data.Batch, p *batchPlan) error {
+	return m.decoderShape(k, b, p)
+}
+
+func (h *spanDecoderHead) bind(m *Model, c *compiled, k shapeKey, _ *data.Batch, p *batchPlan) error {
+	return m.decoderBind(c, k, p)
+}
+
+// newDecoderPart registers the GPT-2 labels decoder and, when
 // hidden_size differs from its n_embd, _enc2dec_proj (both decoder
 // architectures).
-func (m *Model) addLabelsDecoder() error {
+func (m *Model) newDecoderPart() (decoderPart, error) {
 	raw := m.Cfg.LabelsDecoderConfig
 	if len(raw) == 0 || string(raw) == "null" {
-		return fmt.Errorf("gliner config: labels_decoder_config is required for %v (no decoder can be downloaded)", m.Arch)
+		return decoderPart{}, fmt.Errorf("gliner config: labels_decoder_config is required for %v (no decoder can be downloaded)", m.Arch)
 	}
 	dc, err := encoder.ParseGPT2Config(raw)
 	if err != nil {
-		return fmt.Errorf("gliner config: labels_decoder_config: %w", err)
+		return decoderPart{}, fmt.Errorf("gliner config: labels_decoder_config: %w", err)
 	}
 	mode := DecoderSpan
 	if m.Cfg.DecoderMode != nil {
 		if mode, err = ParseDecoderMode(*m.Cfg.DecoderMode); err != nil {
-			return fmt.Errorf("gliner config: %w", err)
+			return decoderPart{}, fmt.Errorf("gliner config: %w", err)
 		}
 	}
 	if dc.EOS() < 0 || dc.EOS() >= dc.VocabSize {
-		return fmt.Errorf("gliner config: labels_decoder_config: eos_token_id %d outside the vocabulary of %d", dc.EOS(), dc.VocabSize)
+		return decoderPart{}, fmt.Errorf("gliner config: labels_decoder_config: eos_token_id %d outside the vocabulary of %d", dc.EOS(), dc.VocabSize)
 	}
 	d := &spanDecoder{Cfg: dc, mode: mode, words: mode == DecoderSpan && m.Cfg.FullDecoderContext, eos: int64(dc.EOS())}
 	if d.gpt, err = encoder.NewGPT2(m.Store, DecoderPrefix, dc); err != nil {
-		return err
+		return decoderPart{}, err
 	}
 	if H := m.Cfg.HiddenSize; H != dc.NEmbd {
 		if d.proj, err = layers.NewProjection(m.Store, "_enc2dec_proj", H, dc.NEmbd, m.Cfg.Dropout); err != nil {
-			return err
+			return decoderPart{}, err
 		}
 	}
-	m.dec = d
-	return nil
+	return decoderPart{dec: d}, nil
 }
 
 // decoderSpanLoss is the span loss options of the decoder model: as written,
@@ -143,17 +158,17 @@ func (m *Model) addLabelsDecoder() error {
 // UniEncoderSpanDecoderModel.loss).
 func (m *Model) decoderSpanLoss() losses.Options { return m.biSpanLoss() }
 
-func buildSpanDecoder(b *builder) {
+func (h *spanDecoderHead) build(b *builder) {
 	tok := b.text("token_rep_layer_output")
 	prompts := b.entPrompts(tok)
 	words := b.applyRNN(b.keep("words_embedding_pre_rnn", b.words(tok)))
 	b.keep("words_embedding_post_rnn", words)
-	b.spanHead(words, prompts, b.m.decoderSpanLoss)
+	b.spanHead(h.spanParts, words, prompts, b.m.decoderSpanLoss)
 	M, T := b.k.Dec[0], b.k.Dec[1]
 	if !b.k.train || M == 0 {
 		return
 	}
-	d, g := b.m.dec, b.g
+	d, g := h.dec, b.g
 	B, S, H := b.k.B, b.k.W*b.m.Cfg.MaxWidth, b.m.Cfg.HiddenSize
 	span := autograd.Reshape(b.c.named["span_rep"], 1, B*S, H)
 	rows := b.intInput("decoder_span_rows", 1, M)
@@ -172,33 +187,28 @@ func buildSpanDecoder(b *builder) {
 }
 
 // decoderShape fills the decoder dims of a training batch's shape key
-// (kept spans M, sequence length T) and keeps the batch's plan for bind.
-func (m *Model) decoderShape(k *shapeKey, b *data.Batch) error {
-	d := m.dec
-	if d == nil {
-		return nil
-	}
-	d.plan, d.planFor = nil, nil
+// (kept spans M, sequence length T) and puts the batch's layout in bp.
+func (m *Model) decoderShape(k *shapeKey, b *data.Batch, bp *batchPlan) error {
 	if !k.train {
 		return nil
 	}
-	p, err := d.trainPlan(b, k.B, k.W, m.Cfg.MaxWidth, m.Loss.ReferenceCompat)
+	p, err := m.decoder().trainPlan(b, k.B, k.W, m.Cfg.MaxWidth, m.Loss.ReferenceCompat)
 	if err != nil {
 		return fmt.Errorf("%v batch: %w", m.Arch, err)
 	}
-	d.plan, d.planFor = p, b
+	bp.dec = p
 	k.Dec = [2]int{p.M, p.T}
 	return nil
 }
 
-// decoderBind copies the plan of a training batch into its graph inputs.
-func (m *Model) decoderBind(c *compiled, k shapeKey, b *data.Batch) error {
-	d := m.dec
-	if d == nil || !k.train || k.Dec[0] == 0 {
+// decoderBind copies the decoder layout of a training batch (bp.dec) into
+// its graph inputs.
+func (m *Model) decoderBind(c *compiled, k shapeKey, bp *batchPlan) error {
+	if !k.train || k.Dec[0] == 0 {
 		return nil
 	}
-	p := d.plan
-	if p == nil || d.planFor != b {
+	p := bp.dec
+	if p == nil || p.M != k.Dec[0] || p.T != k.Dec[1] {
 		return fmt.Errorf("%v batch: no decoder plan for this batch", m.Arch)
 	}
 	M, T := k.Dec[0], k.Dec[1]
@@ -219,14 +229,15 @@ func (m *Model) decoderBind(c *compiled, k shapeKey, b *data.Batch) error {
 // decoderCheckState validates the decoder part of a checkpoint (the tied
 // lm_head must equal wte) and returns the key the store does not hold.
 func (m *Model) decoderCheckState(st *checkpoints.State) ([]string, error) {
-	if m.dec == nil {
+	d := m.decoder()
+	if d == nil {
 		return nil, nil
 	}
-	if err := m.dec.gpt.LoadState(m.Store, st); err != nil {
+	if err := d.gpt.LoadState(m.Store, st); err != nil {
 		return nil, err
 	}
 	var ignore []string
-	if k := m.dec.gpt.TiedHeadKey(); k != "" {
+	if k := d.gpt.TiedHeadKey(); k != "" {
 		ignore = append(ignore, k)
 	}
 	for _, n := range st.Names {
@@ -243,17 +254,17 @@ func isCausalBuffer(n string) bool {
 
 // Decoder is the model's labels decoder (nil for other architectures).
 func (m *Model) Decoder() *encoder.GPT2 {
-	if m.dec == nil {
-		return nil
+	if d := m.decoder(); d != nil {
+		return d.gpt
 	}
-	return m.dec.gpt
+	return nil
 }
 
 // DecoderMode is the decoder's mode (span or prompt); meaningful only when
 // Decoder is not nil.
 func (m *Model) DecoderMode() DecoderMode {
-	if m.dec == nil {
-		return DecoderSpan
+	if d := m.decoder(); d != nil {
+		return d.mode
 	}
-	return m.dec.mode
+	return DecoderSpan
 }

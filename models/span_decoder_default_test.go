@@ -24,7 +24,7 @@ func TestSpanDecoderDefaultTargetsIgnorePadding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := m.dec.plan
+	p := stepDecoderPlan(t, m, b)
 	M, Tl := b.DecoderLabelsIDs.Shape[0], b.DecoderLabelsIDs.Shape[1]
 	if p.M != M || p.T != p.Tp+Tl {
 		t.Fatalf("plan M=%d T=%d Tp=%d, want M=%d T=Tp+%d", p.M, p.T, p.Tp, M, Tl)
@@ -215,14 +215,14 @@ func TestSpanDecoderProjectionGradients(t *testing.T) {
 	}
 	m.Initialize(5)
 	b := decoderBatch(t, dir, true, m.Cfg.MaxWidth)
-	c, k, err := m.graphFor(b, true)
+	c, k, p, err := m.graphFor(b, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.bind(c, k, b, true); err != nil {
+	if err := m.bind(c, k, b, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.decoderBind(c, k, b); err != nil {
+	if err := m.head.bind(m, c, k, b, p); err != nil {
 		t.Fatal(err)
 	}
 	var params []*autograd.Param

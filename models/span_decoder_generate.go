@@ -146,11 +146,11 @@ func (g *GeneratedLabels) Label(b, start, end, maxWidth int) (string, bool) {
 // laid out and attended as the reference does (see span_decoder.go);
 // otherwise its padding is masked.
 func (m *Model) GenerateLabels(b *data.Batch, out *Output, o GenerateOptions) (*GeneratedLabels, error) {
-	d := m.dec
+	d := m.decoder()
 	if d == nil {
 		return nil, fmt.Errorf("generate labels: %v has no labels decoder", m.Arch)
 	}
-	if m.Arch == UniEncoderTokenDecoder {
+	if m.Arch.TokenLevel() {
 		return m.generateTokenLabels(b, out, o)
 	}
 	ls := out.Logits.Shape
@@ -362,7 +362,8 @@ func utf8Replace(b []byte) string {
 // of, and once a label is complete only the end token is allowed. Use it as
 // GenerateOptions.Allowed.
 func (m *Model) LabelsConstraint(tok tokenizer.Tokenizer, labels []string) (func(row int, generated []int64) []int64, error) {
-	if m.dec == nil {
+	d := m.decoder()
+	if d == nil {
 		return nil, fmt.Errorf("labels constraint: %v has no labels decoder", m.Arch)
 	}
 	if len(labels) == 0 {
@@ -390,10 +391,10 @@ func (m *Model) LabelsConstraint(tok tokenizer.Tokenizer, labels []string) (func
 		if len(seq) == 0 {
 			return nil, fmt.Errorf("labels constraint: label %q has no tokens", l)
 		}
-		seq = append(seq, m.dec.eos)
+		seq = append(seq, d.eos)
 		for _, id := range seq {
-			if id < 0 || id >= int64(m.dec.Cfg.VocabSize) {
-				return nil, fmt.Errorf("labels constraint: label %q: token %d outside the decoder vocabulary of %d", l, id, m.dec.Cfg.VocabSize)
+			if id < 0 || id >= int64(d.Cfg.VocabSize) {
+				return nil, fmt.Errorf("labels constraint: label %q: token %d outside the decoder vocabulary of %d", l, id, d.Cfg.VocabSize)
 			}
 			nx, ok := cur.next[id]
 			if !ok {

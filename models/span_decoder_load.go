@@ -24,7 +24,8 @@ func (m *Model) LoadDecoderTokenizer(dir string) (*tokenizer.BPE, error) {
 // CheckDecoderTokenizer loads a Hugging Face GPT-2 tokenizer folder and
 // checks it against the model's decoder (see LoadDecoderTokenizer).
 func (m *Model) CheckDecoderTokenizer(tokDir string) (*tokenizer.BPE, error) {
-	if m.dec == nil {
+	d := m.decoder()
+	if d == nil {
 		return nil, fmt.Errorf("decoder tokenizer %s: %v has no labels decoder", tokDir, m.Arch)
 	}
 	if st, err := os.Stat(tokDir); err != nil || !st.IsDir() {
@@ -38,13 +39,13 @@ func (m *Model) CheckDecoderTokenizer(tokDir string) (*tokenizer.BPE, error) {
 	if !ok {
 		return nil, fmt.Errorf("decoder tokenizer %s: a %T, want a byte-level BPE (GPT-2) tokenizer", tokDir, tok)
 	}
-	if n, want := tok.VocabSize(), m.dec.Cfg.VocabSize; n != want {
+	if n, want := tok.VocabSize(), d.Cfg.VocabSize; n != want {
 		return nil, fmt.Errorf("decoder tokenizer %s: vocabulary of %d ids does not match the checkpoint's decoder (%s.transformer.wte.weight has %d rows)",
 			tokDir, n, DecoderPrefix, want)
 	}
-	if sp := tok.SpecialIDs(); int64(sp.SEP) != m.dec.eos && int64(sp.Pad) != m.dec.eos {
+	if sp := tok.SpecialIDs(); int64(sp.SEP) != d.eos && int64(sp.Pad) != d.eos {
 		return nil, fmt.Errorf("decoder tokenizer %s: end token id %d (eos) / pad %d differ from the decoder config's eos_token_id %d",
-			tokDir, sp.SEP, sp.Pad, m.dec.eos)
+			tokDir, sp.SEP, sp.Pad, d.eos)
 	}
 	return bpe, nil
 }

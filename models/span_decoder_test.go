@@ -86,7 +86,7 @@ func TestSpanDecoderLossesAndGradientsMatchReference(t *testing.T) {
 	// Kept spans and their prefixes.
 	selT := outputs["decoder_span_idx"]
 	sel, _ := selT.Int64s()
-	plan := m.dec.plan
+	plan := stepDecoderPlan(t, m, b)
 	if len(plan.SpanIdx) != len(sel) {
 		t.Fatalf("decoder_span_idx has %d entries, reference %d", len(plan.SpanIdx), len(sel))
 	}

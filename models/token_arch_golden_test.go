@@ -75,14 +75,14 @@ func TestTokenDecoderTrainingMatchesReference(t *testing.T) {
 	}
 	outputs := decoderOutputs(t, dir)
 	checkShapedClose(t, "span_logits", out.Intermediates["span_logits"], outputs["span_logits"])
-	sameInts(t, "decoder_span_idx", m.dec.plan.SpanIdx, outputs["decoder_span_idx"])
+	sameInts(t, "decoder_span_idx", stepDecoderPlan(t, m, b).SpanIdx, outputs["decoder_span_idx"])
 	// The prefixes equal decoder_embedding at the packed rows.
 	embT, embMaskT := outputs["decoder_embedding"], outputs["decoder_embedding_mask"]
 	emb, _ := embT.Float32s()
 	embMask := boolTensorInts(t, embMaskT)
 	sh := embT.Shape
 	S, Tp, D := sh[1], sh[2], sh[3]
-	plan := m.dec.plan
+	plan := stepDecoderPlan(t, m, b)
 	if plan.Tp != Tp {
 		t.Fatalf("prefix length %d, reference %d", plan.Tp, Tp)
 	}

@@ -73,7 +73,7 @@ func (m *Model) tokenSlots(out *Output, b *data.Batch, threshold float64) (*Toke
 		return nil, fmt.Errorf("token span rows: the forward output has no words_embedding (B=%d,W=%d,H=%d)", B, W, H)
 	}
 	k := shapeKey{B: B, W: W, C: C, E: S, stage: tokenSlotsStage}
-	c, err := m.relexHeadGraph(k)
+	c, err := m.graph(k)
 	if err != nil {
 		return nil, err
 	}
@@ -114,14 +114,15 @@ func (m *Model) tokenSlots(out *Output, b *data.Batch, threshold float64) (*Toke
 }
 
 // tokenSlotHead builds the inference head over given word embeddings
-// (B,W,H) and span rows (B,S): span_rep (B,S,H) and, for the token
-// decoder, span_logits (B,S,C) against the given raw prompts.
-func (b *builder) tokenSlotHead() {
+// (B,W,H) and span rows (B,S): span_rep (B,S,H) by marker and, when
+// scored (the token decoder), span_logits (B,S,C) against the given raw
+// prompts.
+func (b *builder) tokenSlotHead(marker *MarkerV0, scored bool) {
 	k, H := b.k, b.m.Cfg.HiddenSize
 	words := b.floatInput("words", k.B, k.W, H)
-	span := b.keep("span_rep", b.m.span.Forward(b.g, words, b.intInput("slot_start", k.B, k.E), b.intInput("slot_end", k.B, k.E)))
+	span := b.keep("span_rep", marker.Forward(b.g, words, b.intInput("slot_start", k.B, k.E), b.intInput("slot_end", k.B, k.E)))
 	b.c.logits = span
-	if b.m.dec != nil {
+	if scored {
 		prompts := b.floatInput("prompts", k.B, k.C, H)
 		b.c.logits = b.keep("span_logits", autograd.BatchMatMulNT(span, prompts))
 	}

@@ -4,16 +4,25 @@ package models
 // the <<ENT>> prompt share one encoder; words go through the BiLSTM; markerV0
 // spans are scored against the projected prompts.
 
-func initUniSpan(m *Model) error {
-	return firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead)
+type uniSpanHead struct {
+	spanParts
+	noPlan
 }
 
-func buildUniSpan(b *builder) {
+func newUniSpan(m *Model) (archHead, error) {
+	if err := firstErr(m.addTextEncoder, m.addRNN); err != nil {
+		return nil, err
+	}
+	sp, err := m.newSpanParts()
+	return &uniSpanHead{spanParts: sp}, err
+}
+
+func (h *uniSpanHead) build(b *builder) {
 	tok := b.text("token_rep_layer_output")
 	prompts := b.entPrompts(tok)
 	words := b.applyRNN(b.keep("words_embedding_pre_rnn", b.words(tok)))
 	b.keep("words_embedding_post_rnn", words)
-	b.spanHead(words, prompts, b.m.lossAsWritten)
+	b.spanHead(h.spanParts, words, prompts, b.m.lossAsWritten)
 }
 
 // firstErr runs the steps in order and returns the first error.

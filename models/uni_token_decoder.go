@@ -40,20 +40,44 @@ import (
 //   - Span rows at inference (modeling/utils.py
 //     extract_spans_from_tokens) cover only words inside each text.
 
-func initTokenDecoder(m *Model) error {
-	if err := firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead, m.addScorer, m.addLabelsDecoder); err != nil {
-		return err
-	}
-	if m.dec.mode != DecoderSpan {
-		return fmt.Errorf("gliner config: decoder_mode %q is not supported for %v (only \"span\")", m.dec.mode, m.Arch)
-	}
-	m.dec.words = true
-	return nil
+// tokenDecoderHead is UniEncoderTokenDecoder's head: markerV0 (its
+// TokenMarker span rows) and the unused prompt_rep_layer, the scorer and
+// the labels decoder.
+type tokenDecoderHead struct {
+	spanParts
+	scorerPart
+	decoderPart
 }
 
-func buildTokenDecoder(b *builder) {
+func newTokenDecoder(m *Model) (archHead, error) {
+	h := &tokenDecoderHead{}
+	if err := firstErr(m.addTextEncoder, m.addRNN,
+		func() (err error) { h.spanParts, err = m.newSpanParts(); return err },
+		func() (err error) { h.scorerPart, err = m.newScorerPart(); return err },
+		func() (err error) { h.decoderPart, err = m.newDecoderPart(); return err }); err != nil {
+		return nil, err
+	}
+	if h.dec.mode != DecoderSpan {
+		return nil, fmt.Errorf("gliner config: decoder_mode %q is not supported for %v (only \"span\")", h.dec.mode, m.Arch)
+	}
+	h.dec.words = true
+	return h, nil
+}
+
+func (h *tokenDecoderHead) plan(m *Model, k *shapeKey, b *data.Batch, p *batchPlan) error {
+	return m.tokenDecoderShape(k, b, p)
+}
+
+func (h *tokenDecoderHead) bind(m *Model, c *compiled, k shapeKey, b *data.Batch, p *batchPlan) error {
+	if err := m.bindTokenDecoder(c, k, b); err != nil {
+		return err
+	}
+	return m.decoderBind(c, k, p)
+}
+
+func (h *tokenDecoderHead) build(b *builder) {
 	if b.k.stage == tokenSlotsStage {
-		b.tokenSlotHead()
+		b.tokenSlotHead(h.span, true)
 		return
 	}
 	m, k, g := b.m, b.k, b.g
@@ -63,7 +87,7 @@ func buildTokenDecoder(b *builder) {
 	b.keep("words_embedding_post_rnn", words)
 	b.keep("words_embedding", words)
 	b.keep("prompts_embedding", prompts)
-	b.c.logits = b.keep("scorer_output", m.scorer.Forward(g, words, prompts))
+	b.c.logits = b.keep("scorer_output", h.scorer.Forward(g, words, prompts))
 	if !k.train {
 		return
 	}
@@ -77,7 +101,7 @@ func buildTokenDecoder(b *builder) {
 		b.c.loss = LossSum([]float32{float32(m.Cfg.TokenLossCoef)}, tokLoss)
 		return
 	}
-	span := b.keep("span_rep", m.span.Forward(g, words, b.intInput("slot_start", k.B, S), b.intInput("slot_end", k.B, S)))
+	span := b.keep("span_rep", h.span.Forward(g, words, b.intInput("slot_start", k.B, S), b.intInput("slot_end", k.B, S)))
 	spanLogits := b.keep("span_logits", autograd.BatchMatMulNT(span, prompts))
 	spanLabels := b.floatInput("span_labels", k.B, S, k.C)
 	slotMask := b.floatInput("slot_mask", k.B, S)
@@ -93,7 +117,7 @@ func buildTokenDecoder(b *builder) {
 	if M == 0 {
 		return
 	}
-	d := m.dec
+	d := h.dec
 	flat := autograd.Reshape(span, 1, k.B*S, m.Cfg.HiddenSize)
 	kept := autograd.Reshape(autograd.GatherRows(flat, b.intInput("decoder_span_rows", 1, M)), M, m.Cfg.HiddenSize)
 	if d.proj != nil {
@@ -106,10 +130,9 @@ func buildTokenDecoder(b *builder) {
 }
 
 // tokenDecoderShape fills a token decoder training batch's shape key:
-// span rows E = S, and the decoder dims of its plan.
-func (m *Model) tokenDecoderShape(k *shapeKey, b *data.Batch) error {
-	d := m.dec
-	d.plan, d.planFor = nil, nil
+// span rows E = S, and the decoder dims of its plan, put in bp.
+func (m *Model) tokenDecoderShape(k *shapeKey, b *data.Batch, bp *batchPlan) error {
+	d := m.decoder()
 	if !k.train {
 		return nil
 	}
@@ -125,7 +148,7 @@ func (m *Model) tokenDecoderShape(k *shapeKey, b *data.Batch) error {
 	if err != nil {
 		return fmt.Errorf("%v batch: %w", m.Arch, err)
 	}
-	d.plan, d.planFor = p, b
+	bp.dec = p
 	k.Dec = [2]int{p.M, p.T}
 	return nil
 }
@@ -250,7 +273,7 @@ func (d *spanDecoder) tokenPrefixes(b *data.Batch, spans []int64, kept [][]int, 
 // o.Threshold otherwise) are packed per example and the decoder continues
 // their prefixes.
 func (m *Model) generateTokenLabels(b *data.Batch, out *Output, o GenerateOptions) (*GeneratedLabels, error) {
-	d := m.dec
+	d := m.decoder()
 	slots, err := m.tokenSlots(out, b, o.Threshold)
 	if err != nil {
 		return nil, fmt.Errorf("generate labels: %w", err)
@@ -298,7 +321,7 @@ func (m *Model) generateTokenLabels(b *data.Batch, out *Output, o GenerateOption
 // generateFromPrefix projects the kept rows' span vectors (n×H), builds
 // their prefixes (slots, mask: (n,tp)) and generates their labels into g.
 func (m *Model) generateFromPrefix(g *GeneratedLabels, vecs []float32, slots, mask []int64, n, tp int, o GenerateOptions) error {
-	d := m.dec
+	d := m.decoder()
 	vecs, err := d.project(m.Store, vecs, n, m.Cfg.HiddenSize)
 	if err != nil {
 		return err

@@ -22,17 +22,41 @@ import (
 // Unless Loss.ReferenceCompat is set, inference slots cover only words
 // inside each text (the reference's take padding words too).
 
-func initTokenRelex(m *Model) error {
-	return firstErr(m.addTextEncoder, m.addRNN, m.addSpanHead, m.addScorer, m.addRelexParts)
+// tokenRelexHead is UniEncoderTokenRelex's head: markerV0 (its
+// TokenMarker span rows) and prompt_rep_layer, the scorer and the
+// relation head.
+type tokenRelexHead struct {
+	spanParts
+	scorerPart
+	relexPart
 }
 
-func buildTokenRelex(b *builder) {
+func newTokenRelex(m *Model) (archHead, error) {
+	h := &tokenRelexHead{}
+	err := firstErr(m.addTextEncoder, m.addRNN,
+		func() (err error) { h.spanParts, err = m.newSpanParts(); return err },
+		func() (err error) { h.scorerPart, err = m.newScorerPart(); return err },
+		func() (err error) { h.relexPart, err = m.newRelexPart(); return err })
+	return h, err
+}
+
+func (h *tokenRelexHead) plan(m *Model, k *shapeKey, b *data.Batch, p *batchPlan) error {
+	var err error
+	*k, err = m.tokenRelexKey(*k, b, p)
+	return err
+}
+
+func (h *tokenRelexHead) bind(m *Model, c *compiled, k shapeKey, b *data.Batch, p *batchPlan) error {
+	return m.bindTokenRelex(c, k, b, p)
+}
+
+func (h *tokenRelexHead) build(b *builder) {
 	switch b.k.stage {
 	case tokenSlotsStage:
-		b.tokenSlotHead()
+		b.tokenSlotHead(h.span, false)
 		return
 	case relexAdjacency, relexPairs:
-		b.relexHeadOnly()
+		b.relexHeadOnly(h.relex)
 		return
 	}
 	m, k, g := b.m, b.k, b.g
@@ -42,8 +66,8 @@ func buildTokenRelex(b *builder) {
 	b.keep("words_embedding_post_rnn", words)
 	b.keep("words_embedding", words)
 	b.keep("prompts_embedding_pre_proj", prompts)
-	p := b.keep("prompts_embedding", b.keep("prompts_embedding_post_proj", m.prompt.Forward(g, prompts)))
-	b.c.logits = b.keep("scorer_output", m.scorer.Forward(g, words, p))
+	p := b.keep("prompts_embedding", b.keep("prompts_embedding_post_proj", h.prompt.Forward(g, prompts)))
+	b.c.logits = b.keep("scorer_output", h.scorer.Forward(g, words, p))
 	var q *autograd.Node
 	if k.R > 0 {
 		q = b.keep("rel_prompts_embedding", autograd.GatherRows(tok, b.intInput("rel_prompt_idx", k.B, k.R)))
@@ -58,10 +82,10 @@ func buildTokenRelex(b *builder) {
 	if k.R == 0 {
 		return
 	}
-	ent := b.keep("span_rep", m.span.Forward(g, words, b.intInput("slot_start", k.B, k.E), b.intInput("slot_end", k.B, k.E)))
+	ent := b.keep("span_rep", h.span.Forward(g, words, b.intInput("slot_start", k.B, k.E), b.intInput("slot_end", k.B, k.E)))
 	entMask := b.floatInput("ent_mask", k.B, k.E)
-	adj := b.relexAdjacency(ent, entMask)
-	relLogits := b.relexPairs(ent, q)
+	adj := b.relexAdjacency(h.relex, ent, entMask)
+	relLogits := b.relexPairs(h.relex, ent, q)
 	adjLabels := b.floatInput("adj_matrix", k.B, k.E, k.E)
 	relLabels := b.floatInput("rel_matrix", k.B, k.N, k.R)
 	pairMask := b.floatInput("pair_mask", k.B, k.N)
@@ -75,11 +99,11 @@ func buildTokenRelex(b *builder) {
 
 // tokenRelexKey adds the relex sizes to a token relex batch's key: R
 // always; in training E (the batch's entity slots) and N (the gold
-// adj_matrix pairs) with the plan that binds them.
-func (m *Model) tokenRelexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, error) {
+// adj_matrix pairs) with the plan that binds them, put in bp.
+func (m *Model) tokenRelexKey(k shapeKey, b *data.Batch, bp *batchPlan) (shapeKey, error) {
 	k.stage = relexFull
 	k.R = m.relPromptCount(b, k.T)
-	if !train || k.R == 0 {
+	if !bp.train || k.R == 0 {
 		return k, nil
 	}
 	if b.RelMatrix.Shape == nil || b.AdjMatrix.Shape == nil {
@@ -115,7 +139,7 @@ func (m *Model) tokenRelexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, 
 	// Pairs: build_entity_pairs on the gold adjacency; rel_matrix rows
 	// follow the same row-major order and are cut or zero-padded to (N, R)
 	// (base.py UniEncoderSpanRelexModel.forward).
-	p.setPairs(selectPairs(p.adj, k.B, Epad, m.relex.AdjacencyThreshold))
+	p.setPairs(selectPairs(p.adj, k.B, Epad, m.relexParts().AdjacencyThreshold))
 	p.rel = make([]float32, k.B*p.N*k.R)
 	for bi := 0; bi < k.B; bi++ {
 		for n := 0; n < p.N && n < rs[1]; n++ {
@@ -124,14 +148,14 @@ func (m *Model) tokenRelexKey(k shapeKey, b *data.Batch, train bool) (shapeKey, 
 			}
 		}
 	}
-	m.relex.plan = p
+	bp.relex = p
 	k.E, k.N = p.E, p.N
 	return k, nil
 }
 
 // bindTokenRelex binds the <<REL>> positions and, in training, the entity
-// slots, selections and targets.
-func (m *Model) bindTokenRelex(c *compiled, k shapeKey, b *data.Batch, train bool) error {
+// slots, selections and targets of bp.
+func (m *Model) bindTokenRelex(c *compiled, k shapeKey, b *data.Batch, bp *batchPlan) error {
 	if k.R == 0 {
 		return nil
 	}
@@ -140,8 +164,8 @@ func (m *Model) bindTokenRelex(c *compiled, k shapeKey, b *data.Batch, train boo
 		return err
 	}
 	errs := []error{c.m.SetInts("rel_prompt_idx", idx, k.B, k.R)}
-	if train {
-		p := m.relex.plan
+	if bp.train {
+		p := bp.relex
 		if p == nil || p.B != k.B || p.E != k.E || p.N != k.N || p.R != k.R {
 			return fmt.Errorf("%v batch: internal error: no selection for shape %+v", m.Arch, k)
 		}
@@ -181,7 +205,7 @@ func (m *Model) bindTokenRelex(c *compiled, k shapeKey, b *data.Batch, train boo
 // extract_spans_from_tokens, the reference's represent_spans of
 // UniEncoderTokenRelexModel).
 func (m *Model) forwardTokenRelex(b *data.Batch, threshold, adjacencyThreshold float64) (*Output, error) {
-	c, err := m.run(b, false)
+	c, err := m.run(b, false, nil)
 	if err != nil {
 		return nil, err
 	}
