@@ -1,9 +1,12 @@
 package data
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
+	"strings"
 
 	"github.com/gliner-go/gliner/data/tokenizer"
 )
@@ -87,15 +90,32 @@ func (s *LengthSampler) EpochBatches(epoch int) [][]int {
 
 // Iterator returns an iterator whose first batch is the one at pos.
 func (s *LengthSampler) Iterator(pos SamplerPosition) (*BatchIterator, error) {
+	return Iterate(s, pos)
+}
+
+// BatchSampler is a sampler of batches of example indices, epoch by
+// epoch: LengthSampler (length-bucketed, shuffled), SequentialSampler
+// (the examples in order) and OrderSampler (batches given explicitly).
+// EpochBatches must depend on the epoch alone, so that a run resumed from
+// a SamplerPosition sees the batches an uninterrupted run would.
+type BatchSampler interface {
+	// NumBatches is the number of batches per epoch (≥ 1).
+	NumBatches() int
+	// EpochBatches returns the batches of one epoch.
+	EpochBatches(epoch int) [][]int
+}
+
+// Iterate returns an iterator over s whose first batch is the one at pos.
+func Iterate(s BatchSampler, pos SamplerPosition) (*BatchIterator, error) {
 	if pos.Epoch < 0 || pos.Step < 0 || pos.Step > s.NumBatches() {
-		return nil, fmt.Errorf("length sampler: position %+v outside epochs of %d batches", pos, s.NumBatches())
+		return nil, fmt.Errorf("sampler: position %+v outside epochs of %d batches", pos, s.NumBatches())
 	}
 	return &BatchIterator{s: s, pos: pos, epoch: -1}, nil
 }
 
-// BatchIterator walks a LengthSampler's batches epoch after epoch.
+// BatchIterator walks a BatchSampler's batches epoch after epoch.
 type BatchIterator struct {
-	s     *LengthSampler
+	s     BatchSampler
 	pos   SamplerPosition
 	epoch int
 	cur   [][]int
@@ -118,6 +138,120 @@ func (it *BatchIterator) Next() []int {
 // Position is the position of the batch Next will return (up to the roll
 // to the next epoch, which Next does itself).
 func (it *BatchIterator) Position() SamplerPosition { return it.pos }
+
+// SequentialSampler yields the examples in their order, batchSize at a
+// time, the same batches every epoch (the last one short unless dropped):
+// a fixed batch order, as torch's SequentialSampler under a DataLoader.
+type SequentialSampler struct {
+	n, batchSize int
+	dropLast     bool
+}
+
+// NewSequentialSampler returns a sequential sampler over n examples.
+func NewSequentialSampler(n, batchSize int, dropLast bool) (*SequentialSampler, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("sequential sampler: no examples")
+	}
+	if batchSize < 1 {
+		return nil, fmt.Errorf("sequential sampler: batch size %d must be ≥ 1", batchSize)
+	}
+	if dropLast && n < batchSize {
+		return nil, fmt.Errorf("sequential sampler: %d examples make no full batch of %d (dropLast)", n, batchSize)
+	}
+	return &SequentialSampler{n: n, batchSize: batchSize, dropLast: dropLast}, nil
+}
+
+// NumBatches implements BatchSampler.
+func (s *SequentialSampler) NumBatches() int {
+	if s.dropLast {
+		return s.n / s.batchSize
+	}
+	return (s.n + s.batchSize - 1) / s.batchSize
+}
+
+// EpochBatches implements BatchSampler: the same batches every epoch.
+func (s *SequentialSampler) EpochBatches(int) [][]int {
+	out := make([][]int, s.NumBatches())
+	for b := range out {
+		lo := b * s.batchSize
+		idx := make([]int, 0, s.batchSize)
+		for i := lo; i < min(lo+s.batchSize, s.n); i++ {
+			idx = append(idx, i)
+		}
+		out[b] = idx
+	}
+	return out
+}
+
+// OrderSampler yields batches given explicitly (e.g. the batches a
+// reference run drew, read with ReadBatchOrder), the same every epoch.
+type OrderSampler struct {
+	batches [][]int
+}
+
+// NewOrderSampler returns a sampler over the given batches of indices into
+// n examples; an empty batch or an index outside 0..n-1 is an error naming
+// the batch.
+func NewOrderSampler(batches [][]int, n int) (*OrderSampler, error) {
+	if len(batches) == 0 {
+		return nil, fmt.Errorf("order sampler: no batches")
+	}
+	out := make([][]int, len(batches))
+	for b, idx := range batches {
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("order sampler: batch %d is empty", b)
+		}
+		for _, i := range idx {
+			if i < 0 || i >= n {
+				return nil, fmt.Errorf("order sampler: batch %d: example index %d outside 0..%d (%d examples)", b, i, n-1, n)
+			}
+		}
+		out[b] = append([]int(nil), idx...)
+	}
+	return &OrderSampler{batches: out}, nil
+}
+
+// NumBatches implements BatchSampler.
+func (s *OrderSampler) NumBatches() int { return len(s.batches) }
+
+// EpochBatches implements BatchSampler: the given batches, every epoch.
+func (s *OrderSampler) EpochBatches(int) [][]int {
+	out := make([][]int, len(s.batches))
+	for i, b := range s.batches {
+		out[i] = append([]int(nil), b...)
+	}
+	return out
+}
+
+// ReadBatchOrder reads an explicit batch order: one batch per line, a JSON
+// list of example indices (0-based, into the training examples in file
+// order after windowing), e.g. "[3, 0, 7]"; blank lines and lines starting
+// with # are skipped. A malformed line is an error naming file and line.
+func ReadBatchOrder(path string) ([][]int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("batch order: %w", err)
+	}
+	var out [][]int
+	for n, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var idx []int
+		if err := json.Unmarshal([]byte(line), &idx); err != nil {
+			return nil, fmt.Errorf("batch order %s:%d: want a JSON list of example indices, e.g. [3, 0, 7]: %w", path, n+1, err)
+		}
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("batch order %s:%d: empty batch", path, n+1)
+		}
+		out = append(out, idx)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("batch order %s: no batches", path)
+	}
+	return out, nil
+}
 
 // TokenLengths returns each example's text length in sub-tokens, special
 // tokens included and prompt excluded: the sort key for LengthSampler.

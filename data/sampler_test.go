@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/gliner-go/gliner/data/tokenizer"
@@ -289,4 +290,86 @@ func BenchmarkCollateTrain(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n*8)/b.Elapsed().Seconds(), "examples/s")
+}
+
+// The sequential sampler: the examples in order, the same batches every
+// epoch; an iterator resumed mid-epoch continues with the same batches.
+func TestSequentialSampler(t *testing.T) {
+	s, err := NewSequentialSampler(7, 3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int{{0, 1, 2}, {3, 4, 5}, {6}}
+	if s.NumBatches() != 3 || !reflect.DeepEqual(s.EpochBatches(0), want) || !reflect.DeepEqual(s.EpochBatches(5), want) {
+		t.Fatalf("batches %v / %v, want %v every epoch", s.EpochBatches(0), s.EpochBatches(5), want)
+	}
+	d, err := NewSequentialSampler(7, 3, true)
+	if err != nil || !reflect.DeepEqual(d.EpochBatches(1), want[:2]) {
+		t.Fatalf("dropLast: %v %v", d.EpochBatches(1), err)
+	}
+	it, err := Iterate(s, SamplerPosition{Epoch: 0, Step: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]int
+	for range 4 {
+		got = append(got, it.Next())
+	}
+	if w := [][]int{{6}, {0, 1, 2}, {3, 4, 5}, {6}}; !reflect.DeepEqual(got, w) || it.Position() != (SamplerPosition{Epoch: 1, Step: 3}) {
+		t.Fatalf("resumed at step 2: %v at %+v, want %v at epoch 1 step 3", got, it.Position(), w)
+	}
+	for _, c := range []struct{ n, bs int }{{0, 3}, {3, 0}} {
+		if _, err := NewSequentialSampler(c.n, c.bs, false); err == nil {
+			t.Errorf("NewSequentialSampler(%d, %d): no error", c.n, c.bs)
+		}
+	}
+	if _, err := NewSequentialSampler(2, 3, true); err == nil {
+		t.Error("dropLast with no full batch: no error")
+	}
+}
+
+// The explicit-order sampler yields the given batches every epoch, read
+// from a file of JSON lists; bad files and indices are errors naming the
+// file, line or batch.
+func TestOrderSamplerAndReadBatchOrder(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "order.txt")
+	if err := os.WriteFile(p, []byte("# reference batches\n[3, 0]\n\n[1]\n[2, 4, 3]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	batches, err := ReadBatchOrder(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int{{3, 0}, {1}, {2, 4, 3}}
+	if !reflect.DeepEqual(batches, want) {
+		t.Fatalf("ReadBatchOrder: %v, want %v", batches, want)
+	}
+	s, err := NewOrderSampler(batches, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches[0][0] = 99 // the sampler keeps its own copy
+	if s.NumBatches() != 3 || !reflect.DeepEqual(s.EpochBatches(0), want) || !reflect.DeepEqual(s.EpochBatches(2), want) {
+		t.Fatalf("order sampler batches %v, want %v every epoch", s.EpochBatches(0), want)
+	}
+	if _, err := NewOrderSampler([][]int{{0}, {5}}, 5); err == nil || err.Error() != "order sampler: batch 1: example index 5 outside 0..4 (5 examples)" {
+		t.Errorf("index out of range: %v", err)
+	}
+	if _, err := NewOrderSampler([][]int{{0}, {}}, 5); err == nil || err.Error() != "order sampler: batch 1 is empty" {
+		t.Errorf("empty batch: %v", err)
+	}
+	for name, c := range map[string]struct{ text, want string }{
+		"not a list":  {"[0, 1]\n{\"a\": 1}\n", p + ":2: want a JSON list of example indices"},
+		"not ints":    {"[0.5]\n", p + ":1: want a JSON list"},
+		"empty batch": {"[0]\n[]\n", p + ":2: empty batch"},
+		"no batches":  {"# nothing\n\n", p + ": no batches"},
+	} {
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadBatchOrder(p); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
 }

@@ -109,6 +109,13 @@ type DataSection struct {
 	// empty or "auto" chooses each file's from its extension (a CoNLL file
 	// named train.txt needs "conll").
 	Format string `yaml:"format"`
+	// EntityTypes, when set, gives every training example this same list
+	// of entity types (class ids 1..C in this order) instead of sampling
+	// its positives and negatives: the reference's entity_types argument of
+	// collate_raw_batch (gliner/data_processing/processor.py, urchade/GLiNER
+	// c2bb58d). A gold entity of another type is no target (counted and
+	// logged). Not for relation-extraction models.
+	EntityTypes []string `yaml:"entity_types,omitempty"`
 }
 
 // TrainingSection holds the reference's training settings
@@ -152,7 +159,26 @@ type TrainingSection struct {
 	// ReferenceCompat reproduces the reference's quirks in the loss
 	// (losses.Options.ReferenceCompat; docs/reference_differences.md).
 	ReferenceCompat bool `yaml:"reference_compat,omitempty"`
+	// Sampler is the batch order: "length" (the default: length-bucketed
+	// mega-batches of mega_batches, shuffled each epoch), "sequential" (the
+	// training examples in order, train_batch_size at a time, the same
+	// every epoch) or "order" (the batches of BatchOrder, every epoch).
+	Sampler string `yaml:"sampler,omitempty"`
+	// BatchOrder is the file of explicit batches for sampler "order": one
+	// JSON list of example indices per line (data.ReadBatchOrder), indices
+	// into the training examples in file order after windowing.
+	BatchOrder string `yaml:"batch_order,omitempty"`
+	// LogBatchIndices adds each step's example indices (one list per
+	// micro-batch, as the sampler drew them) to metrics.jsonl as "batches".
+	LogBatchIndices bool `yaml:"log_batch_indices,omitempty"`
 }
+
+// Samplers of training.sampler.
+const (
+	SamplerLength     = "length"
+	SamplerSequential = "sequential"
+	SamplerOrder      = "order"
+)
 
 // DefaultRecipe returns the values a recipe's missing fields take: the
 // reference's configs/config_span.yaml with warmup_ratio 0.05 (the
@@ -480,6 +506,31 @@ func (r *Recipe) Validate() error {
 	}
 	if t.EvalEvery < 0 || t.SaveEvery < 0 || t.SaveTotalLimit < 0 || t.EarlyStoppingPatience < 0 || t.EvalBatchSize < 0 || t.WarmupSteps < 0 || t.LogEvery < 0 {
 		return fmt.Errorf("training: eval_every, save_every, save_total_limit, early_stopping_patience, eval_batch_size, warmup_steps and log_every must be ≥ 0")
+	}
+	switch t.Sampler {
+	case "", SamplerLength, SamplerSequential:
+		if t.BatchOrder != "" {
+			return fmt.Errorf("training.batch_order %s is for training.sampler %q (sampler is %q)", t.BatchOrder, SamplerOrder, t.Sampler)
+		}
+	case SamplerOrder:
+		if isNone(t.BatchOrder) {
+			return fmt.Errorf("training.sampler %q needs training.batch_order (a file of batches, one JSON list of example indices per line)", SamplerOrder)
+		}
+	default:
+		return fmt.Errorf("training.sampler %q: want %s, %s or %s", t.Sampler, SamplerLength, SamplerSequential, SamplerOrder)
+	}
+	seenType := map[string]bool{}
+	for i, l := range d.EntityTypes {
+		if strings.TrimSpace(l) == "" {
+			return fmt.Errorf("data.entity_types[%d] is empty", i)
+		}
+		if seenType[l] {
+			return fmt.Errorf("data.entity_types: %q is listed twice", l)
+		}
+		seenType[l] = true
+	}
+	if d.EntityTypes != nil && len(d.EntityTypes) == 0 {
+		return fmt.Errorf("data.entity_types is an empty list: give the types, or leave the key out to sample them per example")
 	}
 	if t.MegaBatches < 1 {
 		return fmt.Errorf("training.mega_batches %d must be ≥ 1 (1: plain random batches)", t.MegaBatches)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -284,17 +285,26 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data.train_data: %w", err)
 	}
-	ls, err := data.NewLengthSampler(lengths, t.TrainBatchSize, t.MegaBatches, t.Seed, false)
+	bs, err := NewSampler(r, lengths)
 	if err != nil {
 		return nil, err
 	}
+	collate := col.Train
+	if types := r.Data.EntityTypes; len(types) > 0 {
+		if err := checkEntityTypes(mod, types, ds.Train, lg); err != nil {
+			return nil, err
+		}
+		collate = func(exs []data.Example) (*data.Batch, error) {
+			return col.Collate(exs, data.CollateOptions{Labels: [][]string{types}, Targets: true})
+		}
+	}
 	padToBuckets := mod.PadsTrainBatches() && tok.SpecialIDs().Pad >= 0
-	sampler := &train.IndexSampler[*data.Batch]{Sampler: ls, Make: func(_ context.Context, idx []int) (*data.Batch, error) {
+	sampler := &train.IndexSampler[*data.Batch]{Sampler: bs, Make: func(_ context.Context, idx []int) (*data.Batch, error) {
 		exs := make([]data.Example, len(idx))
 		for i, j := range idx {
 			exs[i] = ds.Train[j]
 		}
-		b, err := col.Train(exs)
+		b, err := collate(exs)
 		if err == nil && opts.PostCollate != nil {
 			err = opts.PostCollate(b)
 		}
@@ -361,7 +371,7 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 		lg.Info("resume", zap.String("checkpoint", resume))
 	}
 	metrics := filepath.Join(out, MetricsFile)
-	hooks := []train.Hook{&train.LogHook{Logger: lg, LogEvery: t.LogEvery}, &train.JSONLHook{Path: metrics},
+	hooks := []train.Hook{&train.LogHook{Logger: lg, LogEvery: t.LogEvery}, &train.JSONLHook{Path: metrics, LogBatches: t.LogBatchIndices},
 		&train.PlotHook{MetricsPath: metrics, Path: filepath.Join(out, PlotFile)}}
 	if opts.Progress != nil {
 		ph, ok := opts.Progress.(*train.ProgressHook)
@@ -428,6 +438,75 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	}
 	lg.Info("exported", zap.String("dir", res.FinalDir))
 	return res, nil
+}
+
+// NewSampler returns the training batch sampler training.sampler chooses
+// over examples with the given sub-token lengths (data.TokenLengths of the
+// training examples, in order): data.LengthSampler ("length", the
+// default), data.SequentialSampler ("sequential") or data.OrderSampler
+// ("order", the batches of training.batch_order).
+func NewSampler(r *Recipe, lengths []int) (data.BatchSampler, error) {
+	t := &r.Training
+	switch t.Sampler {
+	case "", SamplerLength:
+		return data.NewLengthSampler(lengths, t.TrainBatchSize, t.MegaBatches, t.Seed, false)
+	case SamplerSequential:
+		return data.NewSequentialSampler(len(lengths), t.TrainBatchSize, false)
+	case SamplerOrder:
+		batches, err := data.ReadBatchOrder(t.BatchOrder)
+		if err != nil {
+			return nil, fmt.Errorf("training.batch_order: %w", err)
+		}
+		s, err := data.NewOrderSampler(batches, len(lengths))
+		if err != nil {
+			return nil, fmt.Errorf("training.batch_order %s: %w", t.BatchOrder, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("training.sampler %q: want %s, %s or %s", t.Sampler, SamplerLength, SamplerSequential, SamplerOrder)
+}
+
+// checkEntityTypes refuses data.entity_types for a model that also needs
+// relation types, and a list none of the training entities has (every
+// target would be empty); it logs how many training entities have a type
+// outside the list (they are no targets).
+func checkEntityTypes(m *models.Model, types []string, train []data.Example, lg *zap.Logger) error {
+	if m.Arch.Relex() {
+		return fmt.Errorf("data.entity_types: a %v model also samples relation types per example; a fixed entity type list is not supported for it", m.Arch)
+	}
+	in := map[string]bool{}
+	for _, l := range types {
+		in[l] = true
+	}
+	outside, total := map[string]int{}, 0
+	for _, ex := range train {
+		for _, e := range ex.Entities {
+			total++
+			if !in[e.Label] {
+				outside[e.Label]++
+			}
+		}
+	}
+	n := 0
+	for _, c := range outside {
+		n += c
+	}
+	if total > 0 && n == total {
+		return fmt.Errorf("data.entity_types %q: none of the %d training entities has one of these types (their types: %v)", types, total, sortedKeys(outside))
+	}
+	if n > 0 {
+		lg.Warn("training entities of a type outside data.entity_types are no targets", zap.Int("entities", n), zap.Strings("types", sortedKeys(outside)))
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // writeRecipe saves the resolved recipe; on resume it warns when the

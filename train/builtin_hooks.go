@@ -147,6 +147,9 @@ type MetricsRecord struct {
 	PerLabel  map[string]Scores  `json:"per_label,omitempty"`
 	BestF1    *float64           `json:"best_f1,omitempty"`
 	ElapsedS  float64            `json:"elapsed_s"`
+	// Batches are a step's micro-batches' example indices (JSONLHook with
+	// LogBatches).
+	Batches [][]int `json:"batches,omitempty"`
 }
 
 // Scores are one label's evaluation counts and ratios.
@@ -165,7 +168,10 @@ type Scores struct {
 type JSONLHook struct {
 	NopHook
 	Path string
-	f    *os.File
+	// LogBatches adds each step's example indices (StepInfo.Batches, one
+	// list per micro-batch) to its record as "batches".
+	LogBatches bool
+	f          *os.File
 }
 
 // OnStart implements Hook.
@@ -220,8 +226,12 @@ func (h *JSONLHook) OnStep(_ context.Context, i *StepInfo) error {
 	for _, g := range i.LR {
 		lr[g.Group] = g.LR
 	}
-	return h.write(MetricsRecord{Type: "step", Step: i.Step, Epoch: i.Epoch, Loss: finite(i.Loss),
-		GradNorm: finite(i.GradNorm), LR: lr, ElapsedS: i.Elapsed.Seconds()})
+	r := MetricsRecord{Type: "step", Step: i.Step, Epoch: i.Epoch, Loss: finite(i.Loss),
+		GradNorm: finite(i.GradNorm), LR: lr, ElapsedS: i.Elapsed.Seconds()}
+	if h.LogBatches {
+		r.Batches = i.Batches
+	}
+	return h.write(r)
 }
 
 // OnEval implements Hook.

@@ -8,8 +8,10 @@
 // A model plugs in by implementing Model: its parameter Store and a Step
 // that runs forward and backward on one micro-batch, adding gradients
 // scaled by StepEnv.GradScale into Param.Grad. Batches come from a
-// Sampler with a resumable position (IndexSampler adapts
-// data.LengthSampler). Run reads the loop top to bottom:
+// Sampler with a resumable position (IndexSampler adapts a
+// data.BatchSampler: length-bucketed, sequential or an explicit order, and
+// reports each batch's example indices in StepInfo.Batches). Run reads the
+// loop top to bottom:
 //
 //	for step < MaxSteps:
 //	    for each of GradAccum micro-batches: batch ← sampler; loss ← model.Step

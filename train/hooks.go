@@ -64,6 +64,10 @@ type StepInfo struct {
 	// schedule's value at step Step-1; transformers logs the next step's).
 	LR      []GroupLR
 	Elapsed time.Duration // since this Run started
+	// Batches are the example indices of each micro-batch of the step,
+	// when the sampler reports them (IndexReporter, e.g. IndexSampler);
+	// nil otherwise.
+	Batches [][]int
 }
 
 // EvalInfo describes an evaluation.

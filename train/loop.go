@@ -286,10 +286,14 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		clear(touched)
 		all := false
 		var lossSum float64
+		var indices [][]int
 		for micro := 0; micro < accum; micro++ {
 			batch, pos, err := train.Next(ctx)
 			if err != nil {
 				return res, fmt.Errorf("train: step %d: next batch after %+v: %w", st.Step+1, st.Sampler, err)
+			}
+			if r, ok := train.(IndexReporter); ok {
+				indices = append(indices, r.LastIndices())
 			}
 			out, err := model.Step(ctx, batch, StepEnv{GradScale: 1 / float32(accum), RNG: rng,
 				Step: st.Step, Micro: micro, Train: true})
@@ -354,7 +358,7 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		res.Steps, res.Loss = st.Step, lossSum/float64(accum)
 
 		info := &StepInfo{Step: st.Step, MaxSteps: cfg.MaxSteps, Epoch: st.Epoch, Loss: res.Loss,
-			GradNorm: float64(norm), LR: usedLR, Elapsed: time.Since(start), StartStep: si.Step}
+			GradNorm: float64(norm), LR: usedLR, Elapsed: time.Since(start), StartStep: si.Step, Batches: indices}
 		if err := callHooks(hooks, func(h Hook) error { return h.OnStep(ctx, info) }); err != nil {
 			if !errors.Is(err, ErrStop) {
 				return res, err
@@ -515,19 +519,32 @@ func callHooks(hooks []Hook, f func(Hook) error) error {
 	return stop
 }
 
-// IndexSampler adapts data.LengthSampler to Sampler: it draws batches of
-// example indices and turns them into batches with Make (a collator call).
-// If Make draws random numbers (negative types), pass that component in
-// Config.States so checkpoints carry its state.
+// IndexSampler adapts a data.BatchSampler (data.LengthSampler,
+// data.SequentialSampler, data.OrderSampler) to Sampler: it draws batches
+// of example indices and turns them into batches with Make (a collator
+// call). If Make draws random numbers (negative types), pass that
+// component in Config.States so checkpoints carry its state.
 type IndexSampler[B any] struct {
-	Sampler *data.LengthSampler
+	Sampler data.BatchSampler
 	Make    func(ctx context.Context, indices []int) (B, error)
 	it      *data.BatchIterator
+	last    []int
 }
+
+// IndexReporter is a Sampler that tells which examples its last batch
+// held; the loop then reports them in StepInfo.Batches.
+type IndexReporter interface {
+	// LastIndices are the example indices of the batch the last Next
+	// returned.
+	LastIndices() []int
+}
+
+// LastIndices implements IndexReporter.
+func (s *IndexSampler[B]) LastIndices() []int { return append([]int(nil), s.last...) }
 
 // Seek implements Sampler.
 func (s *IndexSampler[B]) Seek(pos data.SamplerPosition) error {
-	it, err := s.Sampler.Iterator(pos)
+	it, err := data.Iterate(s.Sampler, pos)
 	if err != nil {
 		return err
 	}
@@ -544,6 +561,7 @@ func (s *IndexSampler[B]) Next(ctx context.Context) (B, data.SamplerPosition, er
 		}
 	}
 	idx := s.it.Next()
+	s.last = idx
 	b, err := s.Make(ctx, idx)
 	if err != nil {
 		return zero, s.it.Position(), fmt.Errorf("batch of examples %v: %w", idx, err)
