@@ -22,7 +22,9 @@
 // expects with those a file holds and reports every missing, unexpected and
 // mis-shaped tensor in one [MismatchError].
 //
-// Every file this project writes goes through [WriteFileAtomic]: a temporary
-// file in the destination directory, fsync, then rename, so a crash or a
-// failing writer never leaves a partial file behind.
+// Every file this project writes goes through internal/fileio (directly or
+// through [WriteFileAtomic]): a temporary file in the destination
+// directory, fsync, then rename, so a crash or a failing writer never
+// leaves a partial file behind; devices and pipes are written in place and
+// "-" is standard output.
 package checkpoints

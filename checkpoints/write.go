@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/gliner-go/gliner/internal/fileio"
 )
 
 // Tensor is a named float32 tensor to write, Data in row-major order.
@@ -155,49 +155,15 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	b.Truncate(b.Len() - 1)
 }
 
-// WriteFileAtomic creates path with the bytes write produces, atomically: it
-// writes a temporary file in the same directory, fsyncs it, renames it over
-// path and fsyncs the directory. If write (or any step) fails, the temporary
-// file is removed and an existing file at path is left untouched. The file
-// gets mode 0644. write receives a buffered writer; it need not flush.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temporary file for %s: %w", path, err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: some filesystems refuse directory fsync
-		d.Close()
-	}
-	return nil
+// WriteFileAtomic creates path with the bytes write produces, through
+// internal/fileio (the one implementation): a regular file is written to a
+// temporary file in the same directory, fsynced, renamed over path and the
+// directory fsynced; if write (or any step) fails, the temporary file is
+// removed and an existing file at path is left untouched. A symbolic link
+// keeps pointing where it did (its target is replaced); a device or a pipe
+// (/dev/stdout, a FIFO) is written in place; "-" is standard output; a
+// directory is refused. A new file gets mode 0644, a replaced one keeps its
+// mode. write receives a buffered writer; it need not flush.
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
+	return fileio.WriteFile(path, write)
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -16,6 +14,8 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/gliner-go/gliner/internal/fileio"
 )
 
 // arrowBatchRows is the number of examples per written record batch (and
@@ -154,34 +154,18 @@ func (w *arrowWriter) Close() error {
 	return err
 }
 
-func createArrowWriter(path string) (Writer, error) {
-	fh, err := os.Create(path)
+func newArrowWriter(w io.WriteSeeker, path string) (Writer, error) {
+	fw, err := ipc.NewFileWriter(w, ipc.WithSchema(ArrowSchema), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
-		return nil, fmt.Errorf("create dataset: %w", err)
-	}
-	fw, err := ipc.NewFileWriter(fh, ipc.WithSchema(ArrowSchema), ipc.WithAllocator(memory.DefaultAllocator))
-	if err != nil {
-		fh.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &arrowWriter{buf: newRecordBuffer(), write: fw.Write, path: path, close: func() error {
-		err := fw.Close()
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	}}, nil
+	return &arrowWriter{buf: newRecordBuffer(), write: fw.Write, path: path, close: fw.Close}, nil
 }
 
-func createParquetWriter(path string) (Writer, error) {
-	fh, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("create dataset: %w", err)
-	}
+func newParquetWriter(w io.Writer, path string) (Writer, error) {
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	fw, err := pqarrow.NewFileWriter(ArrowSchema, fh, props, pqarrow.DefaultWriterProps())
+	fw, err := pqarrow.NewFileWriter(ArrowSchema, w, props, pqarrow.DefaultWriterProps())
 	if err != nil {
-		fh.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	// Each record batch becomes its own row group (WriteBuffered would
@@ -386,64 +370,128 @@ func (c arrowColumns) example(i int) (Example, error) {
 	return ex, nil
 }
 
-type ipcSource struct {
-	fh  *os.File
-	fr  *ipc.FileReader
-	idx int
+// seekReader hides an *os.File's Close from the Arrow and Parquet readers:
+// the file is closed once, by the source's closer.
+type seekReader struct {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
 }
 
-func (s *ipcSource) next() (arrow.Record, error) {
+// recovered turns a panic inside the Arrow or Parquet reader (it panics on
+// some corrupt pages, e.g. parquet/compress/snappy.go's Decode) into an
+// error saying where: no panic reaches a user.
+func recovered(err *error, where func() string) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%s: corrupt data: %v", where(), p)
+	}
+}
+
+type ipcSource struct {
+	fr        *ipc.FileReader
+	idx       int
+	closeFile func() error
+}
+
+func (s *ipcSource) next() (rec arrow.Record, err error) {
 	if s.idx >= s.fr.NumRecords() {
 		return nil, io.EOF
 	}
-	rec, err := s.fr.Record(s.idx)
+	defer recovered(&err, func() string { return fmt.Sprintf("record batch %d", s.idx-1) })
 	s.idx++
-	return rec, err
+	return s.fr.Record(s.idx - 1)
 }
 
-func (s *ipcSource) close() error {
-	err := s.fr.Close()
-	if cerr := s.fh.Close(); err == nil {
-		err = cerr
-	}
-	return err
+func (s *ipcSource) close() (err error) {
+	defer func() {
+		if cerr := s.closeFile(); err == nil {
+			err = cerr
+		}
+	}()
+	defer recovered(&err, func() string { return "close" })
+	return s.fr.Close()
 }
 
-func openArrowReader(path string) (Reader, error) {
-	fh, err := os.Open(path)
+func openArrowReader(path string) (_ Reader, err error) {
+	fh, closeFile, err := fileio.OpenFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open dataset: %w", err)
 	}
-	fr, err := ipc.NewFileReader(fh, ipc.WithAllocator(memory.DefaultAllocator))
+	defer recovered(&err, func() string { return path })
+	defer func() {
+		if err != nil {
+			closeFile()
+		}
+	}()
+	fr, err := ipc.NewFileReader(seekReader{fh, fh, fh}, ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
-		fh.Close()
 		return nil, fmt.Errorf("%s: not an Arrow IPC file: %w", path, err)
 	}
-	return &recordReader{src: &ipcSource{fh: fh, fr: fr}, name: filepath.Base(path)}, nil
+	return &recordReader{src: &ipcSource{fr: fr, closeFile: closeFile}, name: fileio.DisplayName(path)}, nil
 }
 
+// parquetSource reads a Parquet file one row group at a time, so that an
+// error can name the row group it is in.
 type parquetSource struct {
-	pf *file.Reader
-	rr pqarrow.RecordReader
+	pf        *file.Reader
+	fr        *pqarrow.FileReader
+	rg        int // the row group rr reads
+	rr        pqarrow.RecordReader
+	closeFile func() error
 }
 
-func (s *parquetSource) next() (arrow.Record, error) {
-	if s.rr.Next() {
-		return s.rr.Record(), nil
+func (s *parquetSource) next() (rec arrow.Record, err error) {
+	defer recovered(&err, func() string {
+		return fmt.Sprintf("row group %d of %d", s.rg, s.pf.NumRowGroups())
+	})
+	for {
+		if s.rr == nil {
+			if s.rg >= s.pf.NumRowGroups() {
+				return nil, io.EOF
+			}
+			if s.rr, err = s.fr.GetRecordReader(context.Background(), nil, []int{s.rg}); err != nil {
+				s.rr = nil
+				return nil, fmt.Errorf("row group %d of %d: %w", s.rg, s.pf.NumRowGroups(), err)
+			}
+		}
+		if s.rr.Next() {
+			return s.rr.Record(), nil
+		}
+		if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("row group %d of %d: %w", s.rg, s.pf.NumRowGroups(), err)
+		}
+		s.rr.Release()
+		s.rr = nil
+		s.rg++
 	}
-	if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return nil, io.EOF
 }
 
-func (s *parquetSource) close() error {
-	s.rr.Release()
+func (s *parquetSource) close() (err error) {
+	defer func() {
+		if cerr := s.closeFile(); err == nil {
+			err = cerr
+		}
+	}()
+	defer recovered(&err, func() string { return "close" })
+	if s.rr != nil {
+		s.rr.Release()
+		s.rr = nil
+	}
 	return s.pf.Close()
 }
 
-func openParquetReader(path string) (Reader, error) {
-	pf, err := file.OpenParquetFile(path, false)
+func openParquetReader(path string) (_ Reader, err error) {
+	fh, closeFile, err := fileio.OpenFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset: %w", err)
+	}
+	defer recovered(&err, func() string { return path })
+	defer func() {
+		if err != nil {
+			closeFile()
+		}
+	}()
+	pf, err := file.NewParquetReader(seekReader{fh, fh, fh})
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a Parquet file: %w", path, err)
 	}
@@ -452,10 +500,5 @@ func openParquetReader(path string) (Reader, error) {
 		pf.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &recordReader{src: &parquetSource{pf: pf, rr: rr}, name: filepath.Base(path)}, nil
+	return &recordReader{src: &parquetSource{pf: pf, fr: fr, closeFile: closeFile}, name: fileio.DisplayName(path)}, nil
 }

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gliner-go/gliner/internal/fileio"
 )
 
 // Format names a dataset file format. Parse it once at the edge with
@@ -127,6 +128,10 @@ func resolve(f Format, path string) (Format, error) {
 	if f != FormatAuto {
 		return f, nil
 	}
+	if path == fileio.Stdio {
+		return FormatAuto, fmt.Errorf("standard input or output (-) has no extension: name the dataset format (--from or --to: %s)",
+			strings.Join(FormatNames(), ", "))
+	}
 	return FormatFromPath(path)
 }
 
@@ -159,6 +164,8 @@ type ReadOptions struct {
 }
 
 // OpenReader opens path for reading in the given (or detected) format.
+// "-" is standard input (the format must then be named); a directory is
+// refused.
 func OpenReader(path string, opts ReadOptions) (Reader, error) {
 	f, err := resolve(opts.Format, path)
 	if err != nil {
@@ -171,12 +178,12 @@ func OpenReader(path string, opts ReadOptions) (Reader, error) {
 	case FormatArrow:
 		r, err = openArrowReader(path)
 	default:
-		var fh *os.File
-		fh, err = os.Open(path)
+		var fh io.ReadCloser
+		fh, err = fileio.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("open dataset: %w", err)
 		}
-		name := filepath.Base(path)
+		name := fileio.DisplayName(path)
 		switch f {
 		case FormatJSON:
 			r = NewJSONReader(fh, name)
@@ -201,25 +208,70 @@ func OpenReader(path string, opts ReadOptions) (Reader, error) {
 	return r, nil
 }
 
-// CreateWriter creates (truncating) path and returns a writer for format f
-// (FormatAuto: from the extension).
-func CreateWriter(path string, f Format) (Writer, error) {
+// FileWriter writes a dataset file through internal/fileio: a regular file
+// is written to a temporary file beside it and renamed into place by Close,
+// so a failed or aborted write leaves an existing file as it was; "-" is
+// standard output; a device or pipe is written in place; a directory is
+// refused.
+type FileWriter struct {
+	Writer
+	f      *fileio.File
+	closed bool
+}
+
+// Close finishes the file and makes it visible. After a failed Close the
+// target is as it was before.
+func (w *FileWriter) Close() error {
+	if w.closed {
+		return fmt.Errorf("%s: already closed", w.f.Name())
+	}
+	w.closed = true
+	if err := w.Writer.Close(); err != nil {
+		w.f.Abort()
+		return err
+	}
+	return w.f.Commit()
+}
+
+// Abort discards what was written (a regular target keeps its old content).
+// Abort after Close does nothing.
+func (w *FileWriter) Abort() {
+	if w.closed {
+		return
+	}
+	w.closed = true
+	_ = w.Writer.Close() // releases the encoders' buffers; the output is discarded
+	w.f.Abort()
+}
+
+// CreateWriter creates path and returns a writer for format f (FormatAuto:
+// from the extension); see FileWriter. Nothing replaces path before Close.
+func CreateWriter(path string, f Format) (*FileWriter, error) {
+	return CreateWriterTo(path, f, fileio.Stdout)
+}
+
+// CreateWriterTo is CreateWriter with "-" meaning stdout (a command's own
+// output stream).
+func CreateWriterTo(path string, f Format, stdout io.Writer) (*FileWriter, error) {
 	f, err := resolve(f, path)
 	if err != nil {
 		return nil, err
 	}
 	switch f {
-	case FormatParquet:
-		return createParquetWriter(path)
-	case FormatArrow:
-		return createArrowWriter(path)
+	case FormatParquet, FormatArrow, FormatJSON, FormatJSONL, FormatTextJSONL, FormatCoNLL, FormatText:
+	default:
+		return nil, fmt.Errorf("%s: format %v cannot be written", path, f)
 	}
-	fh, err := os.Create(path)
+	fh, err := fileio.CreateWith(path, stdout)
 	if err != nil {
 		return nil, fmt.Errorf("create dataset: %w", err)
 	}
 	var w Writer
 	switch f {
+	case FormatParquet:
+		w, err = newParquetWriter(fh, path)
+	case FormatArrow:
+		w, err = newArrowWriter(fh, path)
 	case FormatJSON:
 		w = NewJSONWriter(fh)
 	case FormatJSONL:
@@ -230,11 +282,12 @@ func CreateWriter(path string, f Format) (Writer, error) {
 		w = NewCoNLLWriter(fh)
 	case FormatText:
 		w = NewTextWriter(fh)
-	default:
-		fh.Close()
-		return nil, fmt.Errorf("%s: format %v cannot be written", path, f)
 	}
-	return &closingWriter{Writer: w, c: fh}, nil
+	if err != nil {
+		fh.Abort()
+		return nil, err
+	}
+	return &FileWriter{Writer: w, f: fh}, nil
 }
 
 type closingReader struct {
@@ -245,19 +298,6 @@ type closingReader struct {
 func (r *closingReader) Close() error {
 	err := r.Reader.Close()
 	if cerr := r.c.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-type closingWriter struct {
-	Writer
-	c io.Closer
-}
-
-func (w *closingWriter) Close() error {
-	err := w.Writer.Close()
-	if cerr := w.c.Close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -349,7 +389,7 @@ func ReadFile(path string, opts ReadOptions, policy ErrorPolicy, rep *Report) ([
 }
 
 // WriteFile writes examples to path in format f (FormatAuto: from the
-// extension).
+// extension), atomically (see CreateWriter).
 func WriteFile(path string, f Format, examples []Example) error {
 	w, err := CreateWriter(path, f)
 	if err != nil {
@@ -357,7 +397,7 @@ func WriteFile(path string, f Format, examples []Example) error {
 	}
 	for i, ex := range examples {
 		if err := w.Write(ex); err != nil {
-			w.Close()
+			w.Abort()
 			return fmt.Errorf("write %s: example %d: %w", path, i, err)
 		}
 	}

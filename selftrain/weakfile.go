@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -17,6 +16,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/internal/fileio"
 )
 
 // UncertainSpan is an entity the teacher is unsure of: inclusive word
@@ -77,31 +77,31 @@ var (
 
 const weakBatchRows = 1024
 
-// WeakWriter writes a weak-label Parquet file. It writes path+".tmp" and
-// renames it to path on Close, so a killed run leaves no partial file.
+// WeakWriter writes a weak-label Parquet file through internal/fileio: a
+// temporary file beside path, renamed to path on Close, so a killed run
+// leaves no partial file.
 type WeakWriter struct {
-	path, tmp string
-	fh        *os.File
-	fw        *pqarrow.FileWriter
-	b         *array.RecordBuilder
-	n         int
-	prov      Provenance
+	path string
+	fh   *fileio.File
+	fw   *pqarrow.FileWriter
+	b    *array.RecordBuilder
+	n    int
+	prov Provenance
 }
 
 // CreateWeak starts a weak-label file.
 func CreateWeak(path string, prov Provenance) (*WeakWriter, error) {
-	tmp := path + ".tmp"
-	fh, err := os.Create(tmp)
+	fh, err := fileio.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("weak labels: %w", err)
 	}
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
 	fw, err := pqarrow.NewFileWriter(WeakSchema, fh, props, pqarrow.DefaultWriterProps())
 	if err != nil {
-		fh.Close()
+		fh.Abort()
 		return nil, fmt.Errorf("weak labels %s: %w", path, err)
 	}
-	return &WeakWriter{path: path, tmp: tmp, fh: fh, fw: fw, prov: prov,
+	return &WeakWriter{path: path, fh: fh, fw: fw, prov: prov,
 		b: array.NewRecordBuilder(memory.DefaultAllocator, WeakSchema)}, nil
 }
 
@@ -187,7 +187,7 @@ func (w *WeakWriter) flush() error {
 func (w *WeakWriter) Abort() {
 	w.fw.Close()
 	w.b.Release()
-	os.Remove(w.tmp)
+	w.fh.Abort()
 }
 
 // Close finishes the file and moves it into place.
@@ -198,10 +198,10 @@ func (w *WeakWriter) Close() error {
 	}
 	w.b.Release()
 	if err != nil {
-		os.Remove(w.tmp)
+		w.fh.Abort()
 		return err
 	}
-	if err := os.Rename(w.tmp, w.path); err != nil {
+	if err := w.fh.Commit(); err != nil {
 		return fmt.Errorf("weak labels: %w", err)
 	}
 	return nil

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/data/tokenizer"
+	"github.com/gliner-go/gliner/internal/fileio"
 )
 
 func init() { registerCommand(newDataCmd) }
@@ -98,7 +98,12 @@ func newConvertCmd() *cobra.Command {
 		Long: `Convert IN to OUT, streaming. Bad examples stop the conversion (--on-error fail, the
 default) or are skipped and listed (--on-error skip). With --max-words, texts longer than
 the window are split into overlapping windows (--long split, windows start every --stride
-words), rejected, or truncated, and the counts are printed. On failure OUT is removed.`,
+words), rejected, or truncated, and the counts are printed.
+
+OUT is written to a temporary file beside it and renamed into place at the end: on
+failure an existing OUT is left as it was. IN and OUT may not be the same file (also
+through a symbolic or hard link). "-" is standard input (IN) or output (OUT); name its
+format with --from or --to.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			policy, err := data.ParseErrorPolicy(onError)
@@ -116,12 +121,15 @@ words), rejected, or truncated, and the counts are printed. On failure OUT is re
 			if err != nil {
 				return err
 			}
+			if fileio.SameFile(args[0], args[1]) {
+				return fmt.Errorf("convert: %s and %s are the same file: writing it would destroy the input; name another output", args[0], args[1])
+			}
 			r, err := openInput(args[0], from, lower)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			w, err := data.CreateWriter(args[1], toFormat)
+			w, err := data.CreateWriterTo(args[1], toFormat, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -145,7 +153,9 @@ words), rejected, or truncated, and the counts are printed. On failure OUT is re
 				}
 				return nil
 			})
-			if cerr := w.Close(); err == nil && cerr != nil {
+			if err != nil {
+				w.Abort()
+			} else if cerr := w.Close(); cerr != nil {
 				err = fmt.Errorf("write %s: %w", args[1], cerr)
 			}
 			errOut := cmd.ErrOrStderr()
@@ -153,7 +163,6 @@ words), rejected, or truncated, and the counts are printed. On failure OUT is re
 				fmt.Fprintln(errOut, "skipped", p.Error())
 			}
 			if err != nil {
-				os.Remove(args[1])
 				return err
 			}
 			fmt.Fprintf(errOut, "%s -> %s: %s; %d examples written\n", args[0], args[1], rep, written)

@@ -3,11 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gliner-go/gliner/internal/fileio"
 	"github.com/gliner-go/gliner/models"
 )
 
@@ -47,6 +48,9 @@ model's embeddings is an error.`,
 			if labelsFile == "" || output == "" {
 				return fmt.Errorf("labels embed: --labels and --output are required")
 			}
+			if err := distinctPaths(1, [][2]string{{"--labels", labelsFile}, {"--output", output}}); err != nil {
+				return fmt.Errorf("labels embed: %w", err)
+			}
 			labels, err := readLabelsFile(labelsFile)
 			if err != nil {
 				return err
@@ -77,9 +81,14 @@ model's embeddings is an error.`,
 // readLabelsFile reads labels one per line or as a JSON list of strings.
 // An empty list is an error naming the file.
 func readLabelsFile(path string) ([]string, error) {
-	raw, err := os.ReadFile(path)
+	fh, err := fileio.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("labels file: %w", err)
+	}
+	raw, err := io.ReadAll(fh)
+	fh.Close()
+	if err != nil {
+		return nil, fmt.Errorf("labels file %s: %w", path, err)
 	}
 	var labels []string
 	if s := strings.TrimSpace(string(raw)); strings.HasPrefix(s, "[") {

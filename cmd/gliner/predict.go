@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/infer"
+	"github.com/gliner-go/gliner/internal/fileio"
 	"github.com/gliner-go/gliner/models/encoder"
 )
 
@@ -230,11 +229,19 @@ does (as its labels are), and then batches are not padded to --buckets.
 "logits.0", "logits.1", ... (their W and C may differ); metadata "labels"
 and "rows"/"rows.N" ([input, first word, words] per row) say what each row is.
 For span decoders these are the entity (span × class) logits, exactly as
-for span models; the decoder's token scores are not written.`,
+for span models; the decoder's token scores are not written.
+
+"-" is standard input (--input; name its format with --from) or standard
+output (--output, --logits). A regular output file is written atomically
+(a temporary file renamed into place); a device or pipe (/dev/stdout) is
+written directly; a directory is refused. No output may be the input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if input == "" || output == "" {
 				return fmt.Errorf("predict: --input and --output are required")
+			}
+			if err := distinctPaths(1, [][2]string{{"--input", input}, {"--output", output}, {"--logits", logits}}); err != nil {
+				return fmt.Errorf("predict: %w", err)
 			}
 			if len(pf.labels) == 0 && labelEmb == "" {
 				return fmt.Errorf("predict: --labels is empty: give the entity labels, comma-separated")
@@ -289,11 +296,16 @@ for span models; the decoder's token scores are not written.`,
 				buf.Write(b)
 				buf.WriteByte('\n')
 			}
-			if err := checkpoints.WriteFileAtomic(output, func(w io.Writer) error {
-				_, err := w.Write(buf.Bytes())
-				return err
-			}); err != nil {
+			out, err := fileio.CreateWith(output, cmd.OutOrStdout())
+			if err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			if _, err := out.Write(buf.Bytes()); err != nil {
+				out.Abort()
 				return fmt.Errorf("write %s: %w", output, err)
+			}
+			if err := out.Commit(); err != nil {
+				return err
 			}
 			n := 0
 			for _, e := range res.Entities {
@@ -313,6 +325,28 @@ for span models; the decoder's token scores are not written.`,
 	f.StringVar(&logits, "logits", "", "also write the raw logits to this .safetensors file")
 	f.StringVar(&labelEmb, "label-embeddings", "", "bi-encoders: label embeddings `FILE` written by gliner labels embed (the labels encoder is not run; --labels may name a subset, default all)")
 	return cmd
+}
+
+// distinctPaths refuses two of a command's files (flag name, path; an
+// empty path is not given) that are the same file, or two outputs both "-"
+// (standard output). The first nIn files are inputs: an input "-" is
+// standard input and does not clash with an output "-".
+func distinctPaths(nIn int, files [][2]string) error {
+	for i, a := range files {
+		for j := i + 1; j < len(files); j++ {
+			b := files[j]
+			if a[1] == "" || b[1] == "" {
+				continue
+			}
+			if a[1] == fileio.Stdio && b[1] == fileio.Stdio && i >= nIn {
+				return fmt.Errorf("%s and %s are both - (standard output): give one of them a file", a[0], b[0])
+			}
+			if fileio.SameFile(a[1], b[1]) {
+				return fmt.Errorf("%s %s and %s %s are the same file: name another one", a[0], a[1], b[0], b[1])
+			}
+		}
+	}
+	return nil
 }
 
 // readPredictInput reads the documents to predict on. Plain text keeps
@@ -336,12 +370,12 @@ func readPredictInput(path, from string) ([]data.Example, error) {
 		}
 		return exs, nil
 	}
-	fh, err := os.Open(path)
+	fh, err := fileio.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer fh.Close()
-	name := filepath.Base(path)
+	name := fileio.DisplayName(path)
 	var exs []data.Example
 	br := bufio.NewReaderSize(fh, 1<<16)
 	for line := 1; ; line++ {

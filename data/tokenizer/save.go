@@ -3,10 +3,13 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gliner-go/gliner/internal/fileio"
 )
 
 type addedTokenNoID struct {
@@ -36,7 +39,7 @@ func writeJSON(dir, name string, v any) error {
 		return fmt.Errorf("save %s: %w", name, err)
 	}
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, append(raw, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(p, append(raw, '\n')); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	return nil
@@ -144,7 +147,7 @@ func (t *WordPiece) Save(dir string) error {
 		}
 	}
 	p := filepath.Join(dir, fileVocabTxt)
-	if err := os.WriteFile(p, []byte(strings.Join(toks, "\n")+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(p, []byte(strings.Join(toks, "\n")+"\n")); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	return nil
@@ -185,8 +188,14 @@ func (t *BPE) Save(dir string) error {
 		return err
 	}
 	p := filepath.Join(dir, fileMerges)
-	if err := os.WriteFile(p, []byte("#version: 0.2\n"+strings.Join(merges, "\n")+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(p, []byte("#version: 0.2\n"+strings.Join(merges, "\n")+"\n")); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	return nil
+}
+
+// writeFileAtomic writes b to path through internal/fileio (a temporary
+// file renamed into place), as every file the project writes.
+func writeFileAtomic(path string, b []byte) error {
+	return fileio.WriteFile(path, func(w io.Writer) error { _, err := w.Write(b); return err })
 }

@@ -413,7 +413,7 @@ func (u *Unigram) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "spm.model"), u.spmModel().Marshal(), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, "spm.model"), u.spmModel().Marshal()); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	if err := ugWriteJSON(dir, "tokenizer.json", u.tokenizerJSON()); err != nil {
@@ -470,7 +470,7 @@ func ugWriteJSON(dir, name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("save tokenizer %s: %w", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), append(raw, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, name), append(raw, '\n')); err != nil {
 		return fmt.Errorf("save tokenizer: %w", err)
 	}
 	return nil

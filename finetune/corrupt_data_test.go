@@ -1,0 +1,37 @@
+package finetune
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/internal/testutil"
+)
+
+// A training set whose Parquet page is corrupt stops the run with an error
+// naming the file and the row group (Arrow's snappy decoder panics on it;
+// issue 12 B3), with on_error skip too: a corrupt file is not a bad example.
+func TestRunCorruptParquetTrainData(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	tmp := t.TempDir()
+	exs, err := data.ReadFile(filepath.Join(root, "testdata/sample/train.jsonl"), data.ReadOptions{}, data.FailFast, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq := filepath.Join(tmp, "train.parquet")
+	if err := data.WriteFile(pq, data.FormatParquet, exs); err != nil {
+		t.Fatal(err)
+	}
+	testutil.CorruptParquetPage(t, pq, 0)
+	for _, policy := range []string{"fail", "skip"} {
+		r := tinyRecipeFor(t, filepath.Join(tmp, "run-"+policy))
+		r.Data.TrainData = pq
+		r.Data.OnError = policy
+		_, err := Run(context.Background(), r, Options{})
+		if err == nil || !strings.Contains(err.Error(), "data.train_data: train.parquet: after row 0: row group 0 of 1: corrupt data: snappy: corrupt input") {
+			t.Errorf("on_error %s: %v", policy, err)
+		}
+	}
+}
