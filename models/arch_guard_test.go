@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/internal/testutil"
 )
 
 // Architecture identity lives in this package and in data/architecture.go
@@ -184,5 +185,52 @@ var x = models.UniEncoderSpan`, 0},
 		if got := archIdentityUses(fset, f, consts); len(got) != c.want {
 			t.Errorf("%s: %d uses found (%v), want %d", c.name, len(got), got, c.want)
 		}
+	}
+}
+
+// Every architecture of the architecture table has a head, and New builds
+// each fixture's architecture with the head that architecture's file
+// defines.
+func TestEveryArchitectureHasAHead(t *testing.T) {
+	if len(archHeads) != len(data.Architectures()) {
+		t.Errorf("archHeads has %d constructors for %d architectures", len(archHeads), len(data.Architectures()))
+	}
+	for _, a := range data.Architectures() {
+		if archHeads[a] == nil {
+			t.Errorf("%v has no head constructor in archHeads", a)
+		}
+	}
+	want := map[Architecture]string{
+		UniEncoderSpan:         "*models.uniSpanHead",
+		UniEncoderToken:        "*models.uniTokenHead",
+		BiEncoderSpan:          "*models.biSpanHead",
+		BiEncoderToken:         "*models.biTokenHead",
+		UniEncoderSpanDecoder:  "*models.spanDecoderHead",
+		UniEncoderSpanRelex:    "*models.spanRelexHead",
+		UniEncoderTokenDecoder: "*models.tokenDecoderHead",
+		UniEncoderTokenRelex:   "*models.tokenRelexHead",
+	}
+	seen := map[Architecture]bool{}
+	for _, name := range append(append([]string(nil), goldenFixtures...), relexFixture, decoderFixture, tokenDecoderFixture, tokenRelexFixture) {
+		cfg, err := LoadConfig(filepath.Join(testutil.Fixture(t, name), "gliner_config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		seen[m.Arch] = true
+		if got := fmt.Sprintf("%T", m.head); got != want[m.Arch] {
+			t.Errorf("%s: %v has head %s, want %s", name, m.Arch, got, want[m.Arch])
+		}
+		// The head's parts answer the capability questions.
+		if (m.labelsEncoder() != nil) != m.Arch.BiEncoder() || (m.decoder() != nil) != m.Arch.Decoder() || (m.relexParts() != nil) != m.Arch.Relex() {
+			t.Errorf("%s: %v: labels encoder %v, decoder %v, relation head %v; capabilities BiEncoder %v, Decoder %v, Relex %v", name, m.Arch,
+				m.labelsEncoder() != nil, m.decoder() != nil, m.relexParts() != nil, m.Arch.BiEncoder(), m.Arch.Decoder(), m.Arch.Relex())
+		}
+	}
+	if len(seen) != len(data.Architectures()) {
+		t.Errorf("the fixtures cover %d of %d architectures", len(seen), len(data.Architectures()))
 	}
 }

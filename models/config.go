@@ -9,6 +9,45 @@
 // (bi_token.go), UniEncoderSpanDecoder (span_decoder*.go),
 // UniEncoderSpanRelex (relex*.go), UniEncoderTokenDecoder
 // (uni_token_decoder.go) and UniEncoderTokenRelex (uni_token_relex.go).
+//
+// A Model holds the parts every architecture shares (the text encoder, its
+// projection, the BiLSTM) and one archHead, the architecture's own parts
+// (composed of spanParts, scorerPart, labelsPart, decoderPart, relexPart,
+// head.go) with how they wire a graph (build), what a batch needs beyond
+// its tensors (plan, made per call) and how it is bound (bind). Every other
+// package asks the model or its Architecture what it can do (TokenLevel,
+// SpanLevel, BiEncoder, Relex, Decoder, NeedsAuxTokenizer; CollatorConfig,
+// PadsTrainBatches, PadsInferenceBatches, Decode); none names an
+// architecture (TestArchitectureIdentityStaysInModels fails if one does).
+//
+// Adding an architecture touches these places, all in this package but
+// the first:
+//
+//  1. Its config entry: a constant and an entry of the architecture table
+//     in data/architecture.go (its model_type name and its capabilities).
+//     A capability no architecture had yet is a new field there, with the
+//     tensors data.Collator builds for it.
+//  2. config.go: its alias in the constant block, the rule of
+//     Config.Architecture that chooses it from the config's fields (as the
+//     reference's GLiNER._get_gliner_class does) and any new config field.
+//  3. Its file: a head type implementing archHead (build, plan, bind) from
+//     the parts of head.go, and a constructor that registers the shared and
+//     its own parameters in the order of the reference's state dict.
+//  4. model.go: its constructor in archHeads (TestEveryArchitectureHasAHead
+//     fails without it).
+//  5. Where its capabilities change what the model does: capabilities.go
+//     (collator settings, padding), Forward / ForwardRelex / GenerateLabels
+//     for extra outputs, and BuildInferenceGraph (onnx_graph.go) if it is
+//     exported (package onnx keeps its own list of the exported
+//     architectures in onnx/export.go Build).
+//  6. A fixture from the reference and its golden tests.
+//
+// Outside this package code decides by capabilities only, so an
+// architecture made of capabilities that exist already needs nothing more
+// (training from a model folder, evaluation, prediction, self-training);
+// a new capability needs the code that uses it, and building a new model
+// from a recipe needs the recipe keys that write its config fields
+// (finetune's model sections, such as model.relex).
 package models
 
 import (
