@@ -14,6 +14,13 @@
 //	res, _ := finetune.Run(ctx, r, finetune.Options{Resume: true})
 //	fmt.Println(res.FinalDir, res.Dev.Micro().F1)
 //
+// A training loop of one's own uses the pieces Run is made of (custom.go,
+// ExampleStepModel): LoadData, BuildModel, NewTrainCollator, NewSampler
+// (training.sampler: length-bucketed, sequential or an explicit order),
+// PadTrainBatch and StepModel, the train.Model adapter that train.Run
+// steps; with the recipe's settings it ends in the weights Run ends in.
+// Evaluate scores a model and returns its predictions.
+//
 // Bi-encoders and stages: model.bi_encoder makes a new model a
 // BiEncoderSpan (BiEncoderToken with span_mode token_level) whose labels
 // encoder is a Hugging Face encoder folder (labels_encoder) or random
