@@ -47,4 +47,9 @@ type Example struct {
 	// Source names where the example came from ("train.jsonl:12"), for
 	// error messages.
 	Source string
+
+	// Warnings are what the reader noticed but accepted, such as a key it
+	// does not know (a misspelled "entites"). Each moves them into its
+	// Report (see Report.Warnings), so examples it passes on carry none.
+	Warnings []string
 }

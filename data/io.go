@@ -357,6 +357,10 @@ func Each(r Reader, policy ErrorPolicy, rep *Report, fn func(Example) error) err
 			continue
 		}
 		rep.Read++
+		for _, w := range ex.Warnings {
+			rep.warn(ex.Source, w)
+		}
+		ex.Warnings = nil
 		if err := fn(ex); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -111,10 +112,77 @@ func jsonTriple(raw json.RawMessage, where string) (a, b int, label string, err 
 	return
 }
 
+// recordKeys are the top-level keys of a GLiNER record (the reference's
+// data_processing/processor.py reads these), textRecordKeys those of a
+// raw-text record.
+var (
+	recordKeys     = []string{"tokenized_text", "ner", "relations", "ner_negatives", "ner_labels", "rel_negatives", "rel_labels"}
+	textRecordKeys = []string{"text", "entities"}
+)
+
+// jsonObject decodes a JSON object into its members, refusing a key that
+// appears twice (encoding/json would keep the last one silently). keys
+// lists the keys in order.
+func jsonObject(raw json.RawMessage, where string) (m map[string]json.RawMessage, keys []string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	fail := func(err error) (map[string]json.RawMessage, []string, error) {
+		// encoding/json's message for a syntax error says more.
+		var x map[string]json.RawMessage
+		if uerr := json.Unmarshal(raw, &x); uerr != nil {
+			err = uerr
+		}
+		return nil, nil, fmt.Errorf("%s: %v", where, err)
+	}
+	if _, err := dec.Token(); err != nil { // '{' (the caller checked the kind)
+		return fail(err)
+	}
+	m = map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return fail(err)
+		}
+		if _, dup := m[key]; dup {
+			return nil, nil, fmt.Errorf("%s: duplicate key %q (a JSON object may hold each key once)", where, key)
+		}
+		m[key] = v
+		keys = append(keys, key)
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return fail(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fail(errors.New("data after the record"))
+	}
+	return m, keys, nil
+}
+
+// unknownKeys returns a warning for each key not in known.
+func unknownKeys(keys, known []string) []string {
+	var out []string
+	for _, k := range keys {
+		ok := false
+		for _, want := range known {
+			ok = ok || k == want
+		}
+		if !ok {
+			out = append(out, fmt.Sprintf("unknown key %q ignored (known keys: %s)", k, strings.Join(known, ", ")))
+		}
+	}
+	return out
+}
+
 // decodeRecord decodes one JSON record: the GLiNER schema
 // ({"tokenized_text", "ner", ...}) or, when it has "text" and no
-// "tokenized_text", a raw-text record ({"text", "entities"}). Unknown keys are
-// ignored, as the reference does. The example is not yet validated.
+// "tokenized_text", a raw-text record ({"text", "entities"}). A key that
+// appears twice is an error; an unknown key (a misspelled "entites") is
+// ignored, as the reference does, with a warning in ex.Warnings. The
+// example is not yet validated.
 func decodeRecord(raw json.RawMessage) (Example, error) {
 	if !utf8.Valid(raw) {
 		off := 0
@@ -130,18 +198,24 @@ func decodeRecord(raw json.RawMessage) (Example, error) {
 	if jsonKind(raw) != "an object" {
 		return Example{}, fmt.Errorf("record is %s, want an object", jsonKind(raw))
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return Example{}, fmt.Errorf("record: %v", err)
+	m, keys, err := jsonObject(raw, "record")
+	if err != nil {
+		return Example{}, err
 	}
 	if _, ok := m["tokenized_text"]; !ok {
 		if _, ok := m["text"]; ok {
-			return decodeTextRecord(m)
+			ex, err := decodeTextRecord(m)
+			if err == nil {
+				ex.Warnings = unknownKeys(keys, textRecordKeys)
+			}
+			return ex, err
 		}
-		return Example{}, errors.New(`missing "tokenized_text" (or "text" for a raw-text record)`)
+		if len(keys) == 0 {
+			return Example{}, errors.New(`empty record: missing "tokenized_text" (or "text" for a raw-text record)`)
+		}
+		return Example{}, fmt.Errorf(`missing "tokenized_text" (or "text" for a raw-text record); its keys: %s`, strings.Join(keys, ", "))
 	}
-	var ex Example
-	var err error
+	ex := Example{Warnings: unknownKeys(keys, recordKeys)}
 	if ex.Words, err = jsonStrings(m["tokenized_text"], "tokenized_text"); err != nil {
 		return Example{}, err
 	}
@@ -197,7 +271,7 @@ type JSONReader struct {
 
 // NewJSONReader reads the GLiNER JSON list from r; name is used in errors.
 func NewJSONReader(r io.Reader, name string) *JSONReader {
-	return &JSONReader{dec: json.NewDecoder(bufio.NewReaderSize(r, 1<<16)), name: name}
+	return &JSONReader{dec: json.NewDecoder(skipBOM(bufio.NewReaderSize(r, 1<<16))), name: name}
 }
 
 // Next implements Reader.

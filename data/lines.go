@@ -17,7 +17,16 @@ type lineScanner struct {
 }
 
 func newLineScanner(r io.Reader, name string) lineScanner {
-	return lineScanner{br: bufio.NewReaderSize(r, 1<<16), name: name}
+	return lineScanner{br: skipBOM(bufio.NewReaderSize(r, 1<<16)), name: name}
+}
+
+// skipBOM drops a UTF-8 byte-order mark (EF BB BF) at the start of br, as
+// editors on Windows write one and Python's "utf-8-sig" codec drops it.
+func skipBOM(br *bufio.Reader) *bufio.Reader {
+	if b, err := br.Peek(3); err == nil && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		br.Discard(3)
+	}
+	return br
 }
 
 // nextLine returns the next line, line ending included, or false once

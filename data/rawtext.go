@@ -106,9 +106,9 @@ func decodeTextRecord(m map[string]json.RawMessage) (Example, error) {
 			if jsonKind(it) != "an object" {
 				return Example{}, fmt.Errorf("%s is %s, want an object {start, end, label}", where, jsonKind(it))
 			}
-			var f map[string]json.RawMessage
-			if err := json.Unmarshal(it, &f); err != nil {
-				return Example{}, fmt.Errorf("%s: %v", where, err)
+			f, _, err := jsonObject(it, where)
+			if err != nil {
+				return Example{}, err
 			}
 			var e TextEntity
 			if e.Start, err = jsonInt(f["start"], where+".start"); err != nil {

@@ -61,8 +61,39 @@ type Report struct {
 	// Skipped counts bad examples left out; Problems says why, one each.
 	Skipped  int
 	Problems []Problem
+	// Warnings are what was accepted but looks wrong (an unknown key), one
+	// per distinct reason: the first place it was seen and how often.
+	Warnings []Warning
 	// Window counts what windowing did (zero when none was applied).
 	Window WindowStats
+}
+
+// Warning is a reason a reader gave for examples it accepted, where it was
+// first seen and in how many examples.
+type Warning struct {
+	Source string // the first example with it: "train.jsonl:3"
+	Reason string
+	Count  int
+}
+
+// String is "warning: source: reason", with the count when above one.
+func (w Warning) String() string {
+	s := "warning: " + w.Source + ": " + w.Reason
+	if w.Count > 1 {
+		s += fmt.Sprintf(" (%d examples, the first here)", w.Count)
+	}
+	return s
+}
+
+// warn records reason for the example at source.
+func (r *Report) warn(source, reason string) {
+	for i := range r.Warnings {
+		if r.Warnings[i].Reason == reason {
+			r.Warnings[i].Count++
+			return
+		}
+	}
+	r.Warnings = append(r.Warnings, Warning{Source: source, Reason: reason, Count: 1})
 }
 
 // Kept is the number of good examples (Read - Skipped).
@@ -71,6 +102,11 @@ func (r *Report) Kept() int { return r.Read - r.Skipped }
 // String summarizes the report in one line.
 func (r *Report) String() string {
 	s := fmt.Sprintf("%d examples read, %d kept, %d skipped", r.Read, r.Kept(), r.Skipped)
+	if n := len(r.Warnings); n == 1 {
+		s += ", 1 warning"
+	} else if n > 1 {
+		s += fmt.Sprintf(", %d warnings", n)
+	}
 	if w := r.Window; w != (WindowStats{}) {
 		s += "; " + w.String()
 	}

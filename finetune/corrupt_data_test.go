@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,5 +34,26 @@ func TestRunCorruptParquetTrainData(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "data.train_data: train.parquet: after row 0: row group 0 of 1: corrupt data: snappy: corrupt input") {
 			t.Errorf("on_error %s: %v", policy, err)
 		}
+	}
+}
+
+// A misspelled key in the training data reaches the data report (Run logs
+// it as a warning to the console and train.log).
+func TestLoadDataWarnsUnknownKey(t *testing.T) {
+	tmp := t.TempDir()
+	p := filepath.Join(tmp, "train.jsonl")
+	if err := os.WriteFile(p, []byte(`{"tokenized_text": ["Ann", "ran"], "entites": [[0, 0, "person"]]}`+"\n"+
+		`{"tokenized_text": ["Bo", "ran"], "ner": [[0, 0, "person"]]}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := tinyRecipeFor(t, filepath.Join(tmp, "run"))
+	r.Data.TrainData = p
+	ds, err := LoadData(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ds.TrainReport.Warnings
+	if len(w) != 1 || w[0].Source != "train.jsonl:1" || !strings.HasPrefix(w[0].Reason, `unknown key "entites" ignored`) || w[0].Count != 1 {
+		t.Errorf("warnings %+v", w)
 	}
 }

@@ -231,6 +231,9 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	for _, p := range append(append([]data.Problem(nil), ds.TrainReport.Problems...), ds.DevReport.Problems...) {
 		lg.Warn("skipped example", zap.String("source", p.Source), zap.String("reason", p.Reason))
 	}
+	for _, w := range append(append([]data.Warning(nil), ds.TrainReport.Warnings...), ds.DevReport.Warnings...) {
+		lg.Warn("data warning", zap.String("source", w.Source), zap.String("reason", w.Reason), zap.Int("examples", w.Count))
+	}
 
 	words := Words(ds.Train)
 	if r.Model.BiEncoder != nil {

@@ -70,6 +70,7 @@ func newValidateCmd() *cobra.Command {
 			for _, p := range rep.Problems {
 				fmt.Fprintln(out, p.Error())
 			}
+			printWarnings(out, rep)
 			if err != nil {
 				return err
 			}
@@ -162,6 +163,7 @@ format with --from or --to.`,
 			for _, p := range rep.Problems {
 				fmt.Fprintln(errOut, "skipped", p.Error())
 			}
+			printWarnings(errOut, rep)
 			if err != nil {
 				return err
 			}
@@ -211,6 +213,7 @@ func newStatsCmd() *cobra.Command {
 				}
 				return nil
 			})
+			printWarnings(cmd.ErrOrStderr(), rep)
 			if err != nil {
 				return err
 			}

@@ -180,3 +180,21 @@ func TestPredictOutputs(t *testing.T) {
 		t.Errorf("--output a directory: code %d, %q", code, errs)
 	}
 }
+
+// data validate names a misspelled key and its line (issue 12 B4), accepts
+// a byte-order mark, and names a duplicated key.
+func TestValidateRecordKeys(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "k.jsonl", "\xef\xbb\xbf"+`{"tokenized_text": ["Ann", "ran"], "entites": [[0, 0, "person"]]}`+"\n")
+	code, out, errs := runCLI(t, "data", "validate", p)
+	want := `warning: k.jsonl:1: unknown key "entites" ignored (known keys: tokenized_text, ner, relations, ner_negatives, ner_labels, rel_negatives, rel_labels)` + "\n" +
+		p + ": 1 examples read, 1 kept, 0 skipped, 1 warning\n"
+	if code != 0 || out != want {
+		t.Errorf("code %d\nstdout %q\nwant   %q\nstderr %q", code, out, want, errs)
+	}
+	d := writeFile(t, dir, "d.jsonl", `{"tokenized_text": ["a"], "tokenized_text": ["b"]}`+"\n")
+	code, out, _ = runCLI(t, "data", "validate", d)
+	if code != 1 || !strings.Contains(out, `d.jsonl:1: record: duplicate key "tokenized_text"`) {
+		t.Errorf("duplicate: code %d, %q", code, out)
+	}
+}

@@ -246,7 +246,7 @@ written directly; a directory is refused. No output may be the input.`,
 			if len(pf.labels) == 0 && labelEmb == "" {
 				return fmt.Errorf("predict: --labels is empty: give the entity labels, comma-separated")
 			}
-			exs, err := readPredictInput(input, from)
+			exs, err := readPredictInput(input, from, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -349,11 +349,30 @@ func distinctPaths(nIn int, files [][2]string) error {
 	return nil
 }
 
+// readDataset reads a whole dataset, failing on the first bad example, and
+// writes the readers' warnings (an unknown key, ...) to warn.
+func readDataset(path string, opts data.ReadOptions, warn io.Writer) ([]data.Example, error) {
+	rep := &data.Report{}
+	exs, err := data.ReadFile(path, opts, data.FailFast, rep)
+	printWarnings(warn, rep)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return exs, nil
+}
+
+// printWarnings writes a report's warnings, one a line.
+func printWarnings(w io.Writer, rep *data.Report) {
+	for _, wn := range rep.Warnings {
+		fmt.Fprintln(w, wn)
+	}
+}
+
 // readPredictInput reads the documents to predict on. Plain text keeps
 // every line (blank lines become empty documents) so output lines match
 // input lines; other formats are read with the data readers, failing on
 // the first bad record.
-func readPredictInput(path, from string) ([]data.Example, error) {
+func readPredictInput(path, from string, warn io.Writer) ([]data.Example, error) {
 	f, err := data.ParseFormat(from)
 	if err != nil {
 		return nil, err
@@ -364,11 +383,7 @@ func readPredictInput(path, from string) ([]data.Example, error) {
 		}
 	}
 	if f != data.FormatText {
-		exs, err := data.ReadFile(path, data.ReadOptions{Format: f}, data.FailFast, nil)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		return exs, nil
+		return readDataset(path, data.ReadOptions{Format: f}, warn)
 	}
 	fh, err := fileio.Open(path)
 	if err != nil {
@@ -434,9 +449,9 @@ relation type in the data, sorted.`,
 			if err != nil {
 				return err
 			}
-			exs, err := data.ReadFile(dataPath, data.ReadOptions{Format: f}, data.FailFast, nil)
+			exs, err := readDataset(dataPath, data.ReadOptions{Format: f}, cmd.ErrOrStderr())
 			if err != nil {
-				return fmt.Errorf("read %s: %w", dataPath, err)
+				return err
 			}
 			p, err := mf.load()
 			if err != nil {
