@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/gliner-go/gliner/autograd"
@@ -16,7 +15,7 @@ import (
 func BenchmarkUniEncoderSpanEncoderPart(b *testing.B) {
 	batch, m := benchBatchAndModel(b)
 	B, T := batch.InputIDs.Shape[0], batch.InputIDs.Shape[1]
-	cfg, err := encoder.ParseConfig([]byte(fmt.Sprintf(benchEncoderConfig, m.EncCfg.VocabSize)))
+	cfg, err := encoder.ParseConfig([]byte(smallBench.encoderConfig(m.EncCfg.VocabSize)))
 	if err != nil {
 		b.Fatal(err)
 	}

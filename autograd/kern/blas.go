@@ -35,8 +35,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		panic(fmt.Sprintf("kern.Sgemm: bad sizes m=%d n=%d k=%d lda=%d ldb=%d ldc=%d len(a)=%d len(b)=%d len(c)=%d",
 			m, n, k, lda, ldb, ldc, len(a), len(b), len(c)))
 	}
-	// Split the rows of C across workers when the product is large enough.
-	if Workers > 1 && m >= 2*Workers && int64(m)*int64(n)*int64(k) >= gemmSplitFlops {
+	// Split the rows of C across workers when the product is large enough
+	// (unless the BLAS library runs its own threads).
+	if Workers > 1 && blasThreads <= 1 && m >= 2*Workers && int64(m)*int64(n)*int64(k) >= gemmSplitFlops {
 		ParallelFor(m, (m+Workers-1)/Workers, func(lo, hi int) {
 			aOff := lo * lda
 			if transA {
@@ -47,6 +48,25 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// blasThreads is the BLAS library's own thread count (SetBLASThreads).
+var blasThreads = 1
+
+// SetBLASThreads sets how many threads the BLAS library itself uses for
+// one product. With n > 1, Sgemm hands each product whole to the library
+// instead of splitting C's rows across Workers goroutines. It reports false
+// and changes nothing when the compiled-in BLAS has no threads of its own
+// (the purego build).
+func SetBLASThreads(n int) bool {
+	if n < 1 {
+		n = 1
+	}
+	if !setBLASThreads(n) {
+		return false
+	}
+	blasThreads = n
+	return true
 }
 
 // gemmSplitFlops is the m·n·k above which Sgemm splits C's rows across

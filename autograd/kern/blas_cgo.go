@@ -32,3 +32,8 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		(*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb), C.float(beta),
 		(*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
+
+func setBLASThreads(n int) bool {
+	C.openblas_set_num_threads(C.int(n))
+	return true
+}

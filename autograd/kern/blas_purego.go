@@ -22,3 +22,6 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// setBLASThreads: gonum's Sgemm has no threads of its own.
+func setBLASThreads(n int) bool { return n == 1 }
