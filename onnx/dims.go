@@ -18,16 +18,19 @@ const (
 	symW             // words of a text
 	symC             // classes
 	symTL            // sub-tokens of a label (bi-encoders)
+	symE             // selected entities (relex)
+	symN             // entity pairs (relex)
+	symR             // relation classes (relex)
 	nsym
 )
 
-var symNames = [nsym]string{"B", "T", "W", "C", "TL"}
+var symNames = [nsym]string{"B", "T", "W", "C", "TL", "E", "N", "R"}
 
 // probeA and probeB are the two probe shapes: distinct primes, T and TL
 // below 64 (the smallest max_position_embeddings of a BERT fixture).
 var (
-	probeA = [nsym]int{41, 43, 47, 53, 59}
-	probeB = [nsym]int{67, 61, 71, 73, 37}
+	probeA = [nsym]int{41, 43, 47, 53, 59, 79, 83, 31}
+	probeB = [nsym]int{67, 61, 71, 73, 37, 89, 97, 29}
 )
 
 type dimExpr struct {

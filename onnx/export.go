@@ -40,6 +40,11 @@ type Options struct {
 	// place of labels_input_ids and labels_attention_mask, as the
 	// reference's export_to_onnx(from_labels_embeddings=True).
 	LabelEmbeddings bool
+	// EncoderOnly exports a decoder architecture's encoder and span (or
+	// token) scorer, without its labels decoder: the inputs and the
+	// logits output of UniEncoderSpan (UniEncoderToken for the token
+	// decoder). The decoder architectures are refused without it.
+	EncoderOnly bool
 }
 
 type exporter struct {
@@ -48,28 +53,45 @@ type exporter struct {
 	symVal    [nsym]string
 	dimCache  map[string]string
 	relParams [][2]int
+	inits     map[string]bool
+}
+
+func supported() string {
+	return fmt.Sprintf("%v, %v, %v, %v, %v, %v; %v and %v with EncoderOnly (--encoder-only)",
+		models.UniEncoderSpan, models.UniEncoderToken, models.BiEncoderSpan, models.BiEncoderToken,
+		models.UniEncoderSpanRelex, models.UniEncoderTokenRelex, models.UniEncoderSpanDecoder, models.UniEncoderTokenDecoder)
 }
 
 // Build returns the ONNX model of m.
 func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
-	switch m.Arch {
-	case models.UniEncoderSpan, models.UniEncoderToken, models.BiEncoderSpan, models.BiEncoderToken:
-	case models.UniEncoderSpanDecoder:
-		// As the reference (gliner/model.py, UniEncoderSpanDecoderGLiNER.export_to_onnx
-		// raises NotImplementedError): the labels decoder generates label
+	a := m.Arch
+	switch a {
+	case models.UniEncoderSpan, models.UniEncoderToken, models.BiEncoderSpan, models.BiEncoderToken,
+		models.UniEncoderSpanRelex, models.UniEncoderTokenRelex:
+		if o.EncoderOnly {
+			return nil, fmt.Errorf("onnx export: --encoder-only applies to the decoder architectures (%v, %v), not %v",
+				models.UniEncoderSpanDecoder, models.UniEncoderTokenDecoder, a)
+		}
+	case models.UniEncoderSpanDecoder, models.UniEncoderTokenDecoder:
+		// The reference refuses this export (gliner/model.py,
+		// UniEncoderSpanDecoderGLiNER.export_to_onnx raises
+		// NotImplementedError): the labels decoder generates label
 		// strings token by token, which is not one static graph.
-		return nil, fmt.Errorf("onnx export: %v is not supported: its labels decoder generates label names step by step "+
-			"(the reference refuses this export too); run it with gliner predict", m.Arch)
+		if !o.EncoderOnly {
+			return nil, fmt.Errorf("onnx export: %v's labels decoder is not exported: it generates label names token by token "+
+				"(the reference refuses this export too); pass --encoder-only (Options.EncoderOnly) to export the encoder and "+
+				"the %s scorer (the logits of gliner predict without generated labels), or run the full model with gliner predict",
+				a, map[bool]string{true: "token", false: "span"}[a.TokenLevel()])
+		}
 	default:
-		return nil, fmt.Errorf("onnx export: %v is not supported (supported: %v, %v, %v, %v)", m.Arch,
-			models.UniEncoderSpan, models.UniEncoderToken, models.BiEncoderSpan, models.BiEncoderToken)
+		return nil, fmt.Errorf("onnx export: %v is not supported (supported: %s)", a, supported())
 	}
-	bi := m.Arch == models.BiEncoderSpan || m.Arch == models.BiEncoderToken
+	bi := a.BiEncoder()
 	if o.LabelEmbeddings && !bi {
-		return nil, fmt.Errorf("onnx export: label embeddings apply to the bi-encoders only, not %v", m.Arch)
+		return nil, fmt.Errorf("onnx export: label embeddings apply to the bi-encoders only, not %v", a)
 	}
-	span := m.Arch == models.UniEncoderSpan || m.Arch == models.BiEncoderSpan
-	x := &exporter{m: m, b: newGB("gliner"), dimCache: map[string]string{}}
+	span := !a.TokenLevel()
+	x := &exporter{m: m, b: newGB("gliner"), dimCache: map[string]string{}, inits: map[string]bool{}}
 	for _, c := range []*encoder.Config{m.EncCfg, m.LabelsEncCfg} {
 		if c == nil || c.Type() != encoder.DeBERTaV2 {
 			continue
@@ -80,52 +102,109 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		}
 		x.relParams = append(x.relParams, [2]int{c.PositionBuckets, maxRel})
 	}
-
-	probe := func(p [nsym]int) (*models.InferenceGraph, []autograd.Step, error) {
-		ig, err := m.BuildInferenceGraph(models.GraphDims{B: p[symB], T: p[symT], W: p[symW], C: p[symC], TL: p[symTL], LabelEmbeddings: o.LabelEmbeddings})
-		if err != nil {
-			return nil, nil, err
-		}
-		steps, err := autograd.Trace(ig.Graph, ig.Logits)
-		return ig, steps, err
-	}
-	igA, stepsA, err := probe(probeA)
-	if err != nil {
-		return nil, fmt.Errorf("onnx export: %w", err)
-	}
-	_, stepsB, err := probe(probeB)
-	if err != nil {
-		return nil, fmt.Errorf("onnx export: %w", err)
-	}
-	if len(stepsA) != len(stepsB) {
-		return nil, fmt.Errorf("onnx export: the two probe graphs differ (%d and %d steps)", len(stepsA), len(stepsB))
-	}
-
 	if err := x.declareInputs(span, bi, o.LabelEmbeddings); err != nil {
 		return nil, err
 	}
+	if a.Relex() {
+		if err := x.relex(); err != nil {
+			return nil, fmt.Errorf("onnx export: %v: %w", a, err)
+		}
+	} else {
+		outs, err := x.emit(func(p [nsym]int) models.GraphDims {
+			return models.GraphDims{B: p[symB], T: p[symT], W: p[symW], C: p[symC], TL: p[symTL], LabelEmbeddings: o.LabelEmbeddings}
+		}, nil, x.batchInput(span))
+		if err != nil {
+			return nil, fmt.Errorf("onnx export: %v: %w", a, err)
+		}
+		x.logitsOutput(outs[0], span, false)
+	}
+	return &pb.ModelProto{
+		IrVersion:       8,
+		ProducerName:    "gliner-go",
+		ProducerVersion: "1",
+		OpsetImport:     []*pb.OperatorSetIdProto{{Domain: "", Version: Opset}},
+		Graph:           x.b.g,
+	}, nil
+}
+
+// logitsOutput declares the logits output with the reference's axis names
+// (gliner/model.py, each class's _get_onnx_input_spec).
+func (x *exporter) logitsOutput(name string, span, relex bool) {
+	F32 := pb.TensorProto_FLOAT
+	switch {
+	case span && relex:
+		// UniEncoderSpanRelexGLiNER._get_onnx_input_spec.
+		x.b.output("logits", name, F32, "batch_size", "sequence_length", "num_spans", "num_ent_classes")
+	case relex:
+		// UniEncoderTokenRelexGLiNER._get_onnx_input_spec.
+		x.b.output("logits", name, F32, "batch_size", "sequence_length", "num_ent_classes", "num_idx_classes")
+	case span:
+		x.b.output("logits", name, F32, "batch_size", "sequence_length", "num_spans", "num_classes")
+	default:
+		// The reference names the token logits' axes so although they are
+		// (batch, words, classes, 3) (gliner/model.py, UniEncoderTokenGLiNER._get_onnx_input_spec).
+		x.b.output("logits", name, F32, "position", "batch_size", "sequence_length", "num_classes")
+	}
+}
+
+// emit builds one of the model's inference graphs for the two probe
+// shapes (dims gives its GraphDims for a probe), traces it to its logits
+// and the named values in named, and maps every step to ONNX nodes: a
+// parameter becomes an initializer (once per export), a graph input the
+// ONNX value bind returns for its name, a kernel its mapping (mapKernel).
+// It returns the ONNX names of the logits and of named, in that order.
+func (x *exporter) emit(dims func(p [nsym]int) models.GraphDims, named []string, bind func(input string) (string, error)) ([]string, error) {
+	probe := func(p [nsym]int) ([]*autograd.Node, []autograd.Step, error) {
+		ig, err := x.m.BuildInferenceGraph(dims(p))
+		if err != nil {
+			return nil, nil, err
+		}
+		outs := []*autograd.Node{ig.Logits}
+		for _, n := range named {
+			v, ok := ig.Named[n]
+			if !ok {
+				return nil, nil, fmt.Errorf("the inference graph has no value %q", n)
+			}
+			outs = append(outs, v)
+		}
+		steps, err := autograd.Trace(ig.Graph, outs...)
+		return outs, steps, err
+	}
+	outsA, stepsA, err := probe(probeA)
+	if err != nil {
+		return nil, err
+	}
+	_, stepsB, err := probe(probeB)
+	if err != nil {
+		return nil, err
+	}
+	if len(stepsA) != len(stepsB) {
+		return nil, fmt.Errorf("the two probe graphs differ (%d and %d steps)", len(stepsA), len(stepsB))
+	}
 	names := map[*autograd.Node]string{}
-	dims := map[*autograd.Node][]dimExpr{}
+	dimsOf := map[*autograd.Node][]dimExpr{}
 	for i, sa := range stepsA {
 		sb := stepsB[i]
-		d, err := deriveShape(sa.Out.Shape(), sb.Out.Shape())
+		if ka, kb := stepKind(sa), stepKind(sb); ka != kb {
+			return nil, fmt.Errorf("step %d is %s in one probe graph and %s in the other", i, ka, kb)
+		}
+		var d []dimExpr
 		if sa.Param != nil {
 			// Parameters have static shapes.
-			d, err = staticShape(sa.Param.Shape), nil
+			d = staticShape(sa.Param.Shape)
+		} else if d, err = deriveShape(sa.Out.Shape(), sb.Out.Shape()); err != nil {
+			return nil, fmt.Errorf("step %d (%s): %w", i, stepKind(sa), err)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("onnx export: step %d (%s): %w", i, stepName(sa), err)
-		}
-		if stepName(sa) != stepName(sb) && sa.Kernel != nil && kernelName(sa.Kernel) != kernelName(sb.Kernel) {
-			return nil, fmt.Errorf("onnx export: step %d is %s in one probe graph and %s in the other", i, stepName(sa), stepName(sb))
-		}
-		dims[sa.Out] = d
+		dimsOf[sa.Out] = d
 		switch {
 		case sa.Param != nil:
-			x.b.floatInit(sa.Param.Name, sa.Param.Shape, sa.Param.Data)
+			if !x.inits[sa.Param.Name] {
+				x.b.floatInit(sa.Param.Name, sa.Param.Shape, sa.Param.Data)
+				x.inits[sa.Param.Name] = true
+			}
 			names[sa.Out] = sa.Param.Name
 		case sa.Input != "":
-			n, err := x.graphInput(sa.Input, span)
+			n, err := bind(sa.Input)
 			if err != nil {
 				return nil, err
 			}
@@ -135,43 +214,47 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 			for _, in := range sa.In {
 				n, ok := names[in]
 				if !ok {
-					return nil, fmt.Errorf("onnx export: step %d (%s): input not yet defined", i, sa.Kernel.Name())
+					return nil, fmt.Errorf("step %d (%s): input not yet defined", i, sa.Kernel.Name())
 				}
 				st.in = append(st.in, n)
 				st.inInt = append(st.inInt, in.IsInt())
 				st.shapes = append(st.shapes, in.Shape())
-				st.dims = append(st.dims, dims[in])
+				st.dims = append(st.dims, dimsOf[in])
 			}
 			n, err := x.mapKernel(st)
 			if err != nil {
-				return nil, fmt.Errorf("onnx export: %v: %w", m.Arch, err)
+				return nil, err
 			}
 			names[sa.Out] = n
 		}
 	}
-	var logits string
-	for _, sa := range stepsA {
-		if autograd.Same(sa.Out, igA.Logits) {
-			logits = names[sa.Out]
+	res := make([]string, len(outsA))
+	for i, o := range outsA {
+		for _, sa := range stepsA {
+			if autograd.Same(sa.Out, o) {
+				res[i] = names[sa.Out]
+			}
+		}
+		if res[i] == "" {
+			return nil, fmt.Errorf("output %d not found in the traced graph", i)
 		}
 	}
-	if logits == "" {
-		return nil, fmt.Errorf("onnx export: logits not found in the traced graph")
+	return res, nil
+}
+
+// stepKind names a step for comparing the two probe graphs: the
+// parameter, the input or the kernel (kern.Attrs.Kernel).
+func stepKind(s autograd.Step) string {
+	switch {
+	case s.Param != nil:
+		return "parameter " + s.Param.Name
+	case s.Input != "":
+		return "input " + s.Input
 	}
-	if span {
-		x.b.output("logits", logits, pb.TensorProto_FLOAT, "batch_size", "sequence_length", "num_spans", "num_classes")
-	} else {
-		// The reference names the token logits' axes so although they are
-		// (batch, words, classes, 3) (gliner/model.py, UniEncoderTokenGLiNER._get_onnx_input_spec).
-		x.b.output("logits", logits, pb.TensorProto_FLOAT, "position", "batch_size", "sequence_length", "num_classes")
+	if a := autograd.AttrsOf(s.Kernel); a != nil {
+		return "kernel " + a.Kernel()
 	}
-	return &pb.ModelProto{
-		IrVersion:       8,
-		ProducerName:    "gliner-go",
-		ProducerVersion: "1",
-		OpsetImport:     []*pb.OperatorSetIdProto{{Domain: "", Version: Opset}},
-		Graph:           x.b.g,
-	}, nil
+	return "kernel " + s.Kernel.Name()
 }
 
 // Marshal is Build followed by protobuf encoding.
@@ -185,17 +268,6 @@ func Marshal(m *models.Model, o Options) ([]byte, error) {
 		return nil, fmt.Errorf("onnx export: encoding: %w", err)
 	}
 	return b, nil
-}
-
-func stepName(s autograd.Step) string {
-	switch {
-	case s.Param != nil:
-		return "parameter " + s.Param.Name
-	case s.Input != "":
-		return "input " + s.Input
-	default:
-		return s.Kernel.Name()
-	}
 }
 
 // declareInputs declares the reference's inputs (names, dtypes, axis
@@ -228,21 +300,46 @@ func (x *exporter) declareInputs(span, bi, labelEmb bool) error {
 		x.symVal[symTL] = b.sliceAxis(ls, 0, 1, 2)
 	default:
 		// C: the most <<ENT>> tokens in a prompt.
-		n := b.op("ReduceSum", []string{x.entTokens(), b.i64(1)}, aInt("keepdims", 0))
-		x.symVal[symC] = b.op("Reshape", []string{b.op("ReduceMax", []string{n}, aInt("keepdims", 0)), b.i64(1)})
+		x.symVal[symC] = x.maxCount(x.entTokens())
 	}
 	return nil
 }
 
 // entTokens is (input_ids == class_token_index) as int64 (B,T).
-func (x *exporter) entTokens() string {
-	key := "ent_tokens"
+func (x *exporter) entTokens() string { return x.tokenFlags("ent_tokens", x.m.Cfg.ClassTokenIndex) }
+
+// relTokens is (input_ids == rel_token_index) as int64 (B,T).
+func (x *exporter) relTokens() string { return x.tokenFlags("rel_tokens", x.m.Cfg.RelTokenIndex) }
+
+func (x *exporter) tokenFlags(key string, id int) string {
 	if n, ok := x.b.consts[key]; ok {
 		return n
 	}
-	n := x.b.castI64(x.b.op("Equal", []string{"input_ids", x.b.i64s(int64(x.m.Cfg.ClassTokenIndex))}))
+	n := x.b.castI64(x.b.op("Equal", []string{"input_ids", x.b.i64s(int64(id))}))
 	x.b.consts[key] = n
 	return n
+}
+
+// maxCount is the largest row sum of the int64 (B,L) flags as a 1-D [1]
+// tensor.
+func (x *exporter) maxCount(flags string) string {
+	b := x.b
+	n := b.op("ReduceSum", []string{flags, b.i64(1)}, aInt("keepdims", 0))
+	return b.op("Reshape", []string{b.op("ReduceMax", []string{n}, aInt("keepdims", 0)), b.i64(1)})
+}
+
+// kthToken is, per row, the position of the k-th flagged token for k =
+// 0..n−1 (B,n), −1 where there is none, moved to its successor when
+// embed is false (the reference's extract_prompt_features with
+// embed_ent_token / embed_rel_token).
+func (x *exporter) kthToken(flags, n string, embed bool) string {
+	b := x.b
+	cum := b.op("CumSum", []string{flags, b.i64s(1)})
+	pos := x.nth(cum, flags, n)
+	if !embed {
+		pos = b.op("Where", []string{b.op("GreaterOrEqual", []string{pos, b.i64s(0)}), b.op("Add", []string{pos, b.i64s(1)}), pos})
+	}
+	return pos
 }
 
 // nth returns, per row of the int64 (B,T) tensor eq of 0/1 flags and the
@@ -262,6 +359,11 @@ func (x *exporter) nth(key, eq, n string) string {
 	return b.op("Where", []string{found, pos, b.i64s(-1)})
 }
 
+// batchInput is graphInput for the main graph's inputs.
+func (x *exporter) batchInput(span bool) func(string) (string, error) {
+	return func(name string) (string, error) { return x.graphInput(name, span) }
+}
+
 // graphInput maps one of the model graph's inputs to ONNX values computed
 // from the reference's inputs, as models.Model's bind does on the host.
 func (x *exporter) graphInput(name string, span bool) (string, error) {
@@ -279,13 +381,13 @@ func (x *exporter) graphInput(name string, span bool) (string, error) {
 	case "prompt_idx":
 		// The k-th <<ENT>> token of each prompt (its successor when
 		// embed_ent_token is false).
-		ent := x.entTokens()
-		cum := b.op("CumSum", []string{ent, b.i64s(1)})
-		pos := x.nth(cum, ent, x.symVal[symC])
-		if !x.m.Cfg.EmbedEntToken {
-			pos = b.op("Where", []string{b.op("GreaterOrEqual", []string{pos, b.i64s(0)}), b.op("Add", []string{pos, b.i64s(1)}), pos})
+		return x.kthToken(x.entTokens(), x.symVal[symC], x.m.Cfg.EmbedEntToken), nil
+	case "rel_prompt_idx":
+		// The k-th <<REL>> token (models.Model.relPromptIdx).
+		if x.symVal[symR] == "" {
+			break
 		}
-		return pos, nil
+		return x.kthToken(x.relTokens(), x.symVal[symR], x.m.Cfg.EmbedRelToken), nil
 	case "span_start", "span_end":
 		if !span {
 			break

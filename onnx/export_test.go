@@ -80,8 +80,11 @@ func TestExportRefusals(t *testing.T) {
 		o       Options
 		want    string
 	}{
-		{"uni_span_decoder_deberta", Options{}, "not supported"},
+		{"uni_span_decoder_deberta", Options{}, "labels decoder is not exported"},
+		{"uni_token_decoder_deberta", Options{}, "pass --encoder-only"},
+		{"uni_span_deberta", Options{EncoderOnly: true}, "--encoder-only applies to the decoder architectures"},
 		{"uni_span_deberta", Options{LabelEmbeddings: true}, "bi-encoders only"},
+		{"uni_span_relex_deberta", Options{LabelEmbeddings: true}, "bi-encoders only"},
 	} {
 		m, err := models.Load(testutil.Fixture(t, c.fixture))
 		if err != nil {

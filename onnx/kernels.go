@@ -3,10 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/autograd/kern"
@@ -25,59 +22,63 @@ type step struct {
 	out    []dimExpr
 }
 
-// kernelName is the kernel's name without its settings ("layernorm" for
-// "layernorm(eps=1e-07)", "reshape" for "reshape[2 3]").
-func kernelName(k autograd.Kernel) string {
-	n := k.Name()
-	if i := strings.IndexAny(n, "([0123456789"); i > 0 {
-		return n[:i]
+// kernelAttrs is the kernel's kern attribute struct (autograd.AttrsOf);
+// every kernel of the inference graphs declares one.
+func kernelAttrs(k autograd.Kernel) (kern.Attrs, error) {
+	a := autograd.AttrsOf(k)
+	if a == nil {
+		return nil, fmt.Errorf("kernel %q declares no kern attributes (autograd.Attributed)", k.Name())
 	}
-	return n
+	return a, nil
 }
 
 // mapKernel emits the ONNX nodes of one kernel and returns its output
-// name. There is one case per kernel type of the inference graphs; the
-// backward passes and losses are not exported.
+// name. It switches on the kernel's kern attribute struct (kern.Attrs):
+// one case per kernel type of the inference graphs, reading the kernel's
+// settings from the struct's fields; the backward passes and losses are
+// not exported.
 func (x *exporter) mapKernel(s step) (string, error) {
 	b := x.b
 	in := s.in
-	switch name := kernelName(s.k); name {
-	case "linear":
+	attrs, err := kernelAttrs(s.k)
+	if err != nil {
+		return "", err
+	}
+	switch a := attrs.(type) {
+	case kern.LinearAttrs:
 		y := b.op("MatMul", []string{in[0], b.transpose(in[1], 1, 0)})
-		if len(in) == 3 {
+		if a.Bias {
 			y = b.op("Add", []string{y, in[2]})
 		}
 		return y, nil
-	case "add":
+	case kern.AddAttrs:
 		return b.op("Add", in), nil
-	case "relu":
+	case kern.ReLUAttrs:
 		return b.op("Relu", in), nil
-	case "dropout":
+	case kern.DropoutAttrs:
 		// Inference graphs do not drop.
 		return b.op("Identity", in), nil
-	case "reshape":
+	case kern.ReshapeAttrs:
+		// The target shape is the output's, as expressions of the batch
+		// dimensions (a.Shape is the probe's).
 		shape, err := x.shapeTensor(s.out)
 		if err != nil {
 			return "", err
 		}
 		return b.op("Reshape", []string{in[0], shape}), nil
-	case "concat_last":
+	case kern.ConcatLastAttrs:
 		return b.op("Concat", in, aInt("axis", -1)), nil
-	case "bmm_nt":
+	case kern.BatchMatMulNTAttrs:
 		return b.op("MatMul", []string{in[0], b.transpose(in[1], 0, 2, 1)}), nil
-	case "layernorm":
-		eps, err := layerNormEps(s.k)
-		if err != nil {
-			return "", err
-		}
-		return b.op("LayerNormalization", in, aInt("axis", -1), aFloat("epsilon", eps)), nil
-	case "act":
-		return x.activation(s)
-	case "gather_rows":
+	case kern.LayerNormAttrs:
+		return b.op("LayerNormalization", in, aInt("axis", -1), aFloat("epsilon", a.Eps)), nil
+	case kern.ActivationAttrs:
+		return x.activation(a.Act, in[0])
+	case kern.GatherRowsAttrs:
 		return x.gatherRows(in[0], in[1]), nil
-	case "embedding":
+	case kern.EmbeddingAttrs:
 		return b.op("Gather", []string{in[0], in[1]}, aInt("axis", 0)), nil
-	case "add_leading_rows":
+	case kern.AddLeadingRowsAttrs:
 		// x (..., T, D) + table[0:T].
 		t, err := x.dimTensor(s.dims[0][len(s.dims[0])-2])
 		if err != nil {
@@ -85,68 +86,59 @@ func (x *exporter) mapKernel(s step) (string, error) {
 		}
 		rows := b.op("Slice", []string{in[1], b.i64(0), t, b.i64(0)})
 		return b.op("Add", []string{in[0], rows}), nil
-	case "mask_rows":
+	case kern.MaskRowsAttrs:
 		m := b.castF(b.nonZero(in[1]))
 		return b.op("Mul", []string{in[0], b.unsqueeze(m, -1)}), nil
-	case "masked_mean":
+	case kern.MaskedMeanAttrs:
 		// Σ_t m·x / max(Σ_t m, 1e-9) over axis 1 of x (N,T,D).
 		m := b.castF(in[1])
 		num := b.op("ReduceSum", []string{b.op("Mul", []string{in[0], b.unsqueeze(m, -1)}), b.i64(1)}, aInt("keepdims", 0))
 		den := b.op("Max", []string{b.op("ReduceSum", []string{m, b.i64(1)}, aInt("keepdims", 1)), b.f32(1e-9)})
 		return b.op("Div", []string{num, den}), nil
-	case "broadcast":
+	case kern.BroadcastRowsAttrs:
+		// (N,D) → (Copies,N,D); Copies is the batch size at run time.
 		shape, err := x.shapeTensor(s.out)
 		if err != nil {
 			return "", err
 		}
 		return b.op("Expand", []string{in[0], shape}), nil
-	case "bilstm":
+	case kern.SigmoidPairMaskAttrs:
+		// σ(x)·m_i·m_j over (B,E,E) (kern.SigmoidPairMaskForward).
+		m := in[1]
+		pm := b.op("Mul", []string{b.unsqueeze(m, 2), b.unsqueeze(m, 1)})
+		return b.op("Mul", []string{b.op("Sigmoid", []string{in[0]}), pm}), nil
+	case kern.BiLSTMAttrs:
 		return x.biLSTM(s)
-	case "span_first_layer":
+	case kern.SpanFirstLayerAttrs:
 		return x.spanFirstLayer(s), nil
-	case "scorer_hidden":
+	case kern.ScorerHiddenAttrs:
 		return x.scorerHidden(s), nil
-	case "attention":
-		return x.attention(s)
+	case kern.AttentionAttrs:
+		return x.attention(s, a)
 	default:
-		return "", fmt.Errorf("kernel %q has no ONNX mapping", s.k.Name())
+		return "", fmt.Errorf("kernel %q (%s) has no ONNX mapping", s.k.Name(), a.Kernel())
 	}
 }
 
-func layerNormEps(k autograd.Kernel) (float32, error) {
-	n := k.Name()
-	v := strings.TrimSuffix(strings.TrimPrefix(n, "layernorm(eps="), ")")
-	f, err := strconv.ParseFloat(v, 32)
-	if err != nil || v == n {
-		return 0, fmt.Errorf("kernel %q: cannot read eps", n)
-	}
-	return float32(f), nil
-}
-
-func (x *exporter) activation(s step) (string, error) {
+func (x *exporter) activation(act kern.Activation, v string) (string, error) {
 	b := x.b
-	a, err := strconv.Atoi(strings.TrimPrefix(s.k.Name(), "act"))
-	if err != nil {
-		return "", fmt.Errorf("kernel %q: cannot read the activation", s.k.Name())
-	}
-	v := s.in[0]
-	switch autograd.Activation(a) {
-	case autograd.ActGELU:
+	switch act {
+	case kern.ActGELU:
 		// x·½·(1 + erf(x/√2)), transformers' GELUActivation.
 		e := b.op("Erf", []string{b.op("Div", []string{v, b.f32(float32(math.Sqrt2))})})
 		return b.op("Mul", []string{b.op("Mul", []string{v, b.f32(0.5)}), b.op("Add", []string{e, b.f32(1)})}), nil
-	case autograd.ActGELUNew:
+	case kern.ActGELUNew:
 		// ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), transformers' NewGELUActivation.
 		x3 := b.op("Mul", []string{b.op("Mul", []string{v, v}), v})
 		inner := b.op("Mul", []string{b.op("Add", []string{v, b.op("Mul", []string{x3, b.f32(0.044715)})}), b.f32(float32(math.Sqrt(2 / math.Pi)))})
 		t := b.op("Add", []string{b.op("Tanh", []string{inner}), b.f32(1)})
 		return b.op("Mul", []string{b.op("Mul", []string{v, b.f32(0.5)}), t}), nil
-	case autograd.ActTanh:
+	case kern.ActTanh:
 		return b.op("Tanh", []string{v}), nil
-	case autograd.ActSigmoid:
+	case kern.ActSigmoid:
 		return b.op("Sigmoid", []string{v}), nil
 	}
-	return "", fmt.Errorf("kernel %q: unknown activation", s.k.Name())
+	return "", fmt.Errorf("activation %v has no ONNX mapping", act)
 }
 
 // gatherRows is src (B,N,D) rows idx (B,M), −1 giving a zero row.
@@ -216,44 +208,14 @@ func (x *exporter) scorerHidden(s step) string {
 	return b.op("Add", []string{b.op("Add", []string{b.op("Add", []string{h, ta}), lb}), in[3]})
 }
 
-// attentionSettings reads the attention kernel's static settings.
-// TODO(kernels): read kern attribute structs once the kernels export them.
-func attentionSettings(k autograd.Kernel) (autograd.AttentionConfig, error) {
-	v := reflect.ValueOf(k)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	var cfg autograd.AttentionConfig
-	f := v.FieldByName("cfg")
-	if !f.IsValid() || f.Type() != reflect.TypeOf(cfg) {
-		return cfg, fmt.Errorf("kernel %q: cannot read its settings", k.Name())
-	}
-	cfg.Kind = autograd.AttentionKind(f.FieldByName("Kind").Int())
-	cfg.Heads = int(f.FieldByName("Heads").Int())
-	r := f.FieldByName("Rel")
-	cfg.Rel.AttSpan = int(r.FieldByName("AttSpan").Int())
-	cfg.Rel.C2P = r.FieldByName("C2P").Bool()
-	cfg.Rel.P2C = r.FieldByName("P2C").Bool()
-	cfg.Rel.ScaleFactor = int(r.FieldByName("ScaleFactor").Int())
-	ri := r.FieldByName("RelIndex")
-	cfg.Rel.RelIndex = make([]int32, ri.Len())
-	for i := range cfg.Rel.RelIndex {
-		cfg.Rel.RelIndex[i] = int32(ri.Index(i).Int())
-	}
-	return cfg, nil
-}
-
 // heads reshapes (B,T,h·d) to (B,h,T,d).
 func (x *exporter) heads(v string, h int64) string {
 	return x.b.transpose(x.b.op("Reshape", []string{v, x.b.i64(0, 0, h, -1)}), 0, 2, 1, 3)
 }
 
-func (x *exporter) attention(s step) (string, error) {
+func (x *exporter) attention(s step, cfg kern.AttentionAttrs) (string, error) {
 	b := x.b
-	cfg, err := attentionSettings(s.k)
-	if err != nil {
-		return "", err
-	}
+	var err error
 	in := s.in
 	h := int64(cfg.Heads)
 	dh := s.shapes[0][2] / cfg.Heads
@@ -261,13 +223,13 @@ func (x *exporter) attention(s step) (string, error) {
 	kt := b.transpose(k, 0, 1, 3, 2)
 	var probs string
 	switch cfg.Kind {
-	case autograd.AttnBERT:
+	case kern.AttnBERT:
 		// (Q·Kᵀ)/√d + (1 − m_j)·Float32Min, softmax over keys (kern.BertAttentionForward).
 		sc := b.op("Div", []string{b.op("MatMul", []string{q, kt}), b.f32(float32(math.Sqrt(float64(dh))))})
 		add := b.op("Mul", []string{b.op("Sub", []string{b.f32(1), b.castF(in[3])}), b.f32(kern.Float32Min)})
 		sc = b.op("Add", []string{sc, b.unsqueeze(add, 1, 2)})
 		probs = b.op("Softmax", []string{sc}, aInt("axis", -1))
-	case autograd.AttnDisentangled:
+	case kern.AttnDisentangled:
 		probs, err = x.disentangledProbs(s, cfg, q, k, dh)
 		if err != nil {
 			return "", err
@@ -283,7 +245,7 @@ func (x *exporter) attention(s step) (string, error) {
 // kern.DisentangledAttentionForward computes them:
 // content Q·(K/s)ᵀ, c2p[i,j] = Q_i·Pk[δ(i,j)]/s, p2c[i,j] = K_j·Pq[δ(i,j)]/s,
 // scores filled with Float32Min where m_i·m_j = 0, softmax, then zeroed there.
-func (x *exporter) disentangledProbs(s step, cfg autograd.AttentionConfig, q, k string, dh int) (string, error) {
+func (x *exporter) disentangledProbs(s step, cfg kern.AttentionAttrs, q, k string, dh int) (string, error) {
 	b := x.b
 	in := s.in
 	sc := b.f32(cfg.Rel.Scale(dh))
@@ -334,7 +296,7 @@ const maxRelLen = 4096
 // relIndex is δ (T,T) for the run-time T: a Gather from the constant
 // vector δ(r) over r = i − j. The vector comes from the encoder settings
 // whose table (kern.BuildRelativeIndex) equals the kernel's at the probe.
-func (x *exporter) relIndex(s step, cfg autograd.AttentionConfig) (string, error) {
+func (x *exporter) relIndex(s step, cfg kern.AttentionAttrs) (string, error) {
 	T := s.shapes[0][1]
 	var found *[2]int
 	for _, pp := range x.relParams {

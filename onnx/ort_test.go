@@ -85,7 +85,7 @@ func feedsOf(m *models.Model, b *data.Batch, labelEmb []float32) map[string]jsTe
 		"words_mask":     {DType: "int64", Shape: b.WordsMask.Shape, Data: ints64(b.WordsMask.Data)},
 		"text_lengths":   {DType: "int64", Shape: []int{B, 1}, Data: ints64(b.TextLengths.Data)},
 	}
-	if m.Arch == models.UniEncoderSpan || m.Arch == models.BiEncoderSpan {
+	if !m.Arch.TokenLevel() {
 		f["span_idx"] = jsTensor{DType: "int64", Shape: b.SpanIdx.Shape, Data: ints64(b.SpanIdx.Data)}
 		sm := make([]float64, len(b.SpanMask.Data))
 		for i, v := range b.SpanMask.Data {
@@ -200,12 +200,20 @@ func fixtureBatch(t *testing.T, dir string, maxWidth int) *data.Batch {
 var collatorArch = map[models.Architecture]data.Architecture{
 	models.UniEncoderSpan: data.UniEncoderSpan, models.UniEncoderToken: data.UniEncoderToken,
 	models.BiEncoderSpan: data.BiEncoderSpan, models.BiEncoderToken: data.BiEncoderToken,
+	models.UniEncoderSpanRelex: data.UniEncoderSpanRelex, models.UniEncoderTokenRelex: data.UniEncoderTokenRelex,
+	// The decoders' encoder part takes the uni-encoders' batches.
+	models.UniEncoderSpanDecoder: data.UniEncoderSpan, models.UniEncoderTokenDecoder: data.UniEncoderToken,
 }
 
-// otherBatch collates three examples, one longer than any of batch.json's,
-// against two labels: another batch size, length, word count and class
-// count than the fixture's batch.
-func otherBatch(t *testing.T, m *models.Model, dir string) *data.Batch {
+// otherExamples are three texts, one longer than any of the fixtures'.
+var otherExamples = []data.Example{
+	{Words: []string{"john", "smith", "went", "to", "paris", "in", "june", "and", "met", "the", "president", "of", "france", "there"}},
+	{Words: []string{"the", "company", "is", "new"}},
+	{Words: []string{"hello"}},
+}
+
+// newCollator is the fixture model's inference collator.
+func newCollator(t *testing.T, m *models.Model, dir string) *data.Collator {
 	t.Helper()
 	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer"))
 	if err != nil {
@@ -222,12 +230,15 @@ func otherBatch(t *testing.T, m *models.Model, dir string) *data.Batch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exs := []data.Example{
-		{Words: []string{"john", "smith", "went", "to", "paris", "in", "june", "and", "met", "the", "president", "of", "france", "there"}},
-		{Words: []string{"the", "company", "is", "new"}},
-		{Words: []string{"hello"}},
-	}
-	b, err := col.Inference(exs, []string{"person", "location"}, nil)
+	return col
+}
+
+// otherBatch collates three examples, one longer than any of batch.json's,
+// against two labels: another batch size, length, word count and class
+// count than the fixture's batch.
+func otherBatch(t *testing.T, m *models.Model, dir string) *data.Batch {
+	t.Helper()
+	b, err := newCollator(t, m, dir).Inference(otherExamples, []string{"person", "location"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,4 +316,13 @@ func TestORTBiSpanLabelEmbeddings(t *testing.T) {
 }
 func TestORTBiTokenLabelEmbeddings(t *testing.T) {
 	checkORT(t, "bi_token_deberta", Options{LabelEmbeddings: true})
+}
+
+// The decoder architectures' encoder and scorer part (EncoderOnly): the
+// logits of UniEncoderSpan's (UniEncoderToken's) inputs.
+func TestORTSpanDecoderEncoderOnly(t *testing.T) {
+	checkORT(t, "uni_span_decoder_deberta", Options{EncoderOnly: true})
+}
+func TestORTTokenDecoderEncoderOnly(t *testing.T) {
+	checkORT(t, "uni_token_decoder_deberta", Options{EncoderOnly: true})
 }

@@ -16,7 +16,7 @@ func newExportCmd() *cobra.Command {
 	var output string
 	var overwrite bool
 	var format string
-	var labelEmb bool
+	var labelEmb, encoderOnly bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Re-export a model folder in the reference's layout (model.safetensors, gliner_config.json, tokenizer files)",
@@ -32,15 +32,30 @@ reference loads them from the hub ids in the config).
 
 With --format onnx the folder holds model.onnx instead of model.safetensors,
 as the reference's export_to_onnx writes it: the inputs, outputs, dtypes and
-dynamic axes of the reference's export (UniEncoderSpan, UniEncoderToken,
-BiEncoderSpan, BiEncoderToken; opset 17), runnable by onnxruntime on
-batches of any size and length. --label-embeddings exports a bi-encoder
-over pre-computed label embeddings (input labels_embeddings) instead of the
-label token ids.`,
+dynamic axes of the reference's export (opset 17), runnable by onnxruntime on
+batches of any size and length. Exported: UniEncoderSpan, UniEncoderToken,
+BiEncoderSpan, BiEncoderToken (output logits) and UniEncoderSpanRelex,
+UniEncoderTokenRelex (outputs logits, rel_idx, rel_logits, rel_mask; the
+entity and adjacency thresholds of the model, 0.5 by default, are fixed in
+the graph). --label-embeddings exports a bi-encoder over pre-computed label
+embeddings (input labels_embeddings) instead of the label token ids.
+
+The decoder architectures (UniEncoderSpanDecoder, UniEncoderTokenDecoder)
+are refused unless --encoder-only: their labels decoder generates label
+names token by token and is not exported (the reference refuses their
+export too). With --encoder-only the file holds the encoder and the span
+(token) scorer with UniEncoderSpan's (UniEncoderToken's) inputs and logits
+output: the entity scores over the given labels, without generated labels.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
 				return fmt.Errorf("export: --output is required")
+			}
+			switch {
+			case format != "safetensors" && format != "onnx":
+				return fmt.Errorf("export: --format %q (valid: safetensors, onnx)", format)
+			case format == "safetensors" && (labelEmb || encoderOnly):
+				return fmt.Errorf("export: --label-embeddings and --encoder-only need --format onnx")
 			}
 			p, err := mf.load()
 			if err != nil {
@@ -54,20 +69,15 @@ label token ids.`,
 			}
 			switch format {
 			case "safetensors":
-				if labelEmb {
-					return fmt.Errorf("export: --label-embeddings needs --format onnx")
-				}
 				if err := models.ExportWith(p.Model, p.Tokenizer, output, models.ExportOptions{Overwrite: overwrite, AuxTokenizer: p.LabelsTokenizer}); err != nil {
 					return exportErr(err)
 				}
 			case "onnx":
-				if err := onnx.Export(p.Model, p.Tokenizer, p.LabelsTokenizer, output, onnx.Options{LabelEmbeddings: labelEmb}, overwrite); err != nil {
+				if err := onnx.Export(p.Model, p.Tokenizer, p.LabelsTokenizer, output, onnx.Options{LabelEmbeddings: labelEmb, EncoderOnly: encoderOnly}, overwrite); err != nil {
 					return exportErr(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s\n", mf.model, filepath.Join(output, onnx.FileName))
 				return nil
-			default:
-				return fmt.Errorf("export: --format %q (valid: safetensors, onnx)", format)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s (%d tensors)\n", mf.model, output, len(p.Model.Store.Names()))
 			return nil
@@ -78,5 +88,6 @@ label token ids.`,
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace an existing non-empty folder")
 	cmd.Flags().StringVar(&format, "format", "safetensors", "model file format: safetensors or onnx")
 	cmd.Flags().BoolVar(&labelEmb, "label-embeddings", false, "ONNX bi-encoders: take pre-computed label embeddings (input labels_embeddings)")
+	cmd.Flags().BoolVar(&encoderOnly, "encoder-only", false, "ONNX decoder architectures: export the encoder and span/token scorer without the labels decoder")
 	return cmd
 }
