@@ -45,6 +45,11 @@ type Options struct {
 	// logits output of UniEncoderSpan (UniEncoderToken for the token
 	// decoder). The decoder architectures are refused without it.
 	EncoderOnly bool
+	// PositionFirst writes a token model's logits as (3, batch, words,
+	// classes), start/end/inside first: the layout gline-rs's token mode
+	// reads (its src/model/output/decoded/token.rs checks that shape). The
+	// reference's export and the default write (batch, words, classes, 3).
+	PositionFirst bool
 }
 
 type exporter struct {
@@ -91,6 +96,10 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		return nil, fmt.Errorf("onnx export: label embeddings apply to the bi-encoders only, not %v", a)
 	}
 	span := !a.TokenLevel()
+	if o.PositionFirst && (span || a.Relex()) {
+		return nil, fmt.Errorf("onnx export: --position-first applies to the token models without relations (%v, %v, %v with --encoder-only), not %v",
+			models.UniEncoderToken, models.BiEncoderToken, models.UniEncoderTokenDecoder, a)
+	}
 	x := &exporter{m: m, b: newGB("gliner"), dimCache: map[string]string{}, inits: map[string]bool{}}
 	for _, c := range []*encoder.Config{m.EncCfg, m.LabelsEncCfg} {
 		if c == nil || c.Type() != encoder.DeBERTaV2 {
@@ -116,7 +125,11 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		if err != nil {
 			return nil, fmt.Errorf("onnx export: %v: %w", a, err)
 		}
-		x.logitsOutput(outs[0], span, false)
+		logits := outs[0]
+		if o.PositionFirst {
+			logits = x.b.transpose(logits, 3, 0, 1, 2)
+		}
+		x.logitsOutput(logits, span, false)
 	}
 	return &pb.ModelProto{
 		IrVersion:       8,

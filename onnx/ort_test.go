@@ -326,3 +326,43 @@ func TestORTSpanDecoderEncoderOnly(t *testing.T) {
 func TestORTTokenDecoderEncoderOnly(t *testing.T) {
 	checkORT(t, "uni_token_decoder_deberta", Options{EncoderOnly: true})
 }
+
+// PositionFirst: the token logits come as (3, B, W, C), gliner-go's
+// (B, W, C, 3) transposed, on the fixture's batch and another.
+func TestORTTokenPositionFirst(t *testing.T) {
+	for _, fixture := range []string{"uni_token_bert", "bi_token_deberta"} {
+		dir := testutil.Fixture(t, fixture)
+		m, err := models.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		model, err := Marshal(m, Options{PositionFirst: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []*data.Batch{fixtureBatch(t, dir, m.Cfg.MaxWidth), otherBatch(t, m, dir)} {
+			out, err := m.Forward(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := out.Logits.Shape
+			B, W, C := s[0], s[1], s[2]
+			want := make([]float32, len(out.Logits.F))
+			for bi := range B {
+				for w := range W {
+					for c := range C {
+						for p := range 3 {
+							want[((p*B+bi)*W+w)*C+c] = out.Logits.F[((bi*W+w)*C+c)*3+p]
+						}
+					}
+				}
+			}
+			got := ortRun(t, model, feedsOf(m, b, nil))["logits"]
+			d := maxDiff(t, fixture, got, []int{3, B, W, C}, want)
+			t.Logf("%s position-first (B=%d, W=%d): max |onnxruntime − gliner-go| = %.3g", fixture, B, W, d)
+			if d > 1e-4 {
+				t.Errorf("%s: position-first logits differ from gliner-go's by %g", fixture, d)
+			}
+		}
+	}
+}

@@ -16,7 +16,7 @@ func newExportCmd() *cobra.Command {
 	var output string
 	var overwrite bool
 	var format string
-	var labelEmb, encoderOnly bool
+	var labelEmb, encoderOnly, positionFirst bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Re-export a model folder in the reference's layout (model.safetensors, gliner_config.json, tokenizer files)",
@@ -45,7 +45,11 @@ are refused unless --encoder-only: their labels decoder generates label
 names token by token and is not exported (the reference refuses their
 export too). With --encoder-only the file holds the encoder and the span
 (token) scorer with UniEncoderSpan's (UniEncoderToken's) inputs and logits
-output: the entity scores over the given labels, without generated labels.`,
+output: the entity scores over the given labels, without generated labels.
+
+--position-first writes a token model's logits as (3, batch, words, classes)
+(start, end, inside first), the layout gline-rs's token mode reads, instead
+of the reference's (batch, words, classes, 3).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
@@ -54,8 +58,8 @@ output: the entity scores over the given labels, without generated labels.`,
 			switch {
 			case format != "safetensors" && format != "onnx":
 				return fmt.Errorf("export: --format %q (valid: safetensors, onnx)", format)
-			case format == "safetensors" && (labelEmb || encoderOnly):
-				return fmt.Errorf("export: --label-embeddings and --encoder-only need --format onnx")
+			case format == "safetensors" && (labelEmb || encoderOnly || positionFirst):
+				return fmt.Errorf("export: --label-embeddings, --encoder-only and --position-first need --format onnx")
 			}
 			p, err := mf.load()
 			if err != nil {
@@ -73,7 +77,7 @@ output: the entity scores over the given labels, without generated labels.`,
 					return exportErr(err)
 				}
 			case "onnx":
-				if err := onnx.Export(p.Model, p.Tokenizer, p.LabelsTokenizer, output, onnx.Options{LabelEmbeddings: labelEmb, EncoderOnly: encoderOnly}, overwrite); err != nil {
+				if err := onnx.Export(p.Model, p.Tokenizer, p.LabelsTokenizer, output, onnx.Options{LabelEmbeddings: labelEmb, EncoderOnly: encoderOnly, PositionFirst: positionFirst}, overwrite); err != nil {
 					return exportErr(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s\n", mf.model, filepath.Join(output, onnx.FileName))
@@ -88,6 +92,7 @@ output: the entity scores over the given labels, without generated labels.`,
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace an existing non-empty folder")
 	cmd.Flags().StringVar(&format, "format", "safetensors", "model file format: safetensors or onnx")
 	cmd.Flags().BoolVar(&labelEmb, "label-embeddings", false, "ONNX bi-encoders: take pre-computed label embeddings (input labels_embeddings)")
+	cmd.Flags().BoolVar(&positionFirst, "position-first", false, "ONNX token models: logits (3, batch, words, classes), the layout gline-rs's token mode reads")
 	cmd.Flags().BoolVar(&encoderOnly, "encoder-only", false, "ONNX decoder architectures: export the encoder and span/token scorer without the labels decoder")
 	return cmd
 }
