@@ -470,6 +470,11 @@ func (m *Machine) bind() error {
 		if err != nil {
 			return fmt.Errorf("autograd: binding a %v value: %w", vw.v.Shape, err)
 		}
+		if v.Dev != 0 {
+			// Parameters, inputs, constants, gradient sums and
+			// accumulation are host slices in this machine.
+			return fmt.Errorf("autograd: the %s backend keeps values in device memory; Machine binds parameters, inputs and gradients as host memory and cannot run a plan on it yet (run its kernels through Backend.Forward/Backward)", m.be.Name())
+		}
 		vw.v.F, vw.v.I = v.F, v.I
 	}
 	for i := range m.steps {
