@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/losses"
 	"github.com/gliner-go/gliner/models"
@@ -171,6 +172,12 @@ type TrainingSection struct {
 	// LogBatchIndices adds each step's example indices (one list per
 	// micro-batch, as the sampler drew them) to metrics.jsonl as "batches".
 	LogBatchIndices bool `yaml:"log_batch_indices,omitempty"`
+	// Device is where training runs: cpu (the default, also when empty),
+	// cuda or cuda:N (a binary built with -tags glcuda; see autograd/cuda).
+	Device string `yaml:"device,omitempty"`
+	// Precision is fp32 (the default, also when empty), bf16 or fp16; the
+	// last two need a CUDA device.
+	Precision string `yaml:"precision,omitempty"`
 }
 
 // Samplers of training.sampler.
@@ -563,6 +570,9 @@ func (r *Recipe) Validate() error {
 	}
 	if isNone(t.OutputDir) {
 		return fmt.Errorf("training.output_dir is required")
+	}
+	if _, _, err := cuda.CheckSettings("training.device", t.Device, "training.precision", t.Precision); err != nil {
+		return err
 	}
 	for i, f := range t.Freeze {
 		if strings.TrimSpace(f) == "" {

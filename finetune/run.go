@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
@@ -191,6 +192,11 @@ func NewLogger(dir string, console io.Writer) (*zap.Logger, func() error, error)
 // that folder's model on the dev set.
 func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("recipe: %w", err)
+	}
+	// Only the CPU runs models today: any other device is refused here,
+	// with the reason (build tag, missing GPU, or not wired yet).
+	if _, err := cuda.Select("training.device", r.Training.Device); err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}
 	lg := opts.Logger

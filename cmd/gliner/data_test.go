@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/internal/testutil"
@@ -205,5 +206,28 @@ func TestRootHelpListsData(t *testing.T) {
 	code, _, errs := runCLI(t, "data", "validate")
 	if code != 1 || !strings.Contains(errs, "accepts 1 arg(s), received 0") {
 		t.Errorf("missing arg: %q", errs)
+	}
+}
+
+// --device on predict, evaluate and labels embed: cpu is the default, a
+// CUDA device is refused naming the flag (and the build tag in a binary
+// without it), before the model is read.
+func TestDeviceFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"predict", "--model", "no-such-model", "--labels", "person", "--device", "cuda"},
+		{"evaluate", "--model", "no-such-model", "--data", "x.jsonl", "--device", "cuda:1"},
+		{"labels", "embed", "--model", "no-such-model", "--labels", "l.txt", "--output", "o.st", "--device", "cuda"},
+	} {
+		code, _, errs := runCLI(t, args...)
+		if code == 0 || !strings.Contains(errs, "--device: cuda") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+		if !cuda.Built && !strings.Contains(errs, "-tags glcuda") {
+			t.Errorf("%v: stderr does not name the build flag: %q", args, errs)
+		}
+	}
+	code, _, errs := runCLI(t, "predict", "--model", "no-such-model", "--labels", "person", "--device", "gpu")
+	if code == 0 || !strings.Contains(errs, "cpu, cuda, cuda:N") {
+		t.Errorf("--device gpu: exit %d, stderr %q", code, errs)
 	}
 }

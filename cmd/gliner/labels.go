@@ -45,6 +45,9 @@ F32 and metadata "labels" (JSON list), "architecture" and "fingerprint"
 model's embeddings is an error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mf.checkDevice(); err != nil {
+				return err
+			}
 			if labelsFile == "" || output == "" {
 				return fmt.Errorf("labels embed: --labels and --output are required")
 			}
@@ -71,6 +74,7 @@ model's embeddings is an error.`,
 		},
 	}
 	mf.add(cmd)
+	mf.addDevice(cmd)
 	f := cmd.Flags()
 	f.StringVar(&labelsFile, "labels", "", "labels file: one label per line, or a JSON list (required)")
 	f.StringVar(&output, "output", "", "output .safetensors file (required)")

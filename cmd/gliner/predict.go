@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/infer"
 	"github.com/gliner-go/gliner/internal/fileio"
@@ -28,6 +29,14 @@ func init() {
 // modelFlags are the flags every model command shares.
 type modelFlags struct {
 	model, tokenizer, labelsTokenizer, decoderTokenizer string
+	// device is --device (addDevice): cpu, cuda or cuda:N.
+	device string
+}
+
+// addDevice registers --device on the commands that run the model
+// (predict, evaluate, labels embed).
+func (m *modelFlags) addDevice(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&m.device, "device", "cpu", "where the model runs: cpu, cuda or cuda:N (CUDA needs a binary built with -tags glcuda)")
 }
 
 func (m *modelFlags) add(cmd *cobra.Command) {
@@ -38,7 +47,18 @@ func (m *modelFlags) add(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("model")
 }
 
+// checkDevice refuses a --device the model cannot run on. Only the CPU
+// runs models today: any other device is refused with the reason (build
+// tag, missing GPU, or not wired yet), before any file is read.
+func (m *modelFlags) checkDevice() error {
+	_, err := cuda.Select("--device", m.device)
+	return err
+}
+
 func (m *modelFlags) load() (*infer.Pipeline, error) {
+	if err := m.checkDevice(); err != nil {
+		return nil, err
+	}
 	return infer.LoadWith(m.model, infer.LoadOptions{TokenizerDir: m.tokenizer, LabelsTokenizerDir: m.labelsTokenizer, DecoderTokenizerDir: m.decoderTokenizer})
 }
 
@@ -237,6 +257,9 @@ output (--output, --logits). A regular output file is written atomically
 written directly; a directory is refused. No output may be the input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mf.checkDevice(); err != nil {
+				return err
+			}
 			if input == "" || output == "" {
 				return fmt.Errorf("predict: --input and --output are required")
 			}
@@ -317,6 +340,7 @@ written directly; a directory is refused. No output may be the input.`,
 		},
 	}
 	mf.add(cmd)
+	mf.addDevice(cmd)
 	pf.add(cmd, true)
 	f := cmd.Flags()
 	f.StringVar(&input, "input", "", "input file: .txt (one document per line) or a dataset (required)")
@@ -439,6 +463,9 @@ and per-type P/R/F1. Relation types come from --relations, else every
 relation type in the data, sorted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mf.checkDevice(); err != nil {
+				return err
+			}
 			if dataPath == "" {
 				return fmt.Errorf("evaluate: --data is required")
 			}
@@ -489,6 +516,7 @@ relation type in the data, sorted.`,
 		},
 	}
 	mf.add(cmd)
+	mf.addDevice(cmd)
 	pf.add(cmd, true)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the scores as one JSON object (micro, per label, relations) instead of tables")
 	cmd.Flags().StringVar(&dataPath, "data", "", "annotated dataset (any format the data commands read) (required)")

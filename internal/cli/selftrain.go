@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/selftrain"
@@ -18,7 +19,7 @@ import (
 // NewSelftrainCmd returns the selftrain command (cmd/selftrain, `gliner
 // selftrain`).
 func NewSelftrainCmd(stdout, stderr io.Writer) *cobra.Command {
-	var recipe string
+	var recipe, device string
 	var sets []string
 	cmd := &cobra.Command{
 		Use:   "selftrain --recipe FILE [--set key.path=value ...]",
@@ -34,6 +35,11 @@ its last finished step: a student saves a checkpoint before it exits.`,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if recipe == "" {
 				return fmt.Errorf("--recipe is required")
+			}
+			// Only the CPU runs models today: any other device is refused
+			// with the reason (build tag, missing GPU, or not wired yet).
+			if _, err := cuda.Select("--device", device); err != nil {
+				return err
 			}
 			if n := dist.LaunchedSize(); n > 1 {
 				// Every process would label the corpus and write the same
@@ -72,5 +78,6 @@ its last finished step: a student saves a checkpoint before it exits.`,
 	}
 	cmd.Flags().StringVar(&recipe, "recipe", "", "self-training recipe YAML `file` (required)")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a recipe field: key.path=value (repeatable)")
+	cmd.Flags().StringVar(&device, "device", "cpu", "where the teacher and students run: cpu, cuda or cuda:N (CUDA needs a binary built with -tags glcuda)")
 	return cmd
 }
