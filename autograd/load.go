@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/gliner-go/gliner/checkpoints"
 )
@@ -24,6 +25,16 @@ func (s *Store) LoadState(st *checkpoints.State, name func(string) string, opts 
 	}
 	if err := checkpoints.CheckState(want, st.Shapes(), opts); err != nil {
 		return fmt.Errorf("load %s: %w", st.Path, err)
+	}
+	loaded := make([]string, 0, len(byFile))
+	for fn := range byFile {
+		if _, ok := st.Tensors[fn]; ok {
+			loaded = append(loaded, fn)
+		}
+	}
+	sort.Strings(loaded)
+	if err := st.CheckFinite(loaded); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
 	for fn, p := range byFile {
 		t, ok := st.Tensors[fn]

@@ -75,7 +75,7 @@ func parseTorchZip(b []byte) (*State, error) {
 			return nil, fmt.Errorf("byteorder %q is not supported (only little endian)", s)
 		}
 	}
-	code, err := readZipFile(pkl, len(b), 1<<40)
+	code, err := readZipFile(pkl, len(b), maxPickleBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +114,15 @@ func parseTorchZip(b []byte) (*State, error) {
 	return stateFromObject(obj, materializeBudget(len(b)))
 }
 
+// maxPickleBytes caps data.pkl, the pickled structure of a torch.save zip
+// (the tensors' bytes are separate records). It holds a few hundred bytes
+// per tensor (name, storage key, shape, strides): about 100 KB for a
+// DeBERTa-v3-large GLiNER's ~400 tensors, so 64 MiB allows a state dict of
+// some 200 000 tensors while a small, corrupt or hostile .bin (deflate
+// expands up to 1032:1: a 1.3 MB file claimed 1 GiB) cannot make the
+// reader allocate more.
+const maxPickleBytes = 64 << 20
+
 // materializeBudget bounds the elements of all converted tensors of a file
 // of n bytes: tensors may share storages (tied weights) or broadcast them,
 // but a small file must not make the reader allocate without limit.
@@ -122,7 +131,7 @@ func materializeBudget(n int) int64 { return 2*int64(n) + 1<<22 }
 // readZipFile reads one zip record, refusing more than limit bytes.
 func readZipFile(f *zip.File, archiveSize int, limit int64) ([]byte, error) {
 	if f.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("record %s: %d bytes is more than expected (%d)", f.Name, f.UncompressedSize64, limit)
+		return nil, fmt.Errorf("record %s: %d bytes is more than the limit (%d bytes)", f.Name, f.UncompressedSize64, limit)
 	}
 	// A record cannot hold more than its compressed bytes allow (stored:
 	// equal; deflate: at most ~1032:1), so a corrupt header cannot make us

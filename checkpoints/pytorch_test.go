@@ -1,10 +1,13 @@
 package checkpoints
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -163,5 +166,62 @@ func TestPyTorchContainerErrors(t *testing.T) {
 				t.Fatalf("error %q does not name the file and %q", err, c.want)
 			}
 		})
+	}
+}
+
+// data.pkl is capped absolutely (issue 12 C2): it was bounded only by
+// 1032× its compressed size, so a 1.3 MB .bin made the reader allocate
+// 1 GiB before refusing. A deflated record of 64 MiB + 1 zeros (about
+// 65 KB in the file) is refused from its header, before it is inflated.
+func TestPickleSizeCapped(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "archive/data.pkl", Method: zip.Deflate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < 64; i++ {
+		w.Write(zeros)
+	}
+	w.Write([]byte{0})
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() > 1<<20 {
+		t.Fatalf("the test file is %d bytes", buf.Len())
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = ParsePyTorch("big.bin", buf.Bytes())
+	runtime.ReadMemStats(&after)
+	want := "pytorch big.bin: record archive/data.pkl: 67108865 bytes is more than the limit (67108864 bytes)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 16<<20 {
+		t.Errorf("refusing allocated %d bytes", grown)
+	}
+}
+
+func TestCheckFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(-1))
+	st := &State{Path: "w.safetensors", Names: []string{"a", "b", "c", "d", "e", "ids"}, Tensors: map[string]*StateTensor{
+		"a":   {Shape: []int{3}, Data: []float32{1, 2, 3}},
+		"b":   {Shape: []int{2, 2}, Data: []float32{1, nan, inf, nan}},
+		"c":   {Shape: []int{1}, Data: []float32{inf}},
+		"d":   {Shape: []int{1}, Data: []float32{nan}},
+		"e":   {Shape: []int{1}, Data: []float32{nan}},
+		"ids": {Shape: []int{1}, Ints: []int64{1}},
+	}}
+	if err := st.CheckFinite([]string{"a", "ids", "absent"}); err != nil {
+		t.Errorf("finite tensors refused: %v", err)
+	}
+	want := `w.safetensors: tensor "b" [2 2] holds 2 NaN and 1 infinite values (the first at flat index 1, NaN); ` +
+		`tensor "c" [1] holds 0 NaN and 1 infinite values (the first at flat index 0, -Inf); ` +
+		`tensor "d" [1] holds 1 NaN and 0 infinite values (the first at flat index 0, NaN); and 1 more tensors: ` +
+		`weights must be finite (a diverged training run or a corrupt file)`
+	if err := st.CheckFinite(nil); err == nil || err.Error() != want {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 }

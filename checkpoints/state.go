@@ -2,6 +2,7 @@ package checkpoints
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,6 +54,55 @@ func (s *State) Float32(name string, want []int) ([]float32, error) {
 		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", s.Path, name, t.Shape, want)
 	}
 	return t.Data, nil
+}
+
+// CheckFinite refuses NaN and infinite values in the named floating-point
+// tensors (nil: all of them), as weights must hold: the error names the
+// file, each bad tensor (up to three, then a count) and where its first bad
+// value is. A model with such weights predicts nothing (every score NaN)
+// without saying why.
+func (s *State) CheckFinite(names []string) error {
+	if names == nil {
+		names = s.Names
+	}
+	var bad []string
+	n := 0
+	for _, name := range names {
+		t, ok := s.Tensors[name]
+		if !ok || t.Data == nil {
+			continue
+		}
+		nan, inf, first := 0, 0, -1
+		for i, v := range t.Data {
+			switch {
+			case v != v:
+				nan++
+			case math.IsInf(float64(v), 0):
+				inf++
+			default:
+				continue
+			}
+			if first < 0 {
+				first = i
+			}
+		}
+		if first < 0 {
+			continue
+		}
+		n++
+		if len(bad) < 3 {
+			bad = append(bad, fmt.Sprintf("tensor %q %v holds %d NaN and %d infinite values (the first at flat index %d, %v)",
+				name, t.Shape, nan, inf, first, t.Data[first]))
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	msg := strings.Join(bad, "; ")
+	if n > len(bad) {
+		msg += fmt.Sprintf("; and %d more tensors", n-len(bad))
+	}
+	return fmt.Errorf("%s: %s: weights must be finite (a diverged training run or a corrupt file)", s.Path, msg)
 }
 
 // ReadState reads a checkpoint by extension: .safetensors, or .bin / .pt /

@@ -245,6 +245,9 @@ func LoadWeights(dir string, store *autograd.Store) error {
 	if err := checkpoints.CheckState(store.Shapes(), s.Shapes(), checkpoints.LoadOptions{}); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if err := s.CheckFinite(store.Names()); err != nil {
+		return fmt.Errorf("load weights: %w", err)
+	}
 	for _, p := range store.Params() {
 		d, err := s.Float32(p.Name, p.Shape)
 		if err != nil {

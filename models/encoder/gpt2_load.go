@@ -70,6 +70,14 @@ func (m *GPT2) LoadState(s *autograd.Store, st *checkpoints.State) error {
 	if err := checkpoints.CheckState(want, have, checkpoints.LoadOptions{}); err != nil {
 		return fmt.Errorf("load gpt2 %s: %w", st.Path, err)
 	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if err := st.CheckFinite(names); err != nil {
+		return fmt.Errorf("load gpt2: %w", err)
+	}
 	for n := range want {
 		data, err := st.Float32(n, want[n])
 		if err != nil {
