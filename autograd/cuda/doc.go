@@ -39,19 +39,18 @@
 //     Forward/Backward for the kernels whose attributes are add, relu,
 //     activation (gelu, gelu_new, tanh, sigmoid), dropout (Philox4x32-10
 //     counter-based RNG, no mask stored), layernorm, linear, bmm_nt,
-//     gather_rows and embedding; AdamW, grad-norm and clipping on device
-//     tensors. Any other kernel is an error naming it.
-//   - Kernel sources also for masked softmax/log-softmax and the pieces of
-//     DeBERTa's disentangled attention (c2p/p2c gathers, masking, softmax,
-//     their scatters), compile-checked but not yet assembled into an
-//     attention forward/backward.
+//     gather_rows, embedding and attention (BERT, causal, and DeBERTa's
+//     disentangled c2p/p2c; attention dropout refused); AdamW, grad-norm
+//     and clipping on device tensors. Any other kernel is an error naming
+//     it.
+//   - Kernel sources also for masked softmax/log-softmax (tested directly).
 //
 // # What does not exist yet
 //
 // autograd.Machine binds parameters, inputs and gradients as host slices,
 // so no model runs on this backend: Select reports ErrNotWired for a usable
-// device. Attention, the BiLSTM, the span/scorer/relation/decoder kernels,
-// the losses and bf16/fp16 have no device implementation.
+// device. Attention dropout, the BiLSTM, the span/scorer/relation/decoder
+// kernels, the losses and bf16/fp16 have no device implementation.
 //
 // # Tests
 //

@@ -99,6 +99,8 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 		return be.checked("embedding id", 0, V, func() error {
 			return be.d.Launch("gl_embedding_fwd", grid(ids*D), threads, out.Dev, in[0].Dev, in[1].Dev, ids, V, D, be.bad)
 		})
+	case kern.AttentionAttrs:
+		return be.attentionForward(k, a, in, out)
 	default:
 		return unsupported(a, k)
 	}
@@ -204,6 +206,8 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 			return err
 		}
 		return be.d.Launch("gl_embedding_bwd", grid(D), threads, grads[0].Dev, dout.Dev, s.bufs[0], in[1].Size(), V, D)
+	case kern.AttentionAttrs:
+		return be.attentionBackward(k, a, in, dout, grads)
 	default:
 		return unsupported(a, k)
 	}
@@ -251,6 +255,14 @@ func (be *Backend) checked(what string, m, limit int, launch func() error) error
 		return fmt.Errorf("%s [%d,%d] outside [-1, %d)", what, bad/uint64(m), bad%uint64(m), limit)
 	}
 	return fmt.Errorf("%s[%d] outside [0, %d)", what, bad, limit)
+}
+
+// ptrInt32 is the address of an int32 slice's first element (nil when empty).
+func ptrInt32(s []int32) unsafe.Pointer {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&s[0])
 }
 
 // dropoutThreshold is kern.DropoutForward's keep rule: u ≥ p·2³².

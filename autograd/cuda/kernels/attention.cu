@@ -128,3 +128,42 @@ extern "C" __global__ void gl_p2c_bwd(float *de, const float *ds, const int *rel
 		}
 	}
 }
+
+// The mask as float32: (B, T) int64 → float (the Go kernel's float mask).
+extern "C" __global__ void gl_mask_to_float(float *m, const long long *mi, long n) {
+	for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)blockDim.x * gridDim.x)
+		m[i] = (float)mi[i];
+}
+
+// BERT / GPT-2 probabilities (kern.attnPlainForward), one block per score
+// row (it = b·H + h, i) of p = Q·Kᵀ: w = p/sc, causal: w = float32 min for
+// j > i, then w += (1 − m_j)·float32 min, softmax over j. mask null: all ones.
+extern "C" __global__ void gl_plain_probs(float *p, const float *mask, long B, long H, long T, float sc, int causal) {
+	long row = blockIdx.x;
+	if (row >= B * H * T) return;
+	long it = row / T, i = row % T, b = it / H;
+	float *pr = p + row * T;
+	const float *m = mask ? mask + b * T : 0;
+	float mx = -__int_as_float(0x7f800000);
+	for (long j = threadIdx.x; j < T; j += blockDim.x) {
+		float w = __fdiv_rn(pr[j], sc);
+		if (causal && j > i) w = GL_F32_MIN;
+		if (m != 0) w = __fadd_rn(w, __fmul_rn(__fsub_rn(1.0f, m[j]), GL_F32_MIN));
+		pr[j] = w;
+		if (w > mx) mx = w;
+	}
+	mx = gl_at_block_max(mx);
+	double sum = 0;
+	for (long j = threadIdx.x; j < T; j += blockDim.x) sum += exp((double)pr[j] - (double)mx);
+	sum = gl_at_block_sum(sum);
+	for (long j = threadIdx.x; j < T; j += blockDim.x) pr[j] = (float)(exp((double)pr[j] - (double)mx) / sum);
+}
+
+// Score-gradient scaling before the Q/K products: ds /= s, and for the
+// causal kernel ds = 0 where j > i. rows = B·H·T rows of T.
+extern "C" __global__ void gl_attn_bwd_scale(float *ds, long rows, long T, float s, int causal) {
+	for (long e = (long)blockIdx.x * blockDim.x + threadIdx.x; e < rows * T; e += (long)blockDim.x * gridDim.x) {
+		long i = (e / T) % T, j = e % T;
+		ds[e] = (causal && j > i) ? 0.f : __fdiv_rn(ds[e], s);
+	}
+}
