@@ -31,6 +31,10 @@ func newBiSpan(m *Model) (archHead, error) {
 }
 
 func (h *biSpanHead) build(b *builder) {
+	if b.k.labelsOnly {
+		h.buildLabelsOnly(b)
+		return
+	}
 	tok := b.text("token_rep_layer_output.0")
 	prompts := b.labelPrompts(h.labels)
 	b.spanHead(h.spanParts, b.words(tok), prompts, b.m.biSpanLoss)

@@ -27,6 +27,10 @@ func newBiToken(m *Model) (archHead, error) {
 }
 
 func (h *biTokenHead) build(b *builder) {
+	if b.k.labelsOnly {
+		h.buildLabelsOnly(b)
+		return
+	}
 	tok := b.text("token_rep_layer_output.0")
 	prompts := b.labelPrompts(h.labels)
 	b.tokenHead(h.scorer, b.words(tok), prompts, b.m.lossAsWritten)

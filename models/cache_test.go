@@ -31,8 +31,8 @@ func TestGraphsAreCachedPerShapeAndBounded(t *testing.T) {
 	if _, err := m.Step(b); err != nil { // evicts the inference graph
 		t.Fatal(err)
 	}
-	if len(m.graphs) != 1 {
-		t.Fatalf("%d graphs cached with MaxGraphs 1", len(m.graphs))
+	if len(m.plans.graphs) != 1 {
+		t.Fatalf("%d graphs cached with MaxGraphs 1", len(m.plans.graphs))
 	}
 	if _, err := m.Step(b); err != nil {
 		t.Fatal(err)

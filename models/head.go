@@ -36,6 +36,15 @@ type labelsPart struct {
 
 func (p labelsPart) labelsEncoder() *LabelEncoder { return p.labels }
 
+// buildLabelsOnly wires EncodeLabels' graph (shape key labelsOnly): the
+// label path alone, labels_input_ids and labels_attention_mask (C,Tl) to
+// the pooled label embeddings (C,H).
+func (p labelsPart) buildLabelsOnly(b *builder) {
+	ids := b.intInput("labels_input_ids", b.k.C, b.k.TL)
+	mask := b.intInput("labels_attention_mask", b.k.C, b.k.TL)
+	_, b.c.logits = p.labels.Forward(b.g, ids, mask)
+}
+
 // plan validates a bi-encoder batch's label tensors and puts their length
 // TL in its shape key, or marks the key preLabels when the call gives the
 // pooled label embeddings (ForwardWithLabelEmbeddings).

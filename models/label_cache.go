@@ -79,36 +79,17 @@ func (m *Model) LabelsFingerprint() (string, error) {
 // mask (C,Tl), as data.Collator builds LabelsInputIDs and
 // LabelsAttentionMask) and returns the pooled (C,H) embeddings.
 func (m *Model) EncodeLabels(ids, mask data.Tensor[int64]) (autograd.Value, error) {
-	le := m.labelsEncoder()
-	if le == nil {
+	if m.labelsEncoder() == nil {
 		return autograd.Value{}, fmt.Errorf("%v has no labels encoder (label embeddings are for BiEncoderSpan and BiEncoderToken)", m.Arch)
 	}
 	if len(ids.Shape) != 2 || ids.Shape[0] < 1 || ids.Shape[1] < 1 || fmt.Sprint(ids.Shape) != fmt.Sprint(mask.Shape) {
 		return autograd.Value{}, fmt.Errorf("encode labels: labels_input_ids %v and labels_attention_mask %v must both be (C>0, Tl>0)", ids.Shape, mask.Shape)
 	}
 	k := shapeKey{C: ids.Shape[0], TL: ids.Shape[1], labelsOnly: true}
-	c, ok := m.graphs[k]
-	if !ok {
-		g := autograd.NewGraph(m.Store, false)
-		g.RNG = m.rng
-		b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
-		in := b.intInput("labels_input_ids", k.C, k.TL)
-		msk := b.intInput("labels_attention_mask", k.C, k.TL)
-		_, pooled := le.Forward(g, in, msk)
-		b.c.logits = pooled
-		if err := g.Err(); err != nil {
-			return autograd.Value{}, fmt.Errorf("labels graph: %w", err)
-		}
-		mach, err := autograd.CompileIn(m.arena, g, nil, pooled)
-		if err != nil {
-			return autograd.Value{}, err
-		}
-		b.c.m = mach
-		c = b.c
-		m.graphs[k] = c
-		m.built++
+	c, err := m.graph(k)
+	if err != nil {
+		return autograd.Value{}, fmt.Errorf("encode labels: %w", err)
 	}
-	m.touch(k)
 	if err := c.m.SetInts("labels_input_ids", ids.Data, k.C, k.TL); err != nil {
 		return autograd.Value{}, fmt.Errorf("encode labels: %w", err)
 	}

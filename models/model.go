@@ -47,15 +47,10 @@ type Model struct {
 	// head is the architecture's own parts and wiring.
 	head archHead
 
-	rng    *rand.Rand
-	src    *rand.PCG
-	graphs map[shapeKey]*compiled
-	// lru lists the cached shapes, least recently used first.
-	lru   []shapeKey
-	built int
-	// arena holds the activations of every graph of the model: one set of
-	// buffers, sized by the largest batch run so far, whatever the shapes.
-	arena *autograd.Arena
+	rng *rand.Rand
+	src *rand.PCG
+	// plans is the engine's cache of compiled plans by shape.
+	plans planCache
 
 	// MaxGraphs bounds how many compiled plans (one per batch shape; a plan
 	// holds no activations, those live in the model's one arena) stay
@@ -67,30 +62,48 @@ type Model struct {
 // DefaultMaxGraphs is the plan cache size when Model.MaxGraphs is 0.
 const DefaultMaxGraphs = 16
 
+// planCache is the engine's cache of compiled plans, one per shape key,
+// and the one activation arena they all run in. It holds no batch's data:
+// what a call binds is planned per call (batchPlan).
+type planCache struct {
+	graphs map[shapeKey]*compiled
+	// lru lists the cached shapes, least recently used first.
+	lru   []shapeKey
+	built int
+	// arena holds the activations of every graph of the model: one set of
+	// buffers, sized by the largest batch run so far, whatever the shapes.
+	arena *autograd.Arena
+}
+
+func newPlanCache() planCache {
+	return planCache{graphs: map[shapeKey]*compiled{}, arena: autograd.NewArena(autograd.CPU)}
+}
+
 // GraphsBuilt counts the graphs compiled by this model so far (a
 // steady-state training step builds none).
-func (m *Model) GraphsBuilt() int { return m.built }
+func (m *Model) GraphsBuilt() int { return m.plans.built }
 
 // ArenaBytes is the size of the model's activation arena: the memory its
 // largest batch so far needed, shared by the plans of every shape.
-func (m *Model) ArenaBytes() int64 { return m.arena.Bytes() }
+func (m *Model) ArenaBytes() int64 { return m.plans.arena.Bytes() }
 
-func (m *Model) touch(k shapeKey) {
-	for i, x := range m.lru {
+// touch marks k most recently used and drops the least recently used
+// plans beyond limit (DefaultMaxGraphs when limit <= 0); the one just used
+// stays.
+func (pc *planCache) touch(k shapeKey, limit int) {
+	for i, x := range pc.lru {
 		if x == k {
-			m.lru = append(m.lru[:i], m.lru[i+1:]...)
+			pc.lru = append(pc.lru[:i], pc.lru[i+1:]...)
 			break
 		}
 	}
-	m.lru = append(m.lru, k)
-	limit := m.MaxGraphs
+	pc.lru = append(pc.lru, k)
 	if limit <= 0 {
 		limit = DefaultMaxGraphs
 	}
-	// Evict the least recently used plans; the one just used stays.
-	for len(m.lru) > 1 && len(m.lru) > limit {
-		delete(m.graphs, m.lru[0])
-		m.lru = m.lru[1:]
+	for len(pc.lru) > 1 && len(pc.lru) > limit {
+		delete(pc.graphs, pc.lru[0])
+		pc.lru = pc.lru[1:]
 	}
 }
 
@@ -211,7 +224,7 @@ func New(cfg *Config) (*Model, error) {
 		return nil, fmt.Errorf("gliner config: represent_spans is not supported yet for %v", arch)
 	}
 	m := &Model{Cfg: cfg, Arch: arch, Store: autograd.NewStore(), EncCfg: ec, Loss: losses.DefaultOptions(),
-		graphs: map[shapeKey]*compiled{}, arena: autograd.NewArena(autograd.CPU)}
+		plans: newPlanCache()}
 	m.src = rand.NewPCG(0, 1)
 	m.rng = rand.New(m.src)
 	if m.head, err = newHead(m); err != nil {
@@ -338,7 +351,7 @@ func (m *Model) build(k shapeKey) (*compiled, error) {
 	for _, n := range b.c.named {
 		outputs = append(outputs, n)
 	}
-	mach, err := autograd.CompileIn(m.arena, g, b.c.loss, outputs...)
+	mach, err := autograd.CompileIn(m.plans.arena, g, b.c.loss, outputs...)
 	if err != nil {
 		return nil, err
 	}
@@ -366,16 +379,16 @@ func (m *Model) shapeOf(b *data.Batch, train bool, labelEmb *autograd.Value) (sh
 
 // graph returns the cached plan of a shape, compiling it once.
 func (m *Model) graph(k shapeKey) (*compiled, error) {
-	c, ok := m.graphs[k]
+	c, ok := m.plans.graphs[k]
 	if !ok {
 		var err error
 		if c, err = m.build(k); err != nil {
 			return nil, err
 		}
-		m.graphs[k] = c
-		m.built++
+		m.plans.graphs[k] = c
+		m.plans.built++
 	}
-	m.touch(k)
+	m.plans.touch(k, m.MaxGraphs)
 	return c, nil
 }
 
