@@ -39,8 +39,10 @@
 //     Forward/Backward for the kernels whose attributes are add, relu,
 //     activation (gelu, gelu_new, tanh, sigmoid), dropout (Philox4x32-10
 //     counter-based RNG, no mask stored), layernorm, linear, bmm_nt,
-//     gather_rows, embedding and attention (BERT, causal, and DeBERTa's
-//     disentangled c2p/p2c; attention dropout refused); AdamW, grad-norm
+//     gather_rows, embedding, attention (BERT, causal, and DeBERTa's
+//     disentangled c2p/p2c; attention dropout refused) and the layout
+//     kernels concat_last, columns, add_leading_rows, mask_rows,
+//     broadcast_rows and masked_mean; AdamW, grad-norm
 //     and clipping on device tensors. Any other kernel is an error naming
 //     it.
 //   - Kernel sources also for masked softmax/log-softmax (tested directly).

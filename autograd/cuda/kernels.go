@@ -102,6 +102,9 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 	case kern.AttentionAttrs:
 		return be.attentionForward(k, a, in, out)
 	default:
+		if ok, err := be.layoutForward(a, in, out); ok {
+			return err
+		}
 		return unsupported(a, k)
 	}
 }
@@ -209,6 +212,9 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 	case kern.AttentionAttrs:
 		return be.attentionBackward(k, a, in, dout, grads)
 	default:
+		if ok, err := be.layoutBackward(a, in, dout, grads); ok {
+			return err
+		}
 		return unsupported(a, k)
 	}
 }
