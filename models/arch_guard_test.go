@@ -25,7 +25,7 @@ import (
 // architecture constant (a comparison, a switch case, a map key, an
 // assignment) is reported. Tests may name architectures (they check
 // which one a recipe built).
-var archGuardDirs = []string{"finetune", "infer", "selftrain", "cmd", "internal", "data", "train", "decode", "losses", "layers", "checkpoints", "dist", "bench"}
+var archGuardDirs = []string{"finetune", "infer", "selftrain", "cmd", "internal", "onnx", "data", "train", "decode", "losses", "layers", "checkpoints", "dist", "bench"}
 
 // archConstNames parses data/architecture.go and returns the names of the
 // constants of type Architecture.

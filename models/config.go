@@ -38,8 +38,7 @@
 //  5. Where its capabilities change what the model does: capabilities.go
 //     (collator settings, padding), Forward / ForwardRelex / GenerateLabels
 //     for extra outputs, and BuildInferenceGraph (onnx_graph.go) if it is
-//     exported (package onnx keeps its own list of the exported
-//     architectures in onnx/export.go Build).
+//     exported (package onnx follows the capabilities).
 //  6. A fixture from the reference and its golden tests.
 //
 // Outside this package code decides by capabilities only, so an

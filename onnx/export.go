@@ -23,6 +23,7 @@ import (
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/checkpoints"
+	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/data/tokenizer"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/models/encoder"
@@ -62,22 +63,23 @@ type exporter struct {
 }
 
 func supported() string {
-	return fmt.Sprintf("%v, %v, %v, %v, %v, %v; %v and %v with EncoderOnly (--encoder-only)",
-		models.UniEncoderSpan, models.UniEncoderToken, models.BiEncoderSpan, models.BiEncoderToken,
-		models.UniEncoderSpanRelex, models.UniEncoderTokenRelex, models.UniEncoderSpanDecoder, models.UniEncoderTokenDecoder)
+	return fmt.Sprintf("%s; %s with EncoderOnly (--encoder-only)",
+		data.ArchitecturesThat(func(a data.Architecture) bool { return !a.Decoder() }), data.ArchitecturesThat(data.Architecture.Decoder))
 }
 
-// Build returns the ONNX model of m.
+// Build returns the ONNX model of m. What is exported follows the
+// architecture's capabilities (Decoder, BiEncoder, TokenLevel, Relex).
 func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 	a := m.Arch
-	switch a {
-	case models.UniEncoderSpan, models.UniEncoderToken, models.BiEncoderSpan, models.BiEncoderToken,
-		models.UniEncoderSpanRelex, models.UniEncoderTokenRelex:
+	switch {
+	case !a.Valid():
+		return nil, fmt.Errorf("onnx export: %v is not supported (supported: %s)", a, supported())
+	case !a.Decoder():
 		if o.EncoderOnly {
-			return nil, fmt.Errorf("onnx export: --encoder-only applies to the decoder architectures (%v, %v), not %v",
-				models.UniEncoderSpanDecoder, models.UniEncoderTokenDecoder, a)
+			return nil, fmt.Errorf("onnx export: --encoder-only applies to the decoder architectures (%s), not %v",
+				data.ArchitecturesThat(data.Architecture.Decoder), a)
 		}
-	case models.UniEncoderSpanDecoder, models.UniEncoderTokenDecoder:
+	default:
 		// The reference refuses this export (gliner/model.py,
 		// UniEncoderSpanDecoderGLiNER.export_to_onnx raises
 		// NotImplementedError): the labels decoder generates label
@@ -88,8 +90,6 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 				"the %s scorer (the logits of gliner predict without generated labels), or run the full model with gliner predict",
 				a, map[bool]string{true: "token", false: "span"}[a.TokenLevel()])
 		}
-	default:
-		return nil, fmt.Errorf("onnx export: %v is not supported (supported: %s)", a, supported())
 	}
 	bi := a.BiEncoder()
 	if o.LabelEmbeddings && !bi {
@@ -97,8 +97,8 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 	}
 	span := !a.TokenLevel()
 	if o.PositionFirst && (span || a.Relex()) {
-		return nil, fmt.Errorf("onnx export: --position-first applies to the token models without relations (%v, %v, %v with --encoder-only), not %v",
-			models.UniEncoderToken, models.BiEncoderToken, models.UniEncoderTokenDecoder, a)
+		return nil, fmt.Errorf("onnx export: --position-first applies to the token models without relations (%s; the decoders with --encoder-only), not %v",
+			data.ArchitecturesThat(func(a data.Architecture) bool { return a.TokenLevel() && !a.Relex() }), a)
 	}
 	x := &exporter{m: m, b: newGB("gliner"), dimCache: map[string]string{}, inits: map[string]bool{}}
 	for _, c := range []*encoder.Config{m.EncCfg, m.LabelsEncCfg} {

@@ -32,7 +32,7 @@ import (
 func (x *exporter) relex() error {
 	m, b := x.m, x.b
 	rs := m.Relex()
-	token := m.Arch == models.UniEncoderTokenRelex
+	token := m.Arch.TokenLevel()
 	H := int64(m.Cfg.HiddenSize)
 	x.symVal[symR] = x.maxCount(x.relTokens())
 
