@@ -51,6 +51,10 @@ type Options struct {
 	// reads (its src/model/output/decoded/token.rs checks that shape). The
 	// reference's export and the default write (batch, words, classes, 3).
 	PositionFirst bool
+	// Quantize "int8" quantises the weights of every linear layer to int8
+	// with dynamic uint8 activations (DynamicQuantizeLinear and
+	// MatMulInteger, linearInt8); "" keeps float32.
+	Quantize string
 }
 
 type exporter struct {
@@ -60,6 +64,13 @@ type exporter struct {
 	dimCache  map[string]string
 	relParams [][2]int
 	inits     map[string]bool
+	params    map[string]paramData
+	quant     bool
+}
+
+type paramData struct {
+	shape []int
+	data  []float32
 }
 
 func supported() string {
@@ -100,7 +111,13 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		return nil, fmt.Errorf("onnx export: --position-first applies to the token models without relations (%s; the decoders with --encoder-only), not %v",
 			data.ArchitecturesThat(func(a data.Architecture) bool { return a.TokenLevel() && !a.Relex() }), a)
 	}
-	x := &exporter{m: m, b: newGB("gliner"), dimCache: map[string]string{}, inits: map[string]bool{}}
+	switch o.Quantize {
+	case "", Int8:
+	default:
+		return nil, fmt.Errorf("onnx export: --quantize %q (valid: int8)", o.Quantize)
+	}
+	x := &exporter{m: m, b: newGB("gliner"), dimCache: map[string]string{}, inits: map[string]bool{},
+		params: map[string]paramData{}, quant: o.Quantize == Int8}
 	for _, c := range []*encoder.Config{m.EncCfg, m.LabelsEncCfg} {
 		if c == nil || c.Type() != encoder.DeBERTaV2 {
 			continue
@@ -131,6 +148,7 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		}
 		x.logitsOutput(logits, span, false)
 	}
+	x.b.prune()
 	return &pb.ModelProto{
 		IrVersion:       8,
 		ProducerName:    "gliner-go",
@@ -214,6 +232,7 @@ func (x *exporter) emit(dims func(p [nsym]int) models.GraphDims, named []string,
 			if !x.inits[sa.Param.Name] {
 				x.b.floatInit(sa.Param.Name, sa.Param.Shape, sa.Param.Data)
 				x.inits[sa.Param.Name] = true
+				x.params[sa.Param.Name] = paramData{shape: sa.Param.Shape, data: sa.Param.Data}
 			}
 			names[sa.Out] = sa.Param.Name
 		case sa.Input != "":

@@ -46,6 +46,9 @@ func (x *exporter) mapKernel(s step) (string, error) {
 	}
 	switch a := attrs.(type) {
 	case kern.LinearAttrs:
+		if _, isParam := x.params[in[1]]; x.quant && isParam {
+			return x.linearInt8(in, a.Bias)
+		}
 		y := b.op("MatMul", []string{in[0], b.transpose(in[1], 1, 0)})
 		if a.Bias {
 			y = b.op("Add", []string{y, in[2]})

@@ -17,6 +17,7 @@ func newExportCmd() *cobra.Command {
 	var overwrite bool
 	var format string
 	var labelEmb, encoderOnly, positionFirst bool
+	var quantize string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Re-export a model folder in the reference's layout (model.safetensors, gliner_config.json, tokenizer files)",
@@ -49,7 +50,12 @@ output: the entity scores over the given labels, without generated labels.
 
 --position-first writes a token model's logits as (3, batch, words, classes)
 (start, end, inside first), the layout gline-rs's token mode reads, instead
-of the reference's (batch, words, classes, 3).`,
+of the reference's (batch, words, classes, 3).
+
+--quantize int8 stores every linear layer's weight as int8 (one symmetric
+scale per output column) and quantises its input per call to uint8
+(DynamicQuantizeLinear, MatMulInteger), as onnxruntime's dynamic
+quantisation does; embeddings and the other weights stay float32.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output == "" {
@@ -58,8 +64,8 @@ of the reference's (batch, words, classes, 3).`,
 			switch {
 			case format != "safetensors" && format != "onnx":
 				return fmt.Errorf("export: --format %q (valid: safetensors, onnx)", format)
-			case format == "safetensors" && (labelEmb || encoderOnly || positionFirst):
-				return fmt.Errorf("export: --label-embeddings, --encoder-only and --position-first need --format onnx")
+			case format == "safetensors" && (labelEmb || encoderOnly || positionFirst || quantize != ""):
+				return fmt.Errorf("export: --label-embeddings, --encoder-only, --position-first and --quantize need --format onnx")
 			}
 			p, err := mf.load()
 			if err != nil {
@@ -77,7 +83,7 @@ of the reference's (batch, words, classes, 3).`,
 					return exportErr(err)
 				}
 			case "onnx":
-				if err := onnx.Export(p.Model, p.Tokenizer, p.LabelsTokenizer, output, onnx.Options{LabelEmbeddings: labelEmb, EncoderOnly: encoderOnly, PositionFirst: positionFirst}, overwrite); err != nil {
+				if err := onnx.Export(p.Model, p.Tokenizer, p.LabelsTokenizer, output, onnx.Options{LabelEmbeddings: labelEmb, EncoderOnly: encoderOnly, PositionFirst: positionFirst, Quantize: quantize}, overwrite); err != nil {
 					return exportErr(err)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s\n", mf.model, filepath.Join(output, onnx.FileName))
@@ -92,6 +98,7 @@ of the reference's (batch, words, classes, 3).`,
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace an existing non-empty folder")
 	cmd.Flags().StringVar(&format, "format", "safetensors", "model file format: safetensors or onnx")
 	cmd.Flags().BoolVar(&labelEmb, "label-embeddings", false, "ONNX bi-encoders: take pre-computed label embeddings (input labels_embeddings)")
+	cmd.Flags().StringVar(&quantize, "quantize", "", "ONNX: int8 quantises the linear layers' weights (dynamic int8, DynamicQuantizeLinear + MatMulInteger)")
 	cmd.Flags().BoolVar(&positionFirst, "position-first", false, "ONNX token models: logits (3, batch, words, classes), the layout gline-rs's token mode reads")
 	cmd.Flags().BoolVar(&encoderOnly, "encoder-only", false, "ONNX decoder architectures: export the encoder and span/token scorer without the labels decoder")
 	return cmd

@@ -122,10 +122,11 @@ func TestExportONNXRefusals(t *testing.T) {
 		{"uni_span_deberta", []string{"--format", "onnx", "--encoder-only"}, "--encoder-only applies to the decoder architectures"},
 		{"uni_span_deberta", []string{"--format", "onnx", "--label-embeddings"}, "label embeddings apply to the bi-encoders only"},
 		{"uni_span_relex_deberta", []string{"--format", "onnx", "--label-embeddings"}, "label embeddings apply to the bi-encoders only"},
-		{"uni_span_decoder_deberta", []string{"--encoder-only"}, "--position-first need --format onnx"},
+		{"uni_span_decoder_deberta", []string{"--encoder-only"}, "--quantize need --format onnx"},
 		{"uni_span_deberta", []string{"--format", "onnx", "--position-first"}, "--position-first applies to the token models"},
 		{"uni_token_relex_deberta", []string{"--format", "onnx", "--position-first"}, "--position-first applies to the token models"},
-		{"uni_span_deberta", []string{"--label-embeddings"}, "--label-embeddings, --encoder-only and --position-first need --format onnx"},
+		{"uni_span_deberta", []string{"--label-embeddings"}, "--label-embeddings, --encoder-only, --position-first and --quantize need --format onnx"},
+		{"uni_span_deberta", []string{"--format", "onnx", "--quantize", "int4"}, `--quantize "int4" (valid: int8)`},
 		{"uni_span_deberta", []string{"--format", "tflite"}, `--format "tflite" (valid: safetensors, onnx)`},
 	} {
 		out := filepath.Join(t.TempDir(), "onnx")
