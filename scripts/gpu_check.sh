@@ -51,7 +51,8 @@ cat <<'MSG'
    the fixtures' goldens through the CUDA backend, the 50-step CPU vs CUDA
    training run, cross-device checkpoint resume and the whole-model
    DeBERTa-v3-base step benchmark need autograd.Machine to run plans on a
-   device backend, and attention dropout, BiLSTM, span/scorer/relation/decoder
-   kernels and the losses on the device; bf16/fp16 do not exist.
+   device backend, and attention dropout, BiLSTM, conv1d, scorer,
+   span-first-layer and decoder-input kernels and the losses on the device;
+   bf16/fp16 do not exist.
 MSG
 exit $status

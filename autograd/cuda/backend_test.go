@@ -451,10 +451,15 @@ func devBufOf(t *testing.T, be *Backend, v autograd.Value, n int) autograd.Buffe
 // A kernel without a CUDA implementation is an error naming it.
 func TestCUDAUnsupportedKernel(t *testing.T) {
 	be := gpu(t)
-	k := oneKernel(t, func(g *autograd.Graph) { autograd.DotConst(g.Input("a", 2, 3), make([]float32, 6)) })
-	err := be.Forward(k, []autograd.Value{devZeros(t, be, []int{2, 3})}, devZeros(t, be, []int{}))
-	if err == nil || !strings.Contains(err.Error(), "no CUDA implementation") {
-		t.Fatalf("dot_const on the device: %v", err)
+	k := oneKernel(t, func(g *autograd.Graph) { g.Apply(attrsOnly{kern.Conv1DAttrs{}}, g.Input("a", 2, 3)) })
+	err := be.Forward(k, []autograd.Value{devZeros(t, be, []int{2, 3})}, devZeros(t, be, []int{2, 3}))
+	if err == nil || !strings.Contains(err.Error(), `kernel "conv1d"`) || !strings.Contains(err.Error(), "no CUDA implementation") {
+		t.Fatalf("conv1d on the device: %v", err)
+	}
+	k = oneKernel(t, func(g *autograd.Graph) { g.Apply(attrsOnly{}, g.Input("a", 2, 3)) })
+	err = be.Forward(k, []autograd.Value{devZeros(t, be, []int{2, 3})}, devZeros(t, be, []int{2, 3}))
+	if err == nil || !strings.Contains(err.Error(), "declares no attributes") {
+		t.Fatalf("a kernel without attributes on the device: %v", err)
 	}
 }
 
@@ -471,4 +476,19 @@ func TestCUDAMachineRefuses(t *testing.T) {
 	if err := m.Run(); err == nil || !strings.Contains(err.Error(), "cannot run a plan on it yet") {
 		t.Fatalf("Machine.Run on the CUDA backend: %v", err)
 	}
+}
+
+// attrsOnly is a kernel with the given attributes (nil: none) whose CPU
+// body is the identity: for the unsupported-kernel errors.
+type attrsOnly struct{ a kern.Attrs }
+
+func (k attrsOnly) Name() string                       { return "attrs_only" }
+func (k attrsOnly) OutShape(in [][]int) ([]int, error) { return in[0], nil }
+func (k attrsOnly) Forward(in []autograd.Value, out autograd.Value) error {
+	copy(out.F, in[0].F)
+	return nil
+}
+func (k attrsOnly) Backward(_ []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
+	copy(grads[0].F, dout.F)
+	return nil
 }

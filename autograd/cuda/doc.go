@@ -42,7 +42,8 @@
 //     gather_rows, embedding, attention (BERT, causal, and DeBERTa's
 //     disentangled c2p/p2c; attention dropout refused) and the layout
 //     kernels concat_last, columns, add_leading_rows, mask_rows,
-//     broadcast_rows and masked_mean; AdamW, grad-norm
+//     broadcast_rows and masked_mean, sigmoid_pair_mask, scaled_sum and
+//     dot_const; AdamW, grad-norm
 //     and clipping on device tensors. Any other kernel is an error naming
 //     it.
 //   - Kernel sources also for masked softmax/log-softmax (tested directly).
@@ -51,8 +52,9 @@
 //
 // autograd.Machine binds parameters, inputs and gradients as host slices,
 // so no model runs on this backend: Select reports ErrNotWired for a usable
-// device. Attention dropout, the BiLSTM, the span/scorer/relation/decoder
-// kernels, the losses and bf16/fp16 have no device implementation.
+// device. Attention dropout, the BiLSTM, conv1d (GPT-2), the scorer,
+// span-first-layer and decoder-inputs kernels, the losses and bf16/fp16
+// have no device implementation.
 //
 // # Tests
 //

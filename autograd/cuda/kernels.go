@@ -105,6 +105,9 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 		if ok, err := be.layoutForward(a, in, out); ok {
 			return err
 		}
+		if ok, err := be.miscForward(k, a, in, out); ok {
+			return err
+		}
 		return unsupported(a, k)
 	}
 }
@@ -213,6 +216,9 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 		return be.attentionBackward(k, a, in, dout, grads)
 	default:
 		if ok, err := be.layoutBackward(a, in, dout, grads); ok {
+			return err
+		}
+		if ok, err := be.miscBackward(k, a, in, dout, grads); ok {
 			return err
 		}
 		return unsupported(a, k)
