@@ -20,8 +20,10 @@ import (
 // They run only with GLINER_BENCH_CPU=1 (a step takes tens of seconds on
 // two cores); GLINER_BENCH_{HIDDEN,LAYERS,HEADS,FFN,VOCAB,BATCH,SEQ,TYPES,
 // MAXWIDTH,WARMUP,STEPS} change the size and the repetitions. Each prints
-// "step I SECONDS" per timed step and "peak_rss_mb X" at the end, the
-// lines the script reads, like scripts/bench_cpu_reference.py does.
+// "step I SECONDS" (wall time)
+// and "cpu I SECONDS" (the process's user+system CPU time, all threads)
+// per timed step and "peak_rss_mb X" at the end, the lines the script
+// reads, like scripts/bench_cpu_reference.py does.
 
 func cpuBenchEnv(tb testing.TB, name string, def int) int {
 	v := os.Getenv("GLINER_BENCH_" + name)
@@ -68,11 +70,12 @@ func cpuBenchSteps(b *testing.B, warmup, steps int, step func() error) {
 	b.ResetTimer()
 	for range b.N {
 		for i := range steps {
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuSeconds()
 			if err := step(); err != nil {
 				b.Fatal(err)
 			}
 			fmt.Printf("step %d %.3f\n", i, time.Since(t0).Seconds())
+			fmt.Printf("cpu %d %.3f\n", i, cpuSeconds()-c0)
 		}
 	}
 	b.StopTimer()
@@ -80,6 +83,15 @@ func cpuBenchSteps(b *testing.B, warmup, steps int, step func() error) {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
 		fmt.Printf("peak_rss_mb %.1f\n", float64(ru.Maxrss)/1024)
 	}
+}
+
+// cpuSeconds is the process's user+system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // BenchmarkCPUEncoderFwdBwd is case (a): forward and backward of the

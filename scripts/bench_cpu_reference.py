@@ -1,7 +1,7 @@
 """Reference (PyTorch) side of scripts/bench_cpu_vs_reference.sh (own code).
 
-Three modes, each printing one line per timed repetition ("step I SECONDS") and a final JSON
-line with the peak RSS:
+Three modes, each printing per timed repetition its wall time ("step I SECONDS") and the
+process's CPU time, all threads ("cpu I SECONDS"), and a final JSON line with the peak RSS:
   matmul   torch.matmul at the encoder's GEMM shapes (GFLOP/s per shape, best of --steps)
   encoder  a DeBERTa-v2 encoder (transformers' DebertaV2Model, random weights, training mode),
            forward + backward of sum(last_hidden_state * w) on a batch of --batch x --seq tokens
@@ -92,7 +92,7 @@ if a.mode == "encoder":
     mask = torch.ones(a.batch, a.seq, dtype=torch.long)
     w = (torch.arange(n * a.hidden) % 7).float().view(a.batch, a.seq, a.hidden) * 0.01
     for step in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for q in model.parameters():
             q.grad = None
         out = model(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -100,6 +100,7 @@ if a.mode == "encoder":
         dt = time.perf_counter() - t0
         if step >= a.warmup:
             print(f"step {step - a.warmup} {dt:.3f}", flush=True)
+            print(f"cpu {step - a.warmup} {time.process_time() - c0:.3f}", flush=True)
     done({"n_params": sum(q.numel() for q in model.parameters())})
     sys.exit(0)
 
@@ -149,7 +150,7 @@ print("input_ids", tuple(batch["input_ids"].shape), "span_idx", tuple(batch["spa
 opt = torch.optim.AdamW(inner.parameters(), lr=1e-5, weight_decay=0.01)
 inner.train()
 for step in range(a.warmup + a.steps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     opt.zero_grad(set_to_none=True)
     out = inner(**inputs)
     out.loss.backward()
@@ -157,4 +158,5 @@ for step in range(a.warmup + a.steps):
     dt = time.perf_counter() - t0
     if step >= a.warmup:
         print(f"step {step - a.warmup} {dt:.3f}", flush=True)
+        print(f"cpu {step - a.warmup} {time.process_time() - c0:.3f}", flush=True)
 done({"n_params": sum(q.numel() for q in inner.parameters()), "seq_len": int(batch["input_ids"].shape[1])})

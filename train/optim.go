@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gliner-go/gliner/autograd"
+	"github.com/gliner-go/gliner/autograd/kern"
 )
 
 // Group is one optimizer parameter group: its parameters share a base
@@ -113,20 +114,42 @@ func (o *AdamW) Step(hasGrad func(*autograd.Param) bool) {
 			negStep := float32(-(g.LR / bc1))
 			bc2Sqrt := float32(math.Sqrt(bc2))
 			m, v, w, gr := st.ExpAvg, st.ExpAvgSq, p.Data, p.Grad
-			for i := range w {
-				// Explicit conversions forbid the compiler to fuse
-				// operations: each rounds to float32 like torch's kernels.
-				wi := float32(w[i] * decay)
-				gi := gr[i]
-				mi := float32(m[i] * b1)
-				mi = float32(mi + float32(omb1*gi))
-				vi := float32(v[i] * b2)
-				vi = float32(vi + float32(float32(omb2*gi)*gi))
-				denom := float32(float32(math.Sqrt(float64(vi)))/bc2Sqrt) + eps
-				w[i] = float32(wi + float32(float32(negStep*mi)/denom))
-				m[i], v[i] = mi, vi
-			}
+			u := adamWUpdate{decay: decay, b1: b1, omb1: omb1, b2: b2, omb2: omb2, eps: eps, negStep: negStep, bc2Sqrt: bc2Sqrt}
+			// Element-wise, so the split over kern.Workers goroutines
+			// changes no value.
+			kern.ParallelFor(len(w), adamWGrain, func(lo, hi int) {
+				u.apply(w[lo:hi], gr[lo:hi], m[lo:hi], v[lo:hi])
+			})
 		}
+	}
+}
+
+// adamWGrain is the smallest parameter chunk AdamW.Step hands to a
+// goroutine.
+const adamWGrain = 1 << 16
+
+// adamWUpdate holds one parameter's AdamW step constants (torch.optim.AdamW
+// single-tensor update, as torch/optim/adamw.py _single_tensor_adamw).
+type adamWUpdate struct {
+	decay, b1, omb1, b2, omb2, eps, negStep, bc2Sqrt float32
+}
+
+// apply updates the weights w and moments m, v in place from the
+// gradient gr.
+func (u adamWUpdate) apply(w, gr, m, v []float32) {
+	gr, m, v = gr[:len(w)], m[:len(w)], v[:len(w)]
+	for i := range w {
+		// Explicit conversions forbid the compiler to fuse
+		// operations: each rounds to float32 like torch's kernels.
+		wi := float32(w[i] * u.decay)
+		gi := gr[i]
+		mi := float32(m[i] * u.b1)
+		mi = float32(mi + float32(u.omb1*gi))
+		vi := float32(v[i] * u.b2)
+		vi = float32(vi + float32(float32(u.omb2*gi)*gi))
+		denom := float32(float32(math.Sqrt(float64(vi)))/u.bc2Sqrt) + u.eps
+		w[i] = float32(wi + float32(float32(u.negStep*mi)/denom))
+		m[i], v[i] = mi, vi
 	}
 }
 
