@@ -212,16 +212,6 @@ func SpanFirstLayerForward(out, ps, pe, a, b, start, end, w, bias []float32, si,
 	return nil
 }
 
-func reluInto(dst, src []float32) {
-	for i, v := range src {
-		if v > 0 {
-			dst[i] = v
-		} else {
-			dst[i] = 0
-		}
-	}
-}
-
 // SpanFirstLayerBackward OVERWRITES dstart, dend, dw and dbias (each may be
 // nil) from dout (B,S,O), the inputs and ps, pe saved by the forward. da,
 // db (B·W·O) are workspace.

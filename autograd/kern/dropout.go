@@ -2,6 +2,7 @@ package kern
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -69,9 +70,9 @@ func DropoutBackward(dx, dy, mask []float32) {
 	})
 }
 
+// keep is scale when u ≥ thr, else 0 (u, thr < 2³²), through a bit mask:
+// with p = 0.4 the branch would mispredict on two draws in five.
 func keep(u, thr uint64, scale float32) float32 {
-	if u >= thr {
-		return scale
-	}
-	return 0
+	m := uint32(^((int64(u) - int64(thr)) >> 63))
+	return math.Float32frombits(math.Float32bits(scale) & m)
 }
