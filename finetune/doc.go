@@ -34,8 +34,10 @@
 //
 // training.output_dir receives recipe.yaml (the resolved recipe),
 // metrics.jsonl, train.png, train.log, checkpoint-<step>/ (whole training
-// state: weights, AdamW moments, random streams, sampler position), best/
-// and final/ (the exported model). A run is resumed only when asked
+// state: weights, AdamW moments, random streams, sampler position) and
+// best/, both model folders (gliner_config.json and the tokenizer files
+// beside model.safetensors, so gliner predict, evaluate, export and
+// model.prev_path take them), and final/ (the exported model). A run is resumed only when asked
 // (Options.Resume, `train --resume`): it continues from the latest
 // checkpoint and ends in the same weights as an uninterrupted run, bit for
 // bit, when the model draws no random numbers of its own (dropout 0 in the

@@ -374,6 +374,10 @@ func Run(ctx context.Context, r *Recipe, opts Options) (*Result, error) {
 			// resumed run is bit-identical to an uninterrupted one.
 			"model_rng": train.StateFuncs{Marshal: mod.RNGState, Unmarshal: mod.SetRNGState},
 		},
+		// checkpoint-N/ and best/ are model folders (config and tokenizer
+		// beside the weights): gliner predict, evaluate, export and
+		// model.prev_path take them.
+		ModelFiles: func(dir string) error { return models.WriteModelFiles(mod, tok, built.auxTokenizer(), dir) },
 	}
 	mod.SeedRNG(t.Seed)
 	if resume != "" {

@@ -100,30 +100,7 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
-	if err := tok.Save(tmp); err != nil {
-		return fmt.Errorf("export %s: tokenizer: %w", dir, err)
-	}
-	if o.AuxTokenizer != nil {
-		sub := ""
-		switch {
-		case m.Arch.BiEncoder():
-			sub = LabelsTokenizerDir
-		case m.Arch.Decoder():
-			sub = DecoderTokenizerDir
-		default:
-			return fmt.Errorf("export %s: a second tokenizer was given but %v has none", dir, m.Arch)
-		}
-		if err := os.Mkdir(filepath.Join(tmp, sub), 0o755); err != nil {
-			return fmt.Errorf("export %s: %w", dir, err)
-		}
-		if err := o.AuxTokenizer.Save(filepath.Join(tmp, sub)); err != nil {
-			return fmt.Errorf("export %s: %s: %w", dir, sub, err)
-		}
-	}
-	if err := checkpoints.WriteFileAtomic(filepath.Join(tmp, "gliner_config.json"), func(w io.Writer) error {
-		_, err := w.Write(cfgJSON)
-		return err
-	}); err != nil {
+	if err := writeModelFiles(m, tok, o.AuxTokenizer, cfgJSON, tmp); err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
 	if o.Weights != nil {
@@ -154,6 +131,54 @@ func ExportWith(m *Model, tok tokenizer.Tokenizer, dir string, o ExportOptions) 
 		return fmt.Errorf("export %s: new folder in place, but removing the old one at %s failed: %w", dir, old, err)
 	}
 	return nil
+}
+
+// WriteModelFiles writes into dir what makes a folder holding m's weights
+// (model.safetensors) a GLiNER model folder: gliner_config.json
+// (ExportConfigJSON) and the tokenizer files, aux's in labels_tokenizer/
+// or decoder_tokenizer/ (see ExportOptions.AuxTokenizer). Training writes
+// them into every checkpoint-N/ and best/, as Hugging Face checkpoints
+// hold config and tokenizer beside the weights, so those folders load
+// (Load, gliner predict/evaluate/export, model.prev_path).
+func WriteModelFiles(m *Model, tok, aux tokenizer.Tokenizer, dir string) error {
+	if m == nil || tok == nil {
+		return fmt.Errorf("model files %s: nil model or tokenizer", dir)
+	}
+	cfgJSON, err := ExportConfigJSON(m, tok)
+	if err != nil {
+		return fmt.Errorf("model files %s: %w", dir, err)
+	}
+	if err := writeModelFiles(m, tok, aux, cfgJSON, dir); err != nil {
+		return fmt.Errorf("model files %s: %w", dir, err)
+	}
+	return nil
+}
+
+func writeModelFiles(m *Model, tok, aux tokenizer.Tokenizer, cfgJSON []byte, dir string) error {
+	if err := tok.Save(dir); err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	if aux != nil {
+		sub := ""
+		switch {
+		case m.Arch.BiEncoder():
+			sub = LabelsTokenizerDir
+		case m.Arch.Decoder():
+			sub = DecoderTokenizerDir
+		default:
+			return fmt.Errorf("a second tokenizer was given but %v has none", m.Arch)
+		}
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+		if err := aux.Save(filepath.Join(dir, sub)); err != nil {
+			return fmt.Errorf("%s: %w", sub, err)
+		}
+	}
+	return checkpoints.WriteFileAtomic(filepath.Join(dir, "gliner_config.json"), func(w io.Writer) error {
+		_, err := w.Write(cfgJSON)
+		return err
+	})
 }
 
 // Tied weights the reference's state dict lists under both names.

@@ -24,8 +24,10 @@ type InferTeacher struct {
 	fingerprint string
 }
 
-// LoadTeacher opens a GLiNER model folder as a teacher. A folder that is
-// not a GLiNER export (e.g. a training checkpoint-<step>/), or a model of
+// LoadTeacher opens a GLiNER model folder as a teacher (an export, or a
+// training checkpoint-<step>/ or best/, which hold config and tokenizer
+// beside the weights). A folder that is not a model folder (e.g. a
+// weights-only checkpoint of an older run), or a model of
 // an architecture that does not predict entities with the pipeline
 // (relation extraction, label decoder), is an error naming the folder.
 func LoadTeacher(dir string) (Teacher, error) {
@@ -33,7 +35,7 @@ func LoadTeacher(dir string) (Teacher, error) {
 	if _, err := os.Stat(cfgPath); err != nil {
 		hint := ""
 		if _, e2 := os.Stat(filepath.Join(dir, "trainer_state.json")); e2 == nil {
-			hint = " (this is a training checkpoint: use the exported folder, e.g. <output_dir>/final)"
+			hint = " (this is a weights-only training checkpoint of an older run: use the exported folder, e.g. <output_dir>/final)"
 		}
 		return nil, fmt.Errorf("teacher %s: not a GLiNER model folder: no gliner_config.json%s", dir, hint)
 	}

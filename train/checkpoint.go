@@ -178,6 +178,11 @@ func saveCheckpoint(cfg Config, st *state, store *autograd.Store, opt *AdamW, pc
 		if err := checkpoints.WriteSafetensors(filepath.Join(dir, OptimizerFile), moments, nil); err != nil {
 			return err
 		}
+		if cfg.ModelFiles != nil {
+			if err := cfg.ModelFiles(dir); err != nil {
+				return err
+			}
+		}
 		return writeJSON(filepath.Join(dir, TrainerStateFile), ts)
 	})
 	if err != nil {
@@ -217,12 +222,17 @@ func rotate(outputDir string, limit int, st *state) error {
 	return nil
 }
 
-// saveBest writes OutputDir/best: the weights and the scores that made them
-// the best.
-func saveBest(outputDir string, store *autograd.Store, st *state, micro decode.Score) error {
-	err := writeDirAtomic(filepath.Join(outputDir, bestDir), func(dir string) error {
+// saveBest writes OutputDir/best: the weights (with cfg.ModelFiles) and the
+// scores that made them the best.
+func saveBest(cfg Config, store *autograd.Store, st *state, micro decode.Score) error {
+	err := writeDirAtomic(filepath.Join(cfg.OutputDir, bestDir), func(dir string) error {
 		if err := checkpoints.WriteSafetensors(filepath.Join(dir, WeightsFile), weightTensors(store), nil); err != nil {
 			return err
+		}
+		if cfg.ModelFiles != nil {
+			if err := cfg.ModelFiles(dir); err != nil {
+				return err
+			}
 		}
 		return writeJSON(filepath.Join(dir, "best.json"), map[string]any{"step": st.Step, "epoch": st.Epoch,
 			"precision": micro.Precision, "recall": micro.Recall, "f1": micro.F1})

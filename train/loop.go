@@ -118,6 +118,13 @@ type Config struct {
 	ResumeFrom string
 	// States are further components saved in checkpoints, by key.
 	States map[string]Stateful
+	// ModelFiles, when set, writes into a checkpoint-<step>/ or best/
+	// directory being built the files that, beside its model.safetensors,
+	// make it a loadable model folder (finetune: gliner_config.json and
+	// the tokenizer files, models.WriteModelFiles), as Hugging Face
+	// checkpoints hold config and tokenizer. Resuming reads only the
+	// weights, optimizer and trainer state.
+	ModelFiles func(dir string) error
 	// ZeroGradSteps stops training with a *DeadGradientError after this
 	// many consecutive steps whose global gradient norm is exactly 0: the
 	// model no longer learns (every unit saturated, typically after a
@@ -418,7 +425,7 @@ func evaluate(ctx context.Context, cfg Config, st *state, store *autograd.Store,
 	if improved {
 		st.HasBest, st.BestF1, st.BestStep, st.EvalsSinceBest = true, micro.F1, st.Step, 0
 		if cfg.KeepBest && cfg.OutputDir != "" {
-			if err := saveBest(cfg.OutputDir, store, st, micro); err != nil {
+			if err := saveBest(cfg, store, st, micro); err != nil {
 				return false, fmt.Errorf("train: step %d: %w", st.Step, err)
 			}
 		}
