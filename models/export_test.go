@@ -30,7 +30,8 @@ func exportFixture(t *testing.T, name string) (src, out string) {
 }
 
 func TestExportReproducesFixtureFolders(t *testing.T) {
-	for _, name := range []string{"uni_span_bert", "uni_span_deberta", "uni_token_bert", "uni_token_deberta", "bi_span_deberta", "bi_token_deberta", "uni_span_decoder_deberta"} {
+	for _, name := range []string{"uni_span_bert", "uni_span_deberta", "uni_token_bert", "uni_token_deberta", "bi_span_deberta", "bi_token_deberta", "uni_span_decoder_deberta",
+		"uni_token_decoder_deberta", "uni_span_relex_deberta", "uni_token_relex_deberta"} {
 		t.Run(name, func(t *testing.T) {
 			src, out := exportFixture(t, name)
 			// Tensors: same names, shapes and bits.
@@ -81,14 +82,23 @@ func TestExportReproducesFixtureFolders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.HasPrefix(name, "uni_") && (m2.Cfg.ClassTokenIndex != 321 || m2.Cfg.VocabSize != 323 || m2.EncCfg.VocabSize != 323) {
+			// Relex models add <<ENT>> <<SEP>> <<REL>> (fixtures README).
+			relex := strings.Contains(name, "_relex_")
+			added, classIdx := map[string]int{"<<ENT>>": 321, "<<SEP>>": 322, "[FLERT]": 320}, 321
+			if relex {
+				added, classIdx = map[string]int{"<<ENT>>": 320, "<<SEP>>": 321, "<<REL>>": 322}, 320
+			}
+			if strings.HasPrefix(name, "uni_") && (m2.Cfg.ClassTokenIndex != classIdx || m2.Cfg.VocabSize != 323 || m2.EncCfg.VocabSize != 323) {
 				t.Errorf("reloaded class_token_index %d vocab %d/%d", m2.Cfg.ClassTokenIndex, m2.Cfg.VocabSize, m2.EncCfg.VocabSize)
+			}
+			if relex && m2.Cfg.RelTokenIndex != 322 {
+				t.Errorf("reloaded rel_token_index %d, want 322", m2.Cfg.RelTokenIndex)
 			}
 			tok, err := tokenizer.Load(out)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for tokName, id := range map[string]int{"<<ENT>>": 321, "<<SEP>>": 322, "[FLERT]": 320} {
+			for tokName, id := range added {
 				if got, ok := tok.TokenToID(tokName); !ok || got != id {
 					t.Errorf("exported tokenizer: %s = %d, %v; want %d", tokName, got, ok, id)
 				}

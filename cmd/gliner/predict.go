@@ -218,7 +218,7 @@ sub-tokens with the label prompt) are cut into overlapping windows, never
 truncated; entities found by several windows are kept once (highest score)
 and the union is selected again under --flat-ner/--multi-label.
 
-Relation-extraction models (UniEncoderSpanRelex) need --relations (the
+Relation-extraction models (UniEncoderSpanRelex, UniEncoderTokenRelex) need --relations (the
 relation types); each output line then also has "relations": [{"head",
 "tail", "label", "score"}], head and tail being indices into that line's
 "entities". --relation-threshold defaults to --threshold (the reference's
@@ -234,7 +234,10 @@ search with --num-beams (and --length-penalty, --early-stopping), or
 sampling with --sample (--temperature, --top-k, --top-p, --seed: the same
 seed draws the same labels); at most --max-new-tokens tokens (default 15),
 only labels from --labels with --constrain-labels. Each entity then has "generated_labels":
-[label] (the decoded text, with the tokenizer's leading space). With
+[label] (the decoded text, with the tokenizer's leading space); a token
+decoder's entity comes from its token scores, and one whose span no decoder
+row took (best span-class probability not above the keep threshold) has no
+"generated_labels". With
 --label-mode enrich the entity keeps its class label; with replace its
 "label" is the generated label (spaces trimmed; the class label stays when
 that is empty); off generates nothing. The default is the model's:
