@@ -71,7 +71,7 @@ func (d fixtureDecodedRun) entitySpans(i int) []decode.Span {
 	return w
 }
 
-func ints(t *testing.T, raw json.RawMessage) data.Tensor[int64] {
+func ints(t testing.TB, raw json.RawMessage) data.Tensor[int64] {
 	t.Helper()
 	var jt testutil.JSONTensor
 	if err := json.Unmarshal(raw, &jt); err != nil {
@@ -84,7 +84,7 @@ func ints(t *testing.T, raw json.RawMessage) data.Tensor[int64] {
 	return data.Tensor[int64]{Shape: jt.Shape, Data: v}
 }
 
-func floats(t *testing.T, raw json.RawMessage) data.Tensor[float32] {
+func floats(t testing.TB, raw json.RawMessage) data.Tensor[float32] {
 	t.Helper()
 	var jt testutil.JSONTensor
 	if err := json.Unmarshal(raw, &jt); err != nil {
@@ -99,7 +99,7 @@ func floats(t *testing.T, raw json.RawMessage) data.Tensor[float32] {
 
 // collatedTensors is batch.json's training ("collated") or inference
 // ("collated_inference") batch.
-func collatedTensors(t *testing.T, dir string, train bool) map[string]json.RawMessage {
+func collatedTensors(t testing.TB, dir string, train bool) map[string]json.RawMessage {
 	t.Helper()
 	var raw struct {
 		Collated          map[string]json.RawMessage `json:"collated"`
@@ -128,7 +128,7 @@ func classNames(m map[string]string) []string {
 }
 
 // fixtureBatch rebuilds the reference collator's batch from batch.json.
-func fixtureBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batch {
+func fixtureBatch(t testing.TB, dir string, train bool, maxWidth int) *data.Batch {
 	t.Helper()
 	src := collatedTensors(t, dir, train)
 	b := &data.Batch{MaxWidth: maxWidth}
@@ -177,7 +177,7 @@ func fixtureBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batc
 	return b
 }
 
-func loadFixtureModel(t *testing.T, name string) (*Model, string, *fixtureExpected) {
+func loadFixtureModel(t testing.TB, name string) (*Model, string, *fixtureExpected) {
 	t.Helper()
 	dir := testutil.Fixture(t, name)
 	m, err := Load(dir)

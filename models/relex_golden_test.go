@@ -16,7 +16,7 @@ const relexFixture = "uni_span_relex_deberta"
 
 // relexBatch is fixtureBatch plus the relex fields: relation label lists,
 // and for training adj_matrix, rel_matrix and the sorted gold entities.
-func relexBatch(t *testing.T, dir string, trainBatch bool, maxWidth int) *data.Batch {
+func relexBatch(t testing.TB, dir string, trainBatch bool, maxWidth int) *data.Batch {
 	t.Helper()
 	b := fixtureBatch(t, dir, trainBatch, maxWidth)
 	src := collatedTensors(t, dir, trainBatch)

@@ -14,7 +14,7 @@ import (
 const decoderFixture = "uni_span_decoder_deberta"
 
 // decoderBatch is fixtureBatch plus the decoder tensors of batch.json.
-func decoderBatch(t *testing.T, dir string, train bool, maxWidth int) *data.Batch {
+func decoderBatch(t testing.TB, dir string, train bool, maxWidth int) *data.Batch {
 	t.Helper()
 	b := fixtureBatch(t, dir, train, maxWidth)
 	src := collatedTensors(t, dir, train)

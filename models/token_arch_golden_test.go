@@ -29,7 +29,7 @@ const (
 // architecture: fixtureBatch with the word count of the token labels (its
 // span rows are not a (W, K) grid), the span rows and labels, and the
 // decoder or relex tensors.
-func tokenArchBatch(t *testing.T, dir string, train bool, arch data.Architecture, maxWidth int) *data.Batch {
+func tokenArchBatch(t testing.TB, dir string, train bool, arch data.Architecture, maxWidth int) *data.Batch {
 	t.Helper()
 	var b *data.Batch
 	if arch == data.UniEncoderTokenRelex {
