@@ -302,20 +302,7 @@ func (h *PlotHook) Plot() error {
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	var loss, f1 plotter.XYs
-	for _, r := range recs {
-		if r.Type == "step" && r.Loss != nil {
-			loss = append(loss, plotter.XY{X: float64(r.Step), Y: *r.Loss})
-		}
-		if r.Type == "eval" && r.F1 != nil {
-			f1 = append(f1, plotter.XY{X: float64(r.Step), Y: *r.F1})
-		}
-	}
-	top, err := linePlot("training loss", "loss", loss)
-	if err != nil {
-		return err
-	}
-	bottom, err := linePlot("dev F1 (micro)", "F1", f1)
+	top, bottom, err := TrainPlots(recs)
 	if err != nil {
 		return err
 	}
@@ -332,6 +319,62 @@ func (h *PlotHook) Plot() error {
 		return fmt.Errorf("plot: %w", err)
 	}
 	return nil
+}
+
+// TrainPlots are PlotHook's two panels from metrics records: the training
+// loss on a log scale (losses span orders of magnitude; steps whose loss
+// is 0 cannot be drawn on it and are counted in the title; with no
+// positive loss the scale stays linear) and the dev F1 on a fixed [0, 1]
+// axis with ticks every 0.1, labelled every 0.2.
+func TrainPlots(recs []MetricsRecord) (loss, f1 *plot.Plot, err error) {
+	var lossXY, f1XY plotter.XYs
+	zero := 0
+	for _, r := range recs {
+		if r.Type == "step" && r.Loss != nil {
+			if *r.Loss > 0 {
+				lossXY = append(lossXY, plotter.XY{X: float64(r.Step), Y: *r.Loss})
+			} else {
+				zero++
+			}
+		}
+		if r.Type == "eval" && r.F1 != nil {
+			f1XY = append(f1XY, plotter.XY{X: float64(r.Step), Y: *r.F1})
+		}
+	}
+	title := "training loss (log scale)"
+	if zero > 0 {
+		title = fmt.Sprintf("training loss (log scale; %d steps with loss ≤ 0 not drawn)", zero)
+	}
+	if len(lossXY) == 0 {
+		title = "training loss"
+	}
+	if loss, err = linePlot(title, "loss", lossXY); err != nil {
+		return nil, nil, err
+	}
+	if len(lossXY) > 0 {
+		loss.Y.Scale = plot.LogScale{}
+		loss.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if f1, err = linePlot("dev F1 (micro)", "F1", f1XY); err != nil {
+		return nil, nil, err
+	}
+	UnitAxis(&f1.Y)
+	return loss, f1, nil
+}
+
+// UnitAxis fixes a plot axis to [0, 1] with ticks every 0.1, labelled
+// every 0.2 (F1, precision, recall), so that runs compare at a glance.
+func UnitAxis(a *plot.Axis) {
+	a.Min, a.Max = 0, 1
+	var ticks []plot.Tick
+	for i := 0; i <= 10; i++ {
+		t := plot.Tick{Value: float64(i) / 10}
+		if i%2 == 0 {
+			t.Label = strconv.FormatFloat(t.Value, 'f', 1, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	a.Tick.Marker = plot.ConstantTicks(ticks)
 }
 
 func linePlot(title, y string, xys plotter.XYs) (*plot.Plot, error) {
