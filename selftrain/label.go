@@ -8,8 +8,10 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/train"
 )
 
 // LabelStats summarises one weak-labelling pass.
@@ -31,6 +33,61 @@ type LabelStats struct {
 	Examples int `json:"examples"`
 }
 
+// Table formats the counts per label, one row per label (sorted): the
+// teacher's predictions, the confident weak entities and the uncertain
+// (masked) spans, with the round's dev F1 per label when devF1 has it
+// (nil: no column), and a total row; dropped labels are marked.
+func (s *LabelStats) Table(devF1 map[string]float64) string {
+	set := map[string]bool{}
+	for _, m := range []map[string]int{s.Predictions, s.Confident, s.Uncertain} {
+		for l := range m {
+			set[l] = true
+		}
+	}
+	for _, l := range s.Dropped {
+		set[l] = true
+	}
+	dropped := map[string]bool{}
+	for _, l := range s.Dropped {
+		dropped[l] = true
+	}
+	labels := make([]string, 0, len(set))
+	width := len("label")
+	for l := range set {
+		labels = append(labels, l)
+		n := len(l)
+		if dropped[l] {
+			n += len(" (dropped)")
+		}
+		width = max(width, n)
+	}
+	sort.Strings(labels)
+	var b strings.Builder
+	row := func(label string, pred, conf, unc string, f1 string) {
+		fmt.Fprintf(&b, "  %-*s %11s %9s %9s", width, label, pred, conf, unc)
+		if devF1 != nil {
+			fmt.Fprintf(&b, " %7s", f1)
+		}
+		b.WriteString("\n")
+	}
+	row("label", "predictions", "confident", "uncertain", "dev F1")
+	var tp, tc, tu int
+	for _, l := range labels {
+		f1 := "-"
+		if v, ok := devF1[l]; ok {
+			f1 = fmt.Sprintf("%.4f", v)
+		}
+		name := l
+		if dropped[l] {
+			name += " (dropped)"
+		}
+		row(name, fmt.Sprint(s.Predictions[l]), fmt.Sprint(s.Confident[l]), fmt.Sprint(s.Uncertain[l]), f1)
+		tp, tc, tu = tp+s.Predictions[l], tc+s.Confident[l], tu+s.Uncertain[l]
+	}
+	row("total", fmt.Sprint(tp), fmt.Sprint(tc), fmt.Sprint(tu), "")
+	return b.String()
+}
+
 // LabelJob is one weak-labelling pass.
 type LabelJob struct {
 	Corpus  Corpus
@@ -44,6 +101,8 @@ type LabelJob struct {
 	Out, Spill string
 	// Batch is the number of documents per teacher call (default 32).
 	Batch int
+	// Progress, when set, shows the documents labelled so far.
+	Progress *train.ProgressHook
 }
 
 type spillRecord struct {
@@ -94,10 +153,19 @@ func Label(ctx context.Context, job LabelJob) (*LabelStats, error) {
 		}
 		return nil
 	}
+	labelled := 0
+	if job.Progress != nil {
+		job.Progress.Begin(fmt.Sprintf("round %d: teacher labels the corpus", job.Round), 0)
+		defer job.Progress.End()
+	}
 	cst, err := ReadCorpus(ctx, job.Corpus, job.Batch, func(docs []Doc) error {
 		p1, err := job.Teacher.Predict(ctx, docs, r.Labels, r.Low)
 		if err != nil {
 			return fmt.Errorf("weak labels: teacher: %w", err)
+		}
+		if job.Progress != nil {
+			labelled += len(docs)
+			job.Progress.Update(labelled, "documents")
 		}
 		var p2 [][]Prediction
 		if job.Second != nil {

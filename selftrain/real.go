@@ -146,6 +146,10 @@ func (s *FinetuneStudent) Train(ctx context.Context, job StudentJob) (*StudentRe
 		lg = zap.NewNop()
 	}
 	opts := finetune.Options{Resume: true, Logger: lg.With(zap.Int("round", job.Round)), Train: job.Train}
+	if job.Progress != nil {
+		job.Progress.Name = fmt.Sprintf("round %d: student", job.Round)
+		opts.Progress = job.Progress
+	}
 	if job.Masker != nil {
 		maxLen := r.Model.MaxLen
 		for i, ex := range job.Train {

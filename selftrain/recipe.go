@@ -17,6 +17,7 @@ import (
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/infer"
+	"github.com/gliner-go/gliner/train"
 )
 
 // Recipe is a self-training recipe (recipes/selftrain.yaml documents
@@ -225,8 +226,11 @@ func isNone(s string) bool {
 // RunOptions are RunRecipe's settings outside the recipe.
 type RunOptions struct {
 	Logger *zap.Logger
-	// Out receives the per-round lines.
+	// Out receives the per-round lines and weak-label tables.
 	Out io.Writer
+	// Progress, when set, shows the first teacher's training steps, each
+	// round's labelling and each student's steps.
+	Progress *train.ProgressHook
 }
 
 // RunRecipe runs a recipe end to end: it trains the first teacher when the
@@ -237,6 +241,13 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 	lg := o.Logger
 	if lg == nil {
 		lg = zap.NewNop()
+	}
+	if !r.Corpus.UnusedGold {
+		// The corpus alone is what the teacher labels: check it before a
+		// teacher is trained.
+		if err := checkCorpus(ctx, Corpus{Paths: r.Corpus.Files}); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(r.OutputDir, 0o755); err != nil {
 		return nil, err
@@ -295,7 +306,12 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 			if o.Out != nil {
 				fmt.Fprintf(o.Out, "training the teacher on %d labelled examples (%s)\n", n, r.Teacher.Recipe)
 			}
-			res, err := finetune.Run(ctx, tr, finetune.Options{Resume: true, Logger: lg.With(zap.String("stage", "teacher"))})
+			topts := finetune.Options{Resume: true, Logger: lg.With(zap.String("stage", "teacher"))}
+			if o.Progress != nil {
+				o.Progress.Name = "teacher"
+				topts.Progress = o.Progress
+			}
+			res, err := finetune.Run(ctx, tr, topts)
 			if err != nil {
 				return nil, fmt.Errorf("teacher: %w", err)
 			}
@@ -321,6 +337,6 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 	}
 	var student Student = &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg}
 	env := Env{LoadTeacher: LoadTeacher, Student: student,
-		Evaluator: InferEvaluator{Labels: cfg.Rules.Labels}, Logger: lg, Out: o.Out}
+		Evaluator: InferEvaluator{Labels: cfg.Rules.Labels}, Logger: lg, Out: o.Out, Progress: o.Progress}
 	return Run(ctx, cfg, env)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/train"
 )
 
 // Config is a self-training run.
@@ -56,8 +57,12 @@ type Env struct {
 	// Evaluator scores models on Config.Dev (required with a dev set).
 	Evaluator Evaluator
 	Logger    *zap.Logger
-	// Out receives one line per round ("round 2: dev F1 0.7312 ..."); nil: none.
+	// Out receives each round's result: its dev F1 line and a table of
+	// the weak labels per label; nil: none.
 	Out io.Writer
+	// Progress, when set, shows the teacher's labelling (documents) and
+	// each student's steps.
+	Progress *train.ProgressHook
 }
 
 // RoundReport is one line of report.jsonl. Round 0 is the first teacher.
@@ -208,6 +213,9 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 			fmt.Fprintf(env.Out, format+"\n", a...)
 		}
 	}
+	if err := checkCorpus(ctx, cfg.Corpus); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
 		return nil, fmt.Errorf("selftrain: %w", err)
 	}
@@ -270,9 +278,12 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 		}
 		res.Rounds = append(res.Rounds, *rr)
 		if rr.DevF1 != nil {
-			say("round %d: dev F1 %.4f (best %.4f, round %d); weak entities %v", k, *rr.DevF1, bestF1, best, rr.Labelling.Confident)
+			say("round %d: dev F1 %.4f (best %.4f, round %d); %d weak examples, %d training steps", k, *rr.DevF1, bestF1, best, rr.Labelling.Examples, rr.Steps)
 		} else {
-			say("round %d: weak entities %v (no dev set)", k, rr.Labelling.Confident)
+			say("round %d: %d weak examples, %d training steps (no dev set)", k, rr.Labelling.Examples, rr.Steps)
+		}
+		if env.Out != nil {
+			fmt.Fprint(env.Out, rr.Labelling.Table(rr.DevLabels))
 		}
 		if cfg.Patience > 0 && since >= cfg.Patience {
 			res.Reason = "early_stopping"
@@ -288,6 +299,19 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// errFirstDoc stops checkCorpus's read at the first document.
+var errFirstDoc = errors.New("first document")
+
+// checkCorpus reads the corpus up to its first document, so that a
+// missing, unreadable or empty corpus fails before the run writes
+// anything (not after the first teacher's evaluation).
+func checkCorpus(ctx context.Context, c Corpus) error {
+	if _, err := ReadCorpus(ctx, c, 1, func([]Doc) error { return errFirstDoc }); err != nil && !errors.Is(err, errFirstDoc) {
+		return err
+	}
+	return nil
 }
 
 func runRound(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, teacherDir string, second Teacher) (*RoundReport, error) {
@@ -325,7 +349,7 @@ func runRound(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, t
 		lg.Info("weak labels reused", zap.String("file", weakPath))
 	} else {
 		st, err := Label(ctx, LabelJob{Corpus: cfg.Corpus, Teacher: teacher, Second: second, Rules: cfg.Rules, Round: k,
-			Out: weakPath, Spill: filepath.Join(dir, "predictions.jsonl"), Batch: cfg.Batch})
+			Out: weakPath, Spill: filepath.Join(dir, "predictions.jsonl"), Batch: cfg.Batch, Progress: env.Progress})
 		if err != nil {
 			return nil, err
 		}
@@ -347,7 +371,7 @@ func runRound(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, t
 	rr.TrainExamples, rr.GoldExamples = len(trainSet), nGold
 	job := StudentJob{Round: k, InitDir: teacherDir, Train: trainSet, Dev: cfg.Dev,
 		OutputDir: filepath.Join(dir, TrainDir), ModelDir: filepath.Join(dir, ModelDir),
-		Seed: cfg.Seed + uint64(k), LabelSmoothing: cfg.LabelSmoothing}
+		Seed: cfg.Seed + uint64(k), LabelSmoothing: cfg.LabelSmoothing, Progress: env.Progress}
 	if cfg.Rules.MaskUncertain {
 		job.Masker = NewMasker(weak)
 	}

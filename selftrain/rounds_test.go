@@ -1,15 +1,20 @@
 package selftrain
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/train"
 )
 
 func fakeSetup(t *testing.T) (Config, string) {
@@ -212,5 +217,48 @@ func TestMix(t *testing.T) {
 	}
 	if _, n := Mix(weak, gold, 0, 1); n != 0 {
 		t.Fatal("ratio 0 mixed gold")
+	}
+}
+
+// Each round prints its dev F1 line and a table of weak labels per label
+// (not a Go map); the progress display shows the teacher's labelling and
+// reaches the students.
+func TestRunOutputTableAndProgress(t *testing.T) {
+	cfg, _ := fakeSetup(t)
+	cfg.Rounds = 1
+	var out, prog bytes.Buffer
+	p := &train.ProgressHook{W: &prog, Interval: time.Hour}
+	s := &fakeStudent{Steps: 4}
+	res, err := Run(context.Background(), cfg, Env{LoadTeacher: loadFakeTeacher, Student: s, Evaluator: fakeEvaluator{}, Out: &out, Progress: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := res.Rounds[1]
+	st := r1.Labelling
+	var rows []string
+	total := [3]int{}
+	labels := []string{"person", "place"}
+	for _, l := range labels {
+		f1 := "-"
+		if v, ok := r1.DevLabels[l]; ok {
+			f1 = fmt.Sprintf("%.4f", v)
+		}
+		rows = append(rows, fmt.Sprintf("  %-6s %11d %9d %9d %7s", l, st.Predictions[l], st.Confident[l], st.Uncertain[l], f1))
+		total[0], total[1], total[2] = total[0]+st.Predictions[l], total[1]+st.Confident[l], total[2]+st.Uncertain[l]
+	}
+	want := fmt.Sprintf("round 1: dev F1 %.4f (best %.4f, round %d); %d weak examples, %d training steps\n", *r1.DevF1, math.Max(*r1.DevF1, *res.Rounds[0].DevF1), res.BestRound, st.Examples, r1.Steps) +
+		"  label  predictions confident uncertain  dev F1\n" + strings.Join(rows, "\n") + "\n" +
+		fmt.Sprintf("  %-6s %11d %9d %9d %7s\n", "total", total[0], total[1], total[2], "")
+	if got := out.String(); !strings.HasSuffix(got, want) || strings.Contains(got, "map[") {
+		t.Fatalf("output:\n%s\nwant it to end with:\n%s", got, want)
+	}
+	if total[1] == 0 || st.Confident["person"] == 0 {
+		t.Fatalf("no confident weak labels: %+v", st)
+	}
+	if !strings.Contains(prog.String(), fmt.Sprintf("round 1: teacher labels the corpus: %d documents (", st.Corpus.Docs)) {
+		t.Fatalf("progress %q", prog.String())
+	}
+	if s.jobs[0].Progress != p {
+		t.Fatal("the student job does not carry the progress display")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/train"
 )
 
 // Doc is one corpus document as the teacher sees it.
@@ -77,6 +78,9 @@ type StudentJob struct {
 	Seed uint64
 	// LabelSmoothing is the loss's label smoothing (losses.Options).
 	LabelSmoothing float64
+	// Progress, when set, shows the student's steps (train.ProgressHook
+	// as a loop hook, named after the round).
+	Progress *train.ProgressHook
 }
 
 // StudentResult is a finished student.

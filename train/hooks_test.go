@@ -219,6 +219,22 @@ func TestProgressTask(t *testing.T) {
 	}
 }
 
+// On a terminal a task of unknown length counts its units (documents),
+// not its updates.
+func TestProgressTaskTTY(t *testing.T) {
+	var buf bytes.Buffer
+	h := &train.ProgressHook{W: &buf, TTY: true, Interval: time.Nanosecond}
+	h.Begin("round 1: teacher labels the corpus", 0)
+	h.Update(32, "documents")
+	time.Sleep(time.Millisecond)
+	h.Update(64, "documents")
+	h.End()
+	got := screen(buf.String())
+	if len(got) != 1 || !strings.Contains(got[0], "round 1: teacher labels the corpus documents") || !strings.Contains(got[0], "(64/-, ") {
+		t.Fatalf("screen %q (raw %q)", got, buf.String())
+	}
+}
+
 // Step log lines carry as few learning rates as the values allow.
 func TestLRFields(t *testing.T) {
 	keys := func(lrs ...train.GroupLR) string {

@@ -147,11 +147,9 @@ func (h *ProgressHook) Update(done int, status string) {
 			return
 		}
 		h.last = now
-		if h.total > 0 {
-			_ = h.bar.Set(done)
-		} else {
-			_ = h.bar.Add(1) // the spinner turns; the count is in the status
-		}
+		// The spinner of a task of unknown length turns and counts the
+		// units done, as the bar does.
+		_ = h.bar.Set(done)
 		if final {
 			// The finished bar stays on its own line; later output goes
 			// below it.

@@ -21,6 +21,7 @@ import (
 func NewSelftrainCmd(stdout, stderr io.Writer) *cobra.Command {
 	var recipe, device string
 	var sets []string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "selftrain --recipe FILE [--set key.path=value ...]",
 		Short: "Self-train GLiNER on a domain corpus with weak labels",
@@ -28,7 +29,11 @@ func NewSelftrainCmd(stdout, stderr io.Writer) *cobra.Command {
 student is fine-tuned on the weak labels, and becomes the next round's
 teacher (recipes/selftrain.yaml documents every field). A run stopped by
 Ctrl-C, SIGTERM or a crash and restarted with the same recipe continues from
-its last finished step: a student saves a checkpoint before it exits.`,
+its last finished step: a student saves a checkpoint before it exits.
+
+Progress goes to standard error (the first teacher's and each student's
+steps, the documents the teacher has labelled); each round's dev F1 and a
+table of its weak labels per label go to standard output.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -63,7 +68,14 @@ its last finished step: a student saves a checkpoint before it exits.`,
 			}()
 			ctx, stop := SignalContext(context.Background(), stderr, "the student saves a checkpoint of its last finished step")
 			defer stop()
-			res, err := selftrain.RunRecipe(ctx, r, selftrain.RunOptions{Logger: lg, Out: stdout})
+			opts := selftrain.RunOptions{Logger: lg, Out: stdout}
+			if !quiet {
+				// The bar on stderr; the round lines on stdout clear it
+				// first and redraw it after.
+				opts.Progress = train.NewProgress(stderr)
+				opts.Out = opts.Progress.Above(stdout)
+			}
+			res, err := selftrain.RunRecipe(ctx, r, opts)
 			if err != nil {
 				if errors.Is(err, train.ErrInterrupted) || errors.Is(err, context.Canceled) {
 					return fmt.Errorf("%w (%w): run the same command again to continue", train.ErrInterrupted, err)
@@ -79,5 +91,6 @@ its last finished step: a student saves a checkpoint before it exits.`,
 	cmd.Flags().StringVar(&recipe, "recipe", "", "self-training recipe YAML `file` (required)")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a recipe field: key.path=value (repeatable)")
 	cmd.Flags().StringVar(&device, "device", "cpu", "where the teacher and students run: cpu, cuda or cuda:N (CUDA needs a binary built with -tags glcuda)")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress display (the per-round results are still printed)")
 	return cmd
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/train"
+)
+
+// TestMain lets the test binary act as the selftrain command: with
+// GLINER_SELFTRAIN_ARGS set (a JSON list) it runs the command and exits,
+// so a test can signal a real self-training process.
+func TestMain(m *testing.M) {
+	if a := os.Getenv("GLINER_SELFTRAIN_ARGS"); a != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(a), &args); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(run(args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// SIGTERM during a student's training makes selftrain save the student's
+// checkpoint and exit 130; the same command again resumes that student
+// from its checkpoint and finishes the run.
+func TestSIGTERMSavesStudentAndResumes(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	sample := filepath.Join(root, "recipes", "uni_span_sample.yaml")
+	y := fmt.Sprintf(`output_dir: %s
+seed: 3
+rounds: 1
+dev_data: none
+teacher:
+  recipe: %s
+  gold_examples: 64
+  sets: [data.train_data=%s, data.val_data=none, model.encoder_config.hidden_size=32, model.encoder_config.intermediate_size=64,
+         model.encoder_config.num_hidden_layers=1, model.hidden_size=32, training.num_steps=60, training.eval_every=0, training.log_every=0]
+corpus:
+  files: [%s]
+weak_labels:
+  labels: [person, location, organization]
+  threshold: 0.5
+  low: 0.2
+student:
+  sets: [training.num_steps=2000, training.save_every=10, training.eval_every=0, training.log_every=0]
+  gold_ratio: 0.2
+`, out, sample, filepath.Join(root, "testdata/sample/train.jsonl"), filepath.Join(root, "testdata/sample/corpus.txt"))
+	recipe := filepath.Join(dir, "selftrain.yaml")
+	if err := os.WriteFile(recipe, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args, _ := json.Marshal([]string{"--recipe", recipe, "--quiet"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GLINER_SELFTRAIN_ARGS="+string(args))
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	studentDir := filepath.Join(out, "round-001", "train")
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		if _, err := os.Stat(train.CheckpointDir(studentDir, 10)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no student checkpoint-10 after 120 s: %s", se.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if rc := cmd.ProcessState.ExitCode(); rc != 130 {
+		t.Fatalf("exit status %d after SIGTERM, want 130: %s", rc, se.String())
+	}
+	if !strings.Contains(se.String(), "interrupted") || !strings.Contains(se.String(), "run the same command again to continue") {
+		t.Fatalf("stderr after SIGTERM: %s", se.String())
+	}
+	_, steps, err := train.Checkpoints(studentDir)
+	if err != nil || len(steps) == 0 {
+		t.Fatalf("student checkpoints %v: %v", steps, err)
+	}
+	last := steps[len(steps)-1]
+	if last >= 2000 {
+		t.Fatalf("the student finished (step %d) before the signal", last)
+	}
+	if _, err := os.Stat(filepath.Join(out, "round-001", "round.json")); !os.IsNotExist(err) {
+		t.Fatalf("the interrupted round is marked done (%v)", err)
+	}
+	// Again, to the end, resuming the student (shorter: the recipe's steps
+	// are overridden, the checkpoint position kept).
+	code, outText := runCLI(t, "--recipe", recipe, "--quiet", "--set", "student.sets=[training.num_steps="+fmt.Sprint(last+10)+", training.save_every=10, training.eval_every=0, training.log_every=0]")
+	if code != 0 || !strings.Contains(outText, "stopped after round 1") {
+		t.Fatalf("rerun: exit %d: %s", code, outText)
+	}
+	log, err := os.ReadFile(filepath.Join(out, "train.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(`"checkpoint":%q`, train.CheckpointDir(studentDir, last)); !strings.Contains(string(log), want) {
+		t.Fatalf("train.log does not say the student resumed from %s", train.CheckpointDir(studentDir, last))
+	}
+}
