@@ -64,11 +64,11 @@ func (s *LabelStats) Table(devF1 map[string]float64) string {
 	sort.Strings(labels)
 	var b strings.Builder
 	row := func(label string, pred, conf, unc string, f1 string) {
-		fmt.Fprintf(&b, "  %-*s %11s %9s %9s", width, label, pred, conf, unc)
+		line := fmt.Sprintf("  %-*s %11s %9s %9s", width, label, pred, conf, unc)
 		if devF1 != nil {
-			fmt.Fprintf(&b, " %7s", f1)
+			line += fmt.Sprintf(" %7s", f1)
 		}
-		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
 	row("label", "predictions", "confident", "uncertain", "dev F1")
 	var tp, tc, tu int

@@ -248,7 +248,7 @@ func TestRunOutputTableAndProgress(t *testing.T) {
 	}
 	want := fmt.Sprintf("round 1: dev F1 %.4f (best %.4f, round %d); %d weak examples, %d training steps\n", *r1.DevF1, math.Max(*r1.DevF1, *res.Rounds[0].DevF1), res.BestRound, st.Examples, r1.Steps) +
 		"  label  predictions confident uncertain  dev F1\n" + strings.Join(rows, "\n") + "\n" +
-		fmt.Sprintf("  %-6s %11d %9d %9d %7s\n", "total", total[0], total[1], total[2], "")
+		fmt.Sprintf("  %-6s %11d %9d %9d\n", "total", total[0], total[1], total[2])
 	if got := out.String(); !strings.HasSuffix(got, want) || strings.Contains(got, "map[") {
 		t.Fatalf("output:\n%s\nwant it to end with:\n%s", got, want)
 	}
