@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"runtime"
 )
 
 // DType is the element type of a backend buffer.
@@ -58,8 +59,10 @@ type Backend interface {
 	Synchronize() error
 }
 
-// CPU is the host backend: buffers are Go slices, kernels run their Go
-// bodies (package kern) on the calling goroutine and its worker pool.
+// CPU is the host backend: buffers are host memory (large ones mapped
+// from the operating system outside the Go heap, see hostmem.go; small
+// ones Go slices), kernels run their Go bodies (package kern) on the
+// calling goroutine and its worker pool.
 var CPU Backend = cpuBackend{}
 
 type cpuBackend struct{}
@@ -67,6 +70,10 @@ type cpuBackend struct{}
 type cpuBuffer struct {
 	f []float32
 	i []int64
+	// raw is the mapped memory behind f or i (nil: Go heap); cleanup frees
+	// it if the buffer becomes unreachable without Free.
+	raw     []byte
+	cleanup runtime.Cleanup
 }
 
 func (b *cpuBuffer) DType() DType {
@@ -89,6 +96,22 @@ func (cpuBackend) Alloc(dt DType, n int) (Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cpu backend: allocating %d elements", n)
 	}
+	size := 4
+	if dt == Int64 {
+		size = 8
+	}
+	if raw, ok := hostAlloc(n * size); ok {
+		cb := &cpuBuffer{raw: raw}
+		if dt == Int64 {
+			cb.i = hostInts(raw, n)
+		} else {
+			cb.f = hostFloats(raw, n)
+		}
+		// Mapped memory is not the garbage collector's: return it when the
+		// buffer (its arena, its machines) is dropped without Free.
+		cb.cleanup = runtime.AddCleanup(cb, hostFree, raw)
+		return cb, nil
+	}
 	if dt == Int64 {
 		return &cpuBuffer{i: make([]int64, n)}, nil
 	}
@@ -100,7 +123,12 @@ func (cpuBackend) Free(b Buffer) error {
 	if !ok {
 		return fmt.Errorf("cpu backend: freeing a %T", b)
 	}
-	cb.f, cb.i = nil, nil // the garbage collector returns the memory
+	if cb.raw != nil {
+		cb.cleanup.Stop()
+		hostFree(cb.raw) // pages back to the OS now
+	}
+	// Go slices: the garbage collector returns the memory.
+	cb.f, cb.i, cb.raw = nil, nil, nil
 	return nil
 }
 

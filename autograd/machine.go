@@ -597,7 +597,9 @@ func (m *Machine) poison(i int) {
 
 // Value returns the current value of an output, the cost or an input
 // after the last Run. The data is the arena's: copy it to keep it past
-// the next Set or Run of a machine sharing the arena.
+// the next Set or Run of a machine sharing the arena, and keep the machine
+// (or its arena) reachable while reading it: a large arena is mapped
+// memory that is returned to the OS once no machine or model refers to it.
 func (m *Machine) Value(n *Node) (Value, error) {
 	v, ok := m.vals[n.n]
 	if !ok {

@@ -28,13 +28,36 @@ func (k *biLSTMK) OutShape(in [][]int) ([]int, error) {
 			return nil, fmt.Errorf("direction %d weights %v %v %v %v do not fit input width %d, hidden %d", d, wih, whh, bih, bhh, x[2], h)
 		}
 	}
-	st, err := kern.NewBiLSTMState(kern.LSTMDims{Batch: x[0], Seq: x[1], In: x[2], Hidden: h})
+	// The state's large buffers are the plan's (Buffers): they live in the
+	// arena, not one set per plan on the heap.
+	st, err := kern.NewBiLSTMStateUnallocated(kern.LSTMDims{Batch: x[0], Seq: x[1], In: x[2], Hidden: h})
 	if err != nil {
 		return nil, err
 	}
 	k.st = st
 	k.lengths = make([]int, x[0])
 	return []int{x[0], x[1], 2 * h}, nil
+}
+
+// Buffers: the state's saved gates, cells and hidden states, the gate
+// gradients and the per-step work rows (kern.BiLSTMState.Buffers). OutShape
+// runs first, so the state exists.
+func (k *biLSTMK) Buffers([][]int) []KernelBuffer {
+	if k.st == nil {
+		return nil
+	}
+	var out []KernelBuffer
+	for _, b := range k.st.Buffers() {
+		use := Scratch
+		switch {
+		case b.Saved:
+			use = Saved
+		case b.BackwardOnly:
+			use = BackwardScratch
+		}
+		out = append(out, KernelBuffer{Buf: b.Buf, Len: b.Len, Use: use})
+	}
+	return out
 }
 
 func weights(in []Value, d int) kern.LSTMWeights {

@@ -47,21 +47,54 @@ type BiLSTMState struct {
 
 // NewBiLSTMState allocates the saved buffers and workspace for d.
 func NewBiLSTMState(d LSTMDims) (*BiLSTMState, error) {
+	s, err := NewBiLSTMStateUnallocated(d)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range s.Buffers() {
+		*b.Buf = make([]float32, b.Len)
+	}
+	return s, nil
+}
+
+// NewBiLSTMStateUnallocated is NewBiLSTMState without the large buffers:
+// the caller points each of Buffers at memory of its length (an arena)
+// before the calls that use it.
+func NewBiLSTMStateUnallocated(d LSTMDims) (*BiLSTMState, error) {
 	if d.Batch < 0 || d.Seq < 0 || d.In <= 0 || d.Hidden <= 0 {
 		return nil, fmt.Errorf("kern.NewBiLSTMState: bad sizes %v", d)
 	}
-	s := &BiLSTMState{d: d, lengths: make([]int, d.Batch), order: make([]int, d.Batch)}
+	return &BiLSTMState{d: d, lengths: make([]int, d.Batch), order: make([]int, d.Batch)}, nil
+}
+
+// BiLSTMBuffer is one of a BiLSTMState's large buffers and when it holds
+// data: Saved ones carry BiLSTMForward's results to BiLSTMBackward,
+// BackwardOnly ones are used within one BiLSTMBackward call, the others
+// within one call of either (each call overwrites them first).
+type BiLSTMBuffer struct {
+	Buf                 *[]float32
+	Len                 int
+	Saved, BackwardOnly bool
+}
+
+// Buffers lists the state's large buffers (gates, cells and incoming
+// hidden states saved per step, the gate gradients, the per-step work
+// rows), so that a caller can place them.
+func (s *BiLSTMState) Buffers() []BiLSTMBuffer {
+	d := s.d
 	bw, h := d.Batch*d.Seq, d.Hidden
+	var out []BiLSTMBuffer
 	for dir := 0; dir < 2; dir++ {
-		s.gates[dir] = make([]float32, bw*4*h)
-		s.cell[dir] = make([]float32, bw*h)
-		s.hprev[dir] = make([]float32, bw*h)
-		s.dg[dir] = make([]float32, bw*4*h)
-		s.h[dir] = make([]float32, d.Batch*h)
-		s.c[dir] = make([]float32, d.Batch*h)
-		s.step[dir] = make([]float32, d.Batch*4*h)
+		out = append(out,
+			BiLSTMBuffer{Buf: &s.gates[dir], Len: bw * 4 * h, Saved: true},
+			BiLSTMBuffer{Buf: &s.cell[dir], Len: bw * h, Saved: true},
+			BiLSTMBuffer{Buf: &s.hprev[dir], Len: bw * h, Saved: true},
+			BiLSTMBuffer{Buf: &s.dg[dir], Len: bw * 4 * h, BackwardOnly: true},
+			BiLSTMBuffer{Buf: &s.h[dir], Len: d.Batch * h},
+			BiLSTMBuffer{Buf: &s.c[dir], Len: d.Batch * h},
+			BiLSTMBuffer{Buf: &s.step[dir], Len: d.Batch * 4 * h})
 	}
-	return s, nil
+	return out
 }
 
 // Dims returns the sizes the state was made for.
@@ -159,6 +192,10 @@ func (s *BiLSTMState) forwardDir(dir int, out, x []float32, w LSTMWeights) {
 		}
 		for t := s.lengths[b]; t < W; t++ {
 			clear(out[(b*W+t)*2*H+dir*H : (b*W+t)*2*H+dir*H+H])
+			// The W_hh gradient multiplies every row of hprev by its
+			// (zero) gate gradient: padded rows must be finite, not
+			// whatever the buffer held before.
+			clear(s.hprev[dir][(b*W+t)*H : (b*W+t+1)*H])
 		}
 	}
 	hc, cc, rec := s.h[dir], s.c[dir], s.step[dir]
