@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"time"
 
 	"github.com/gliner-go/gliner/autograd"
 	"github.com/gliner-go/gliner/checkpoints"
@@ -70,6 +71,8 @@ type planCache struct {
 	// lru lists the cached shapes, least recently used first.
 	lru   []shapeKey
 	built int
+	// setup is the time spent building and compiling plans.
+	setup time.Duration
 	// arena holds the activations of every graph of the model: one set of
 	// buffers, sized by the largest batch run so far, whatever the shapes.
 	arena *autograd.Arena
@@ -82,6 +85,11 @@ func newPlanCache() planCache {
 // GraphsBuilt counts the graphs compiled by this model so far (a
 // steady-state training step builds none).
 func (m *Model) GraphsBuilt() int { return m.plans.built }
+
+// PlanSetupTime is the total time spent building and compiling the plans
+// of new batch shapes (graph, backward derivation, order and arena
+// layout); scripts/memrun -setup compares it with a step's time.
+func (m *Model) PlanSetupTime() time.Duration { return m.plans.setup }
 
 // ArenaBytes is the size of the model's activation arena: the memory its
 // largest batch so far needed, shared by the plans of every shape.
@@ -340,6 +348,7 @@ type compiled struct {
 }
 
 func (m *Model) build(k shapeKey) (*compiled, error) {
+	defer func(t0 time.Time) { m.plans.setup += time.Since(t0) }(time.Now())
 	g := autograd.NewGraph(m.Store, k.train)
 	g.RNG = m.rng
 	b := &builder{m: m, g: g, k: k, c: &compiled{named: map[string]*autograd.Node{}, inputs: map[string]bool{}}}
