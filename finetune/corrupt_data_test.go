@@ -1,13 +1,16 @@
 package finetune
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/internal/fileio"
 	"github.com/gliner-go/gliner/internal/testutil"
 )
 
@@ -55,5 +58,28 @@ func TestLoadDataWarnsUnknownKey(t *testing.T) {
 	w := ds.TrainReport.Warnings
 	if len(w) != 1 || w[0].Source != "train.jsonl:1" || !strings.HasPrefix(w[0].Reason, `unknown key "entites" ignored`) || w[0].Count != 1 {
 		t.Errorf("warnings %+v", w)
+	}
+}
+
+// "-" reads the recipe from standard input (issue 12 D).
+func TestLoadRecipeFromStdin(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "recipes", "uni_span_sample.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := LoadRecipe(filepath.Join(root, "recipes", "uni_span_sample.yaml"), []string{"training.num_steps=7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fileio.Stdin
+	fileio.Stdin = bytes.NewReader(b)
+	defer func() { fileio.Stdin = old }()
+	got, err := LoadRecipe("-", []string{"training.num_steps=7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Training.NumSteps != 7 || !reflect.DeepEqual(got, want) {
+		t.Errorf("recipe from stdin differs:\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/internal/fileio"
 	"github.com/gliner-go/gliner/losses"
 	"github.com/gliner-go/gliner/models"
 	"github.com/gliner-go/gliner/train"
@@ -270,10 +270,10 @@ func checkNumbers(n *yaml.Node, t reflect.Type, path string) error {
 	return nil
 }
 
-// LoadRecipe reads a recipe file, applies the --set overrides in order
+// LoadRecipe reads a recipe file ("-": standard input), applies the --set overrides in order
 // (see Set) and validates the result.
 func LoadRecipe(path string, sets []string) (*Recipe, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}

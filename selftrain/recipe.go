@@ -17,6 +17,7 @@ import (
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/infer"
+	"github.com/gliner-go/gliner/internal/fileio"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -140,9 +141,9 @@ func decodeRecipe(root *yaml.Node) (*Recipe, error) {
 	return &r, nil
 }
 
-// LoadRecipe reads and parses a recipe file.
+// LoadRecipe reads and parses a recipe file ("-": standard input).
 func LoadRecipe(path string, sets []string) (*Recipe, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}

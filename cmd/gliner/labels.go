@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -85,14 +84,9 @@ model's embeddings is an error.`,
 // readLabelsFile reads labels one per line or as a JSON list of strings.
 // An empty list is an error naming the file.
 func readLabelsFile(path string) ([]string, error) {
-	fh, err := fileio.Open(path)
+	raw, err := fileio.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("labels file: %w", err)
-	}
-	raw, err := io.ReadAll(fh)
-	fh.Close()
-	if err != nil {
-		return nil, fmt.Errorf("labels file %s: %w", path, err)
 	}
 	var labels []string
 	if s := strings.TrimSpace(string(raw)); strings.HasPrefix(s, "[") {

@@ -241,6 +241,23 @@ func Open(path string) (io.ReadCloser, error) {
 	return fh, nil
 }
 
+// ReadFile reads all of path (see Open: "-" is standard input, a directory
+// is refused).
+func ReadFile(path string) ([]byte, error) {
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(r)
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
 // OpenFile opens path for random access (formats such as Parquet and
 // Arrow IPC read their footer first). "-" copies standard input to a
 // temporary file, which Close removes. A directory is refused.

@@ -241,3 +241,20 @@ func TestOpenFileStdin(t *testing.T) {
 		t.Errorf("OpenFile(dir): %v", err)
 	}
 }
+
+func TestReadFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "r.yaml")
+	os.WriteFile(p, []byte("a: 1\n"), 0o644)
+	if b, err := ReadFile(p); err != nil || string(b) != "a: 1\n" {
+		t.Errorf("ReadFile(%s) = %q, %v", p, b, err)
+	}
+	old := Stdin
+	Stdin = strings.NewReader("from stdin")
+	defer func() { Stdin = old }()
+	if b, err := ReadFile("-"); err != nil || string(b) != "from stdin" {
+		t.Errorf("ReadFile(-) = %q, %v", b, err)
+	}
+	if _, err := ReadFile(filepath.Dir(p)); !errors.Is(err, ErrIsDir) {
+		t.Errorf("ReadFile(dir): %v", err)
+	}
+}
