@@ -23,9 +23,12 @@
 # gliner-go applies out_project's first layer to the words before gathering the spans (the same
 # maths, fewer products); its own count is printed too, and its roofline fraction uses its own count.
 #
+# --baseline REV adds a third side: gliner-go as of git revision REV (extracted with git archive and
+# built in a temporary folder), run in the same rounds, with the ratio of this tree to it.
+#
 # Needs the reference environment built by $SHARED/reference/setup_refenv.sh.
 #
-# usage: scripts/bench_cpu_vs_reference.sh [--rounds 3] [--warmup 1] [--steps 1] [--cases ab]
+# usage: scripts/bench_cpu_vs_reference.sh [--rounds 3] [--warmup 1] [--steps 1] [--cases ab] [--baseline REV]
 #          [--hidden 768] [--layers 6] [--heads 12] [--ffn 3072] [--vocab 128100] [--batch 8]
 #          [--seq 384] [--types 25] [--max-width 12] [--threads 2] [--roofline-reps 3]
 set -euo pipefail
@@ -35,7 +38,7 @@ REFENV=${REFENV:-/tmp/refenv}
 PY=${PYTHON:-/usr/bin/python3}
 ROUNDS=3 WARMUP=1 STEPS=1 CASES=ab
 HIDDEN=768 LAYERS=6 HEADS=12 FFN=3072 VOCAB=128100 BATCH=8 SEQ=384 TYPES=25 MAXW=12
-THREADS=2 RREPS=3
+THREADS=2 RREPS=3 BASELINE=
 
 die() {
 	echo "bench_cpu_vs_reference: $*" >&2
@@ -59,6 +62,7 @@ while [[ $# -gt 0 ]]; do
 	--max-width) MAXW=$2 ;;
 	--threads) THREADS=$2 ;;
 	--roofline-reps) RREPS=$2 ;;
+	--baseline) BASELINE=$2 ;;
 	*) die "unknown flag $1 (see the usage at the top of $0)" ;;
 	esac
 	shift 2
@@ -77,6 +81,13 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 (cd "$ROOT" && go test -c -o "$TMP/bench.test" ./bench && go build -o "$TMP/roofline" ./bench/roofline) ||
 	die "building the Go benchmark failed"
+SIDES="go py"
+if [[ -n $BASELINE ]]; then
+	mkdir "$TMP/base"
+	git -C "$ROOT" archive "$BASELINE" | tar -x -C "$TMP/base" || die "cannot extract revision $BASELINE"
+	(cd "$TMP/base" && go test -c -o "$TMP/base.test" ./bench) || die "building the baseline's Go benchmark failed"
+	SIDES="go py base"
+fi
 
 export OMP_WAIT_POLICY=PASSIVE GOMAXPROCS=$THREADS
 SIZE=(--hidden "$HIDDEN" --layers "$LAYERS" --heads "$HEADS" --ffn "$FFN" --vocab "$VOCAB" --batch "$BATCH"
@@ -107,6 +118,11 @@ run_go() { # case
 	[[ $1 == b ]] && b=BenchmarkCPUTrainStep
 	(cd "$ROOT/bench" && env "${GOENV[@]}" "$TMP/bench.test" -test.run '^$' -test.bench "^$b\$" -test.benchtime 1x) 2>&1
 }
+run_base() { # case
+	local b=BenchmarkCPUEncoderFwdBwd
+	[[ $1 == b ]] && b=BenchmarkCPUTrainStep
+	(cd "$TMP/base/bench" && env "${GOENV[@]}" "$TMP/base.test" -test.run '^$' -test.bench "^$b\$" -test.benchtime 1x) 2>&1
+}
 run_py() { # case
 	local m=encoder
 	[[ $1 == b ]] && m=step
@@ -114,14 +130,14 @@ run_py() { # case
 }
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in $(echo "$CASES" | grep -o .); do
-		order="go py"
-		((r % 2 == 0)) && order="py go"
+		order=$SIDES
+		((r % 2 == 0)) && order=$(echo "$SIDES" | tr ' ' '\n' | tac | tr '\n' ' ')
 		for side in $order; do
 			echo "== round $r/$ROUNDS case ($c): $side" >&2
 			"run_$side" "$c" | tee "$TMP/$side.$c.$r.txt" >&2 || die "$side ($c) failed in round $r"
 			awk '$1 == "step" && NF == 3 { print $3 }' "$TMP/$side.$c.$r.txt" >>"$TMP/$side.$c.s"
 			awk '$1 == "cpu" && NF == 3 { print $3 }' "$TMP/$side.$c.$r.txt" >>"$TMP/$side.$c.cpu"
-			if [[ $side == go ]]; then
+			if [[ $side != py ]]; then
 				awk '$1 == "peak_rss_mb" { print $2 }' "$TMP/$side.$c.$r.txt" >>"$TMP/$side.$c.mb"
 			else
 				sed -n 's/.*"peak_rss_mb": \([0-9.eE+-]*\).*/\1/p' "$TMP/$side.$c.$r.txt" >>"$TMP/$side.$c.mb"
@@ -179,5 +195,13 @@ mn() { sort -g "$1" | head -1; }
 		pc=$(median "$TMP/py.$c.cpu")
 		awk -v g="$gm" -v p="$pm" -v gc="$gc" -v pc="$pc" 'BEGIN {
 			printf "  ratio gliner-go / reference = %.2f (wall); CPU time per step (all threads) %.2f s / %.2f s = %.2f\n", g / p, gc, pc, gc / pc }'
+		if [[ -n $BASELINE ]]; then
+			bm=$(median "$TMP/base.$c.s")
+			bc=$(median "$TMP/base.$c.cpu")
+			awk -v m="$bm" -v mi="$(mn "$TMP/base.$c.s")" -v n="$(wc -l <"$TMP/base.$c.s")" -v rss="$(sort -g "$TMP/base.$c.mb" | tail -1)" -v rev="$BASELINE" 'BEGIN {
+				printf "  baseline   median %7.2f s/step  min %7.2f  (%d steps)  (gliner-go at %s)  peak RSS %6.0f MB\n", m, mi, n, rev, rss }'
+			awk -v g="$gm" -v b="$bm" -v gc="$gc" -v bc="$bc" 'BEGIN {
+				printf "  ratio gliner-go / baseline = %.2f (wall); CPU time per step %.2f s / %.2f s = %.2f\n", g / b, gc, bc, (bc > 0 ? gc / bc : 0) }'
+		fi
 	done
 } | tee "$TMP/report.txt"
