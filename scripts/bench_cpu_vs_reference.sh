@@ -201,7 +201,8 @@ mn() { sort -g "$1" | head -1; }
 			awk -v m="$bm" -v mi="$(mn "$TMP/base.$c.s")" -v n="$(wc -l <"$TMP/base.$c.s")" -v rss="$(sort -g "$TMP/base.$c.mb" | tail -1)" -v rev="$BASELINE" 'BEGIN {
 				printf "  baseline   median %7.2f s/step  min %7.2f  (%d steps)  (gliner-go at %s)  peak RSS %6.0f MB\n", m, mi, n, rev, rss }'
 			awk -v g="$gm" -v b="$bm" -v gc="$gc" -v bc="$bc" 'BEGIN {
-				printf "  ratio gliner-go / baseline = %.2f (wall); CPU time per step %.2f s / %.2f s = %.2f\n", g / b, gc, bc, (bc > 0 ? gc / bc : 0) }'
+				if (bc > 0) printf "  ratio gliner-go / baseline = %.2f (wall); CPU time per step %.2f s / %.2f s = %.2f\n", g / b, gc, bc, gc / bc
+				else printf "  ratio gliner-go / baseline = %.2f (wall); the baseline prints no CPU times\n", g / b }'
 		fi
 	done
 } | tee "$TMP/report.txt"
