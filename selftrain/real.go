@@ -11,6 +11,7 @@ import (
 
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/infer"
 	"github.com/gliner-go/gliner/models"
@@ -121,6 +122,9 @@ type FinetuneStudent struct {
 	// DevPath is data.val_data ("" or "none": no evaluation while training).
 	DevPath string
 	Logger  *zap.Logger
+	// Comm makes every student one data-parallel training over the job's
+	// ranks (finetune.Options.Comm); nil: one process.
+	Comm dist.Comm
 }
 
 // Train implements Student.
@@ -145,7 +149,7 @@ func (s *FinetuneStudent) Train(ctx context.Context, job StudentJob) (*StudentRe
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	opts := finetune.Options{Resume: true, Logger: lg.With(zap.Int("round", job.Round)), Train: job.Train}
+	opts := finetune.Options{Resume: true, Logger: lg.With(zap.Int("round", job.Round)), Train: job.Train, Comm: s.Comm}
 	if job.Progress != nil {
 		job.Progress.Name = fmt.Sprintf("round %d: student", job.Round)
 		opts.Progress = job.Progress

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gliner-go/gliner/data"
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
 	"github.com/gliner-go/gliner/infer"
 	"github.com/gliner-go/gliner/internal/fileio"
@@ -232,6 +233,11 @@ type RunOptions struct {
 	// Progress, when set, shows the first teacher's training steps, each
 	// round's labelling and each student's steps.
 	Progress *train.ProgressHook
+	// Comm, with more than one rank, makes the run one rank of a
+	// data-parallel job (Env.Comm): the first teacher and every student
+	// train data-parallel, rank 0 alone labels, evaluates and writes.
+	// nil: one process.
+	Comm dist.Comm
 }
 
 // RunRecipe runs a recipe end to end: it trains the first teacher when the
@@ -249,6 +255,10 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 		if err := checkCorpus(ctx, Corpus{Paths: r.Corpus.Files}); err != nil {
 			return nil, err
 		}
+	}
+	comm := o.Comm
+	if comm == nil {
+		comm = dist.Single{}
 	}
 	if err := os.MkdirAll(r.OutputDir, 0o755); err != nil {
 		return nil, err
@@ -296,18 +306,30 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 		if err := os.MkdirAll(tdir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := data.WriteFile(goldPath, data.FormatJSONL, cfg.Gold); err != nil {
-			return nil, err
+		trained := false
+		final := filepath.Join(tdir, finetune.FinalDir)
+		if comm.Rank() == 0 {
+			if err := data.WriteFile(goldPath, data.FormatJSONL, cfg.Gold); err != nil {
+				return nil, err
+			}
+			_, err := os.Stat(filepath.Join(final, "model.safetensors"))
+			trained = err == nil
+		}
+		// Every rank reads rank 0's gold file and its answer.
+		if err := comm.Barrier(); err != nil {
+			return nil, fmt.Errorf("teacher: %w", err)
+		}
+		if err := share(comm, &trained); err != nil {
+			return nil, fmt.Errorf("teacher: %w", err)
 		}
 		tr.Data.TrainData = goldPath
 		tr.Training.OutputDir = tdir
-		final := filepath.Join(tdir, finetune.FinalDir)
-		if _, err := os.Stat(filepath.Join(final, "model.safetensors")); err != nil {
+		if !trained {
 			lg.Info("training the first teacher", zap.String("recipe", r.Teacher.Recipe), zap.Int("gold_examples", n))
 			if o.Out != nil {
 				fmt.Fprintf(o.Out, "training the teacher on %d labelled examples (%s)\n", n, r.Teacher.Recipe)
 			}
-			topts := finetune.Options{Resume: true, Logger: lg.With(zap.String("stage", "teacher"))}
+			topts := finetune.Options{Resume: true, Logger: lg.With(zap.String("stage", "teacher")), Comm: comm}
 			if o.Progress != nil {
 				o.Progress.Name = "teacher"
 				topts.Progress = o.Progress
@@ -336,8 +358,8 @@ func RunRecipe(ctx context.Context, r *Recipe, o RunOptions) (*Result, error) {
 			return nil, fmt.Errorf("weak_labels.labels is empty and neither dev_data nor the teacher's gold examples have entity labels to take")
 		}
 	}
-	var student Student = &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg}
+	var student Student = &FinetuneStudent{Base: sr, DevPath: devPath, Logger: lg, Comm: comm}
 	env := Env{LoadTeacher: LoadTeacher, Student: student,
-		Evaluator: InferEvaluator{Labels: cfg.Rules.Labels}, Logger: lg, Out: o.Out, Progress: o.Progress}
+		Evaluator: InferEvaluator{Labels: cfg.Rules.Labels}, Logger: lg, Out: o.Out, Progress: o.Progress, Comm: comm}
 	return Run(ctx, cfg, env)
 }

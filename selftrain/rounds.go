@@ -15,6 +15,7 @@ import (
 	"github.com/gliner-go/gliner/checkpoints"
 	"github.com/gliner-go/gliner/data"
 	"github.com/gliner-go/gliner/decode"
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -63,6 +64,14 @@ type Env struct {
 	// Progress, when set, shows the teacher's labelling (documents) and
 	// each student's steps.
 	Progress *train.ProgressHook
+	// Comm, with more than one rank (mpirun; see package dist), makes the
+	// run one rank of a data-parallel job: rank 0 alone evaluates, labels
+	// the corpus and writes output_dir; every rank reads rank 0's weak
+	// labels back, checks by fingerprint that it holds the same training
+	// set, and trains the student data-parallel (the Student must take
+	// part in the job, as FinetuneStudent with Comm does); the round
+	// reports are rank 0's, sent to every rank. nil: one process.
+	Comm dist.Comm
 }
 
 // RoundReport is one line of report.jsonl. Round 0 is the first teacher.
@@ -216,11 +225,16 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 	if err := checkCorpus(ctx, cfg.Corpus); err != nil {
 		return nil, err
 	}
+	comm := env.Comm
+	if comm == nil {
+		comm = dist.Single{}
+	}
+	writer := comm.Rank() == 0
 	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
 		return nil, fmt.Errorf("selftrain: %w", err)
 	}
 	var second Teacher
-	if cfg.SecondTeacher != "" {
+	if cfg.SecondTeacher != "" && writer {
 		var err error
 		if second, err = env.LoadTeacher(cfg.SecondTeacher); err != nil {
 			return nil, fmt.Errorf("selftrain: second teacher: %w", err)
@@ -229,11 +243,14 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 	res := &Result{Reason: "rounds"}
 	// Round 0: the first teacher.
 	r0 := RoundReport{Round: 0, Model: cfg.Teacher}
-	done, err := readJSON(filepath.Join(RoundDir(cfg.OutputDir, 0), RoundFile), &r0)
-	if err != nil {
-		return nil, fmt.Errorf("selftrain: %w", err)
+	done := false
+	if writer {
+		var err error
+		if done, err = readJSON(filepath.Join(RoundDir(cfg.OutputDir, 0), RoundFile), &r0); err != nil {
+			return nil, fmt.Errorf("selftrain: %w", err)
+		}
 	}
-	if !done {
+	if writer && !done {
 		if _, err := env.LoadTeacher(cfg.Teacher); err != nil {
 			return nil, fmt.Errorf("selftrain: teacher: %w", err)
 		}
@@ -250,6 +267,9 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 		if err := writeJSON(filepath.Join(RoundDir(cfg.OutputDir, 0), RoundFile), r0); err != nil {
 			return nil, fmt.Errorf("selftrain: %w", err)
 		}
+	}
+	if err := share(comm, &r0); err != nil {
+		return nil, fmt.Errorf("selftrain: round 0: %w", err)
 	}
 	best, bestF1, since := 0, -1.0, 0
 	if r0.DevF1 != nil {
@@ -295,8 +315,10 @@ func Run(ctx context.Context, cfg Config, env Env) (*Result, error) {
 	for i := range res.Rounds {
 		res.Rounds[i].Best = res.Rounds[i].Round == best
 	}
-	if err := WriteReport(cfg.OutputDir, res.Rounds); err != nil {
-		return res, err
+	if writer {
+		if err := WriteReport(cfg.OutputDir, res.Rounds); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
@@ -314,53 +336,84 @@ func checkCorpus(ctx context.Context, c Corpus) error {
 	return nil
 }
 
+// share makes v, on every rank, rank 0's v (sent as JSON); with one
+// process it does nothing.
+func share(c dist.Comm, v any) error {
+	if c.Size() == 1 {
+		return nil
+	}
+	var b []byte
+	if c.Rank() == 0 {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
+	}
+	all, err := c.AllGather(b)
+	if err != nil {
+		return fmt.Errorf("receive rank 0's state: %w", err)
+	}
+	if c.Rank() != 0 {
+		if err := json.Unmarshal(all[0], v); err != nil {
+			return fmt.Errorf("rank 0's state: %w", err)
+		}
+	}
+	return nil
+}
+
 func runRound(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, teacherDir string, second Teacher) (*RoundReport, error) {
 	dir := RoundDir(cfg.OutputDir, k)
 	rr := &RoundReport{Round: k, Teacher: teacherDir}
-	if done, err := readJSON(filepath.Join(dir, RoundFile), rr); err != nil || done {
-		if done {
-			lg.Info("round already done", zap.Int("round", k), zap.String("dir", dir))
+	comm := env.Comm
+	if comm == nil {
+		comm = dist.Single{}
+	}
+	writer := comm.Rank() == 0
+	done := false
+	if writer {
+		var err error
+		if done, err = readJSON(filepath.Join(dir, RoundFile), rr); err != nil {
+			return nil, err
 		}
-		return rr, err
+	}
+	if err := share(comm, &done); err != nil {
+		return nil, err
+	}
+	if done {
+		lg.Info("round already done", zap.Int("round", k), zap.String("dir", dir))
+		return rr, share(comm, rr)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	teacher, err := env.LoadTeacher(teacherDir)
-	if err != nil {
-		return nil, fmt.Errorf("teacher: %w", err)
-	}
 	weakPath := filepath.Join(dir, WeakFile)
-	statsPath := filepath.Join(dir, "weak_stats.json")
 	var stats LabelStats
-	haveStats, err := readJSON(statsPath, &stats)
-	if err != nil {
-		return nil, err
+	var weak []WeakExample
+	if writer {
+		var err error
+		if weak, stats, err = weakLabels(ctx, cfg, env, lg, k, dir, teacherDir, second); err != nil {
+			return nil, err
+		}
 	}
-	weak, prov, err := []WeakExample(nil), (*Provenance)(nil), error(nil)
-	if _, serr := os.Stat(weakPath); serr == nil && haveStats {
-		if weak, prov, err = ReadWeak(weakPath); err != nil {
+	if comm.Size() > 1 {
+		// Rank 0 has written the weak labels: every rank trains on them.
+		if err := comm.Barrier(); err != nil {
+			return nil, fmt.Errorf("wait for rank 0's weak labels: %w", err)
+		}
+		if err := share(comm, &stats); err != nil {
 			return nil, err
 		}
-		if prov.TeacherFingerprint != teacher.Fingerprint() {
-			return nil, fmt.Errorf("%s was labelled by teacher %s, but this round's teacher %s is %s: remove the file to relabel",
-				weakPath, prov.TeacherFingerprint, teacherDir, teacher.Fingerprint())
+		if !writer {
+			var err error
+			if weak, _, err = ReadWeak(weakPath); err != nil {
+				return nil, fmt.Errorf("rank %d (output_dir must be shared by the ranks): %w", comm.Rank(), err)
+			}
 		}
-		lg.Info("weak labels reused", zap.String("file", weakPath))
-	} else {
-		st, err := Label(ctx, LabelJob{Corpus: cfg.Corpus, Teacher: teacher, Second: second, Rules: cfg.Rules, Round: k,
-			Out: weakPath, Spill: filepath.Join(dir, "predictions.jsonl"), Batch: cfg.Batch, Progress: env.Progress})
+		wb, err := json.Marshal(weak)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fingerprint the weak labels: %w", err)
 		}
-		stats = *st
-		if st.Corpus.InvalidUTF8 > 0 {
-			lg.Warn("corpus lines skipped: invalid UTF-8", zap.Int("count", st.Corpus.InvalidUTF8), zap.Strings("lines", st.Corpus.Skipped))
-		}
-		if err := writeJSON(statsPath, stats); err != nil {
-			return nil, err
-		}
-		if weak, _, err = ReadWeak(weakPath); err != nil {
+		if err := dist.Agree(comm, []dist.Fingerprint{{What: fmt.Sprintf("weak labels of round %d (%s)", k, weakPath), Digest: dist.Digest(wb)}}); err != nil {
 			return nil, err
 		}
 	}
@@ -380,6 +433,11 @@ func runRound(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, t
 		return nil, fmt.Errorf("student: %w", err)
 	}
 	rr.Model, rr.Steps = sr.ModelDir, sr.Steps
+	if !writer {
+		// Rank 0 evaluates and writes the round; every rank continues
+		// from its report.
+		return rr, share(comm, rr)
+	}
 	if len(cfg.Dev) > 0 {
 		m, err := env.Evaluator.Evaluate(ctx, sr.ModelDir, cfg.Dev)
 		if err != nil {
@@ -390,5 +448,50 @@ func runRound(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, t
 	if err := writeJSON(filepath.Join(dir, RoundFile), rr); err != nil {
 		return nil, err
 	}
-	return rr, nil
+	return rr, share(comm, rr)
+}
+
+// weakLabels labels the corpus with round k's teacher (or reads back the
+// weak labels an earlier run of the round wrote) and returns them with
+// their statistics.
+func weakLabels(ctx context.Context, cfg Config, env Env, lg *zap.Logger, k int, dir, teacherDir string, second Teacher) ([]WeakExample, LabelStats, error) {
+	var stats LabelStats
+	teacher, err := env.LoadTeacher(teacherDir)
+	if err != nil {
+		return nil, stats, fmt.Errorf("teacher: %w", err)
+	}
+	weakPath := filepath.Join(dir, WeakFile)
+	statsPath := filepath.Join(dir, "weak_stats.json")
+	haveStats, err := readJSON(statsPath, &stats)
+	if err != nil {
+		return nil, stats, err
+	}
+	weak, prov, err := []WeakExample(nil), (*Provenance)(nil), error(nil)
+	if _, serr := os.Stat(weakPath); serr == nil && haveStats {
+		if weak, prov, err = ReadWeak(weakPath); err != nil {
+			return nil, stats, err
+		}
+		if prov.TeacherFingerprint != teacher.Fingerprint() {
+			return nil, stats, fmt.Errorf("%s was labelled by teacher %s, but this round's teacher %s is %s: remove the file to relabel",
+				weakPath, prov.TeacherFingerprint, teacherDir, teacher.Fingerprint())
+		}
+		lg.Info("weak labels reused", zap.String("file", weakPath))
+	} else {
+		st, err := Label(ctx, LabelJob{Corpus: cfg.Corpus, Teacher: teacher, Second: second, Rules: cfg.Rules, Round: k,
+			Out: weakPath, Spill: filepath.Join(dir, "predictions.jsonl"), Batch: cfg.Batch, Progress: env.Progress})
+		if err != nil {
+			return nil, stats, err
+		}
+		stats = *st
+		if st.Corpus.InvalidUTF8 > 0 {
+			lg.Warn("corpus lines skipped: invalid UTF-8", zap.Int("count", st.Corpus.InvalidUTF8), zap.Strings("lines", st.Corpus.Skipped))
+		}
+		if err := writeJSON(statsPath, stats); err != nil {
+			return nil, stats, err
+		}
+		if weak, _, err = ReadWeak(weakPath); err != nil {
+			return nil, stats, err
+		}
+	}
+	return weak, stats, nil
 }

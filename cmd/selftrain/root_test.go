@@ -71,13 +71,3 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("--version: exit %d, %q", code, out)
 	}
 }
-
-// TestRefusesMPI: started by mpirun as several processes, selftrain
-// refuses instead of running several copies into one output_dir.
-func TestRefusesMPI(t *testing.T) {
-	t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
-	code, out := runCLI(t, "--recipe", "whatever.yaml")
-	if code != 1 || !strings.Contains(out, "self-training runs in one process only") {
-		t.Fatalf("exit %d, output %q; want exit 1 and a refusal", code, out)
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/dist"
@@ -33,7 +34,11 @@ its last finished step: a student saves a checkpoint before it exits.
 
 Progress goes to standard error (the first teacher's and each student's
 steps, the documents the teacher has labelled); each round's dev F1 and a
-table of its weak labels per label go to standard output.`,
+table of its weak labels per label go to standard output.
+
+Built with -tags mpi and started by mpirun, the teacher training and the
+students run data-parallel over the ranks; rank 0 alone labels, evaluates,
+writes output_dir and prints; see the README's data-parallel section.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -46,29 +51,46 @@ table of its weak labels per label go to standard output.`,
 			if _, err := cuda.Select("--device", device); err != nil {
 				return err
 			}
-			if n := dist.LaunchedSize(); n > 1 {
-				// Every process would label the corpus and write the same
-				// rounds: refuse rather than race.
-				return fmt.Errorf("started by mpirun as one of %d processes: self-training runs in one process only (data-parallel students are not supported yet); run it without mpirun", n)
+			// Under mpirun this process is one rank of a data-parallel job
+			// (the students, and a teacher trained from a recipe, train
+			// data-parallel; rank 0 alone labels, evaluates, writes and
+			// prints); an error on any rank aborts the whole job.
+			comm, err := dist.Init()
+			if err != nil {
+				return err
 			}
+			defer func() {
+				if err != nil && comm.Size() > 1 {
+					fmt.Fprintf(stderr, "selftrain: %s%v\n", dist.Label(comm), err)
+					comm.Abort(1)
+				}
+				if cerr := comm.Close(); err == nil {
+					err = cerr
+				}
+			}()
 			r, err := selftrain.LoadRecipe(recipe, sets)
 			if err != nil {
 				return err
 			}
 			folder := newRunFolder(r.OutputDir)
-			lg, closeLog, err := finetune.NewLogger(r.OutputDir, nil)
-			if err != nil {
-				return err
+			lg, closeLog := zap.NewNop(), func() error { return nil }
+			if comm.Rank() == 0 {
+				if lg, closeLog, err = finetune.NewLogger(r.OutputDir, nil); err != nil {
+					return err
+				}
+			} else {
+				// The other ranks print nothing and show no progress.
+				stdout, quiet = io.Discard, true
 			}
 			defer func() {
 				closeLog()
-				if err != nil {
+				if err != nil && comm.Rank() == 0 {
 					folder.cleanup(finetune.LogFile)
 				}
 			}()
 			ctx, stop := SignalContext(context.Background(), stderr, "the student saves a checkpoint of its last finished step")
 			defer stop()
-			opts := selftrain.RunOptions{Logger: lg, Out: stdout}
+			opts := selftrain.RunOptions{Logger: lg, Out: stdout, Comm: comm}
 			if !quiet {
 				// The bar on stderr; the round lines on stdout clear it
 				// first and redraw it after.

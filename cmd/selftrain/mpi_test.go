@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gliner-go/gliner/models"
+)
+
+// The data-parallel test runs the selftrain command built with -tags mpi
+// under Open MPI's mpirun on loopback (--oversubscribe: two ranks on any
+// machine), as cmd/train's TestDataParallelEqualsOneProcess. Open MPI is a
+// prerequisite of the test suite (scripts/setup.sh installs it): without
+// mpirun it fails.
+
+// mpiSelftrain builds the mpi variant of this command into dir.
+func mpiSelftrain(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := exec.LookPath("mpirun"); err != nil {
+		t.Fatalf("mpirun not found (%v): install Open MPI with scripts/setup.sh (libopenmpi-dev, openmpi-bin)", err)
+	}
+	bin := filepath.Join(dir, "selftrain")
+	if out, err := exec.Command("go", "build", "-tags", "mpi", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags mpi: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// selftrainRecipe writes a one-round self-training recipe over the sample
+// data (paths relative to the repository root): a teacher trained for 150
+// steps on 64 gold examples, a student trained for 20 steps (the student
+// settings of recipes/selftrain.yaml, evaluated at 10 and 20) on its weak
+// labels mixed with gold.
+func selftrainRecipe(t *testing.T, path, out string) {
+	t.Helper()
+	y := fmt.Sprintf(`output_dir: %s
+seed: 42
+rounds: 1
+dev_data: testdata/sample/dev.jsonl
+teacher:
+  recipe: recipes/uni_span_sample.yaml
+  gold_examples: 64
+  sets: [training.num_steps=150, training.eval_every=0, training.output_dir=unused]
+corpus:
+  files: [testdata/sample/corpus.txt]
+weak_labels:
+  threshold: 0.5
+  low: 0.3
+  mask_uncertain: true
+student:
+  sets: [training.num_steps=20, training.warmup_ratio=0.0, training.lr_encoder=1.0e-4, training.lr_others=3.0e-4,
+         training.eval_every=10, training.save_every=10, training.log_every=1, training.eval_threshold=0.2, training.output_dir=unused]
+  label_smoothing: 0.01
+  gold_ratio: 0.2
+`, out)
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runIn(t *testing.T, c *exec.Cmd) string {
+	t.Helper()
+	c.Dir = "../.."
+	c.Env = append(os.Environ(), "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMPI_MCA_btl=self,tcp",
+		"OMPI_MCA_btl_tcp_if_include=lo", "OMPI_MCA_oob_tcp_if_include=lo")
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
+	}
+	return string(out)
+}
+
+// studentMetrics reads a student's metrics.jsonl: loss by step, dev F1 by
+// evaluated step.
+func studentMetrics(t *testing.T, path string) (steps, evals map[int]float64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	steps, evals = map[int]float64{}, map[int]float64{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r struct {
+			Type string  `json:"type"`
+			Step int     `json:"step"`
+			Loss float64 `json:"loss"`
+			F1   float64 `json:"f1"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		switch r.Type {
+		case "step":
+			steps[r.Step] = r.Loss
+		case "eval":
+			evals[r.Step] = r.F1
+		}
+	}
+	return steps, evals
+}
+
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDataParallelEqualsOneProcess: a round of self-training whose student
+// trains on two ranks gives the single-process student's per-step losses
+// within 1e-4 relative, the same dev F1 and nearly the same weights. Both
+// runs start from the same first teacher (the single-process run trains
+// it; the two-rank run finds it in its output_dir), rank 0 labels the
+// corpus (the same weak-label file, byte for byte), every rank trains on
+// it, and rank 0 alone writes and prints.
+func TestDataParallelEqualsOneProcess(t *testing.T) {
+	tmp := t.TempDir()
+	bin := mpiSelftrain(t, tmp)
+	one, two := filepath.Join(tmp, "one"), filepath.Join(tmp, "two")
+	r1, r2 := filepath.Join(tmp, "one.yaml"), filepath.Join(tmp, "two.yaml")
+	selftrainRecipe(t, r1, one)
+	selftrainRecipe(t, r2, two)
+	outOne := runIn(t, exec.Command(bin, "--recipe", r1))
+	teacher := filepath.Join("round-000", "teacher", "final")
+	copyDir(t, filepath.Join(one, teacher), filepath.Join(two, teacher))
+	outTwo := runIn(t, exec.Command("mpirun", "--oversubscribe", "-np", "2", bin, "--recipe", r2))
+
+	w1, err := os.ReadFile(filepath.Join(one, "round-001", "weak.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := os.ReadFile(filepath.Join(two, "round-001", "weak.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(w1, w2) {
+		t.Fatal("the two-rank run's weak labels differ from the single-process run's")
+	}
+	l1, f1 := studentMetrics(t, filepath.Join(one, "round-001", "train", "metrics.jsonl"))
+	l2, f2 := studentMetrics(t, filepath.Join(two, "round-001", "train", "metrics.jsonl"))
+	if len(l1) != 20 || len(l2) != 20 || len(f1) != 2 || len(f2) != 2 {
+		t.Fatalf("student metrics: %d and %d steps, %d and %d evaluations; want 20 and 2", len(l1), len(l2), len(f1), len(f2))
+	}
+	worst := 0.0
+	for s, a := range l1 {
+		r := math.Abs(a-l2[s]) / math.Abs(a)
+		worst = math.Max(worst, r)
+		if r > 1e-4 {
+			t.Errorf("step %d: student loss %v on two ranks, %v in one process (relative %.2g)", s, l2[s], a, r)
+		}
+	}
+	for s, a := range f1 {
+		if math.Abs(a-f2[s]) > 1e-9 {
+			t.Errorf("step %d: student dev F1 %v on two ranks, %v in one process", s, f2[s], a)
+		}
+	}
+	if f1[20] < 0.05 {
+		t.Fatalf("student dev F1 %v at step 20: the comparison needs a model that predicts", f1[20])
+	}
+	var rep1, rep2 struct {
+		DevF1 *float64 `json:"dev_f1"`
+	}
+	for _, c := range []struct {
+		dir string
+		v   any
+	}{{one, &rep1}, {two, &rep2}} {
+		b, err := os.ReadFile(filepath.Join(c.dir, "round-001", "round.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, c.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep1.DevF1 == nil || rep2.DevF1 == nil || *rep1.DevF1 != *rep2.DevF1 {
+		t.Errorf("round 1 dev F1: %v in one process, %v on two ranks", rep1.DevF1, rep2.DevF1)
+	}
+
+	d, m := 0.0, 0.0
+	ma, err := models.Load(filepath.Join(one, "round-001", "train", "final"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := models.Load(filepath.Join(two, "round-001", "train", "final"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := mb.Store.Params()
+	for i, p := range ma.Store.Params() {
+		if pb[i].Name != p.Name || len(pb[i].Data) != len(p.Data) {
+			t.Fatalf("parameter %d: %s vs %s", i, p.Name, pb[i].Name)
+		}
+		for j, v := range p.Data {
+			d = math.Max(d, math.Abs(float64(v-pb[i].Data[j])))
+			m = math.Max(m, math.Abs(float64(v)))
+		}
+	}
+	t.Logf("student on two ranks vs one process: loss relative difference ≤ %.3g; final weights |Δ| ≤ %.3g (largest |w| %.3g); student dev F1 %.4f",
+		worst, d, m, f1[20])
+	if d > 5e-5*m {
+		t.Errorf("final student weights differ by up to %g (largest weight %g)", d, m)
+	}
+	// Rank 0 alone prints; the folders hold the same files.
+	if n := strings.Count(outTwo, "round 1: dev F1 "); n != 1 || strings.Count(outOne, "round 1: dev F1 ") != 1 {
+		t.Errorf("the two-rank run printed round 1 %d times:\n%s", n, outTwo)
+	}
+	for _, sub := range []string{".", "round-001", filepath.Join("round-001", "train")} {
+		if a, b := dirNames(t, filepath.Join(one, sub)), dirNames(t, filepath.Join(two, sub)); a != b {
+			t.Errorf("%s: one process %s, two ranks %s", sub, a, b)
+		}
+	}
+	if strings.Contains(outTwo, "training the teacher") {
+		t.Errorf("the two-rank run retrained the teacher it was given:\n%s", outTwo)
+	}
+}
