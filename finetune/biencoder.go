@@ -33,8 +33,10 @@ import (
 // tokens). Either text encoder source (model.model_name or
 // model.encoder_config) goes with either labels encoder. The model folder
 // keeps the labels tokenizer in labels_tokenizer/. A bi-encoder given by
-// model.prev_path needs no section: its folder says what it is (a section
-// left in the recipe is ignored then).
+// model.prev_path needs no section: its folder says what it is. Only
+// LabelsEncoder is read then, as the labels tokenizer's folder when the
+// model folder has no labels_tokenizer/ and its gliner_config.json's
+// labels_encoder is no local folder (a folder the reference wrote).
 type BiEncoderSection struct {
 	LabelsEncoder       string         `yaml:"labels_encoder"`
 	LabelsEncoderConfig map[string]any `yaml:"labels_encoder_config"`
@@ -165,19 +167,51 @@ func loadEncoderWeights(mod *models.Model, pre *encoder.Pretrained, prefix strin
 	return mod.Store.LoadState(pre.State(prefix), nil, checkpoints.LoadOptions{AllowMissing: allow})
 }
 
-// loadGLiNERLabelsTokenizer reads a bi-encoder folder's labels_tokenizer/
-// and checks it against the checkpoint (nil for other architectures).
-func loadGLiNERLabelsTokenizer(mod *models.Model, dir string) (tokenizer.Tokenizer, error) {
+// loadGLiNERLabelsTokenizer finds and loads a bi-encoder folder's labels
+// tokenizer and checks it against the checkpoint (nil for other
+// architectures): the folder's labels_tokenizer/ (this package's exports),
+// else the folder gliner_config.json's labels_encoder names when it is a
+// local folder, relative to the model folder and then as given (the
+// reference loads the labels tokenizer from config.labels_encoder:
+// gliner/model.py BaseBiEncoderGLiNER._create_data_processor), else
+// hint, the recipe's model.bi_encoder.labels_encoder.
+func loadGLiNERLabelsTokenizer(mod *models.Model, dir, hint string) (tokenizer.Tokenizer, error) {
 	if !mod.Arch.BiEncoder() {
 		return nil, nil
 	}
+	isDir := func(p string) bool { st, err := os.Stat(p); return err == nil && st.IsDir() }
 	ld := filepath.Join(dir, models.LabelsTokenizerDir)
-	if st, err := os.Stat(ld); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("model.prev_path %s: %v needs its labels encoder's tokenizer in %s", dir, mod.Arch, ld)
+	var tried []string
+	found := isDir(ld)
+	if !found {
+		tried = append(tried, ld)
+		if le := mod.Cfg.LabelsEncoder; le != nil && !isNone(*le) {
+			cands := []string{*le}
+			if !filepath.IsAbs(*le) {
+				cands = []string{filepath.Join(dir, *le), *le}
+			}
+			for _, c := range cands {
+				if isDir(c) {
+					ld, found = c, true
+					break
+				}
+				tried = append(tried, c)
+			}
+		}
+	}
+	if !found && !isNone(hint) {
+		if !isDir(hint) {
+			return nil, fmt.Errorf("model.bi_encoder.labels_encoder %s: not a folder (the labels tokenizer of the model.prev_path bi-encoder %s)", hint, dir)
+		}
+		ld, found = hint, true
+	}
+	if !found {
+		return nil, fmt.Errorf("model.prev_path %s: %v needs its labels encoder's tokenizer, not found in %s; set model.bi_encoder.labels_encoder to the labels encoder's folder (its tokenizer files)",
+			dir, mod.Arch, strings.Join(tried, ", "))
 	}
 	ltok, err := tokenizer.Load(ld)
 	if err != nil {
-		return nil, fmt.Errorf("model.prev_path: %w", err)
+		return nil, fmt.Errorf("model.prev_path %s: labels tokenizer: %w", dir, err)
 	}
 	if err := mod.CheckLabelsTokenizer(ld, ltok); err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)

@@ -54,7 +54,11 @@ func BuildModel(r *Recipe, trainWords [][]string) (*Built, error) {
 	m := &r.Model
 	switch {
 	case !isNone(m.PrevPath):
-		return buildFromGLiNER(m.PrevPath)
+		var hint string
+		if m.BiEncoder != nil && !isNone(m.BiEncoder.LabelsEncoder) {
+			hint = m.BiEncoder.LabelsEncoder
+		}
+		return buildFromGLiNER(m.PrevPath, hint)
 	case !isNone(m.ModelName):
 		return buildFromEncoder(r, trainWords)
 	case len(m.EncoderConfig) > 0:
@@ -75,7 +79,10 @@ func LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
 	return tokenizer.Load(dir)
 }
 
-func buildFromGLiNER(dir string) (*Built, error) {
+// buildFromGLiNER loads a GLiNER folder (model.prev_path). labelsHint is
+// the recipe's model.bi_encoder.labels_encoder ("" when unset), the last
+// place a bi-encoder's labels tokenizer is looked for.
+func buildFromGLiNER(dir, labelsHint string) (*Built, error) {
 	mod, err := models.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)
@@ -84,25 +91,69 @@ func buildFromGLiNER(dir string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.prev_path: %w", err)
 	}
-	cfg := mod.Cfg
-	if cfg.ClassTokenIndex < 0 || cfg.VocabSize < 0 {
-		return nil, fmt.Errorf("model.prev_path %s: gliner_config.json has class_token_index %d and vocab_size %d; a trained GLiNER folder has both set", dir, cfg.ClassTokenIndex, cfg.VocabSize)
-	}
-	if id, ok := tok.TokenToID(cfg.EntToken); !ok || id != cfg.ClassTokenIndex {
-		return nil, fmt.Errorf("model.prev_path %s: tokenizer gives %q id %d (present %v), gliner_config.json class_token_index %d", dir, cfg.EntToken, id, ok, cfg.ClassTokenIndex)
-	}
-	if tok.VocabSize() != mod.EncCfg.VocabSize {
-		return nil, fmt.Errorf("model.prev_path %s: tokenizer has %d tokens, the encoder %d embedding rows", dir, tok.VocabSize(), mod.EncCfg.VocabSize)
+	if mod.Arch.BiEncoder() {
+		if err := checkBiEncoderTextTokenizer(dir, mod, tok); err != nil {
+			return nil, err
+		}
+	} else {
+		cfg := mod.Cfg
+		if cfg.ClassTokenIndex < 0 || cfg.VocabSize < 0 {
+			return nil, fmt.Errorf("model.prev_path %s: gliner_config.json has class_token_index %d and vocab_size %d; a trained GLiNER folder has both set", dir, cfg.ClassTokenIndex, cfg.VocabSize)
+		}
+		if id, ok := tok.TokenToID(cfg.EntToken); !ok || id != cfg.ClassTokenIndex {
+			return nil, fmt.Errorf("model.prev_path %s: tokenizer gives %q id %d (present %v), gliner_config.json class_token_index %d", dir, cfg.EntToken, id, ok, cfg.ClassTokenIndex)
+		}
+		if tok.VocabSize() != mod.EncCfg.VocabSize {
+			return nil, fmt.Errorf("model.prev_path %s: tokenizer has %d tokens, the encoder %d embedding rows", dir, tok.VocabSize(), mod.EncCfg.VocabSize)
+		}
 	}
 	dtok, err := loadGLiNERDecoderTokenizer(mod, dir)
 	if err != nil {
 		return nil, err
 	}
-	ltok, err := loadGLiNERLabelsTokenizer(mod, dir)
+	ltok, err := loadGLiNERLabelsTokenizer(mod, dir, labelsHint)
 	if err != nil {
 		return nil, err
 	}
 	return &Built{Model: mod, Tokenizer: tok, Source: FromGLiNER, DecoderTokenizer: dtok, LabelsTokenizer: ltok}, nil
+}
+
+// checkBiEncoderTextTokenizer checks a bi-encoder folder's text tokenizer
+// against its text encoder. The reference's bi-encoder leaves
+// class_token_index and vocab_size at -1 and adds [FLERT], <<ENT>>,
+// <<SEP>> to the text tokenizer without resizing the text encoder's
+// embeddings (gliner/model.py BaseBiEncoderGLiNER.resize_embeddings only
+// warns), so the tokenizer may have those ids past the embedding table. A
+// bi-encoder's text carries no prompt (gliner/data_processing/processor.py
+// BaseBiEncoderProcessor.tokenize_inputs tokenizes the words alone), so
+// those tokens never reach the text encoder; every other id,
+// and the special ids the collator adds, must have an embedding row.
+func checkBiEncoderTextTokenizer(dir string, mod *models.Model, tok tokenizer.Tokenizer) error {
+	rows := mod.EncCfg.VocabSize
+	if emb, ok := mod.Store.Get(models.TextEncoderPrefix + "." + wordEmbeddings); ok && len(emb.Shape) == 2 {
+		rows = emb.Shape[0]
+	}
+	glinerTok := map[string]bool{}
+	for _, t := range GLiNERTokens {
+		glinerTok[t] = true
+	}
+	for id := rows; id < tok.VocabSize(); id++ {
+		name := tok.Tokens([]int{id})
+		if len(name) != 1 || !glinerTok[name[0]] {
+			return fmt.Errorf("model.prev_path %s: text tokenizer id %d (%q) has no row in the text encoder's embedding (%d rows): only GLiNER's added tokens %v, which a bi-encoder never puts in the text, may lie past it",
+				dir, id, name, rows, GLiNERTokens)
+		}
+	}
+	sp := tok.SpecialIDs()
+	for _, x := range []struct {
+		name string
+		id   int
+	}{{"pad", sp.Pad}, {"cls", sp.CLS}, {"sep", sp.SEP}, {"unk", sp.UNK}} {
+		if x.id >= rows {
+			return fmt.Errorf("model.prev_path %s: text tokenizer's %s id %d has no row in the text encoder's embedding (%d rows)", dir, x.name, x.id, rows)
+		}
+	}
+	return nil
 }
 
 // glinerConfig is the gliner_config.json of a new model from the recipe.

@@ -100,3 +100,60 @@ func TestTrainBiEncoderFromEncoderFolders(t *testing.T) {
 		})
 	}
 }
+
+// `train --set model.prev_path=` a bi-encoder folder as the reference
+// writes it (class_token_index and vocab_size -1, text tokenizer of 323
+// ids over 320 embedding rows, no labels_tokenizer/), with the labels
+// encoder's folder given by --set model.bi_encoder.labels_encoder, trains
+// BiEncoderToken and exports final/, which reloads with the labels
+// folder's tokenizer in labels_tokenizer/.
+func TestTrainFromReferenceBiEncoderFolder(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	t.Chdir(root)
+	src := testutil.Fixture(t, "bi_token_deberta")
+	dir, labels := filepath.Join(t.TempDir(), "model"), filepath.Join(t.TempDir(), "labels")
+	cp := func(from, to string) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"gliner_config.json", "model.safetensors"} {
+		cp(filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	for _, f := range []string{"added_tokens.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"} {
+		cp(filepath.Join(src, "tokenizer", f), filepath.Join(dir, f))
+	}
+	cp(filepath.Join(src, "labels_encoder_config.json"), filepath.Join(labels, "config.json"))
+	cp(filepath.Join(src, "vocab.txt"), filepath.Join(labels, "vocab.txt"))
+	out := t.TempDir()
+	args := []string{"--recipe", filepath.Join(root, "recipes", "bi_token_sample.yaml"), "--quiet",
+		"--set", "model.prev_path=" + dir, "--set", "model.bi_encoder.labels_encoder=" + labels, "--set", "model.max_len=12",
+		"--set", "training.output_dir=" + out, "--set", "training.num_steps=4", "--set", "training.eval_every=2",
+		"--set", "training.lr_encoder=1e-5", "--set", "training.lr_others=1e-4"}
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("code %d, stderr %s", code, stderr.String())
+	}
+	if re := `steps 4 \(max_steps\), model exported to .*/final`; !regexp.MustCompile(re).MatchString(stdout.String()) {
+		t.Errorf("output lacks %q:\n%s", re, stdout.String())
+	}
+	m, err := models.Load(filepath.Join(out, "final"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Arch != models.BiEncoderToken || m.LabelsEncCfg.VocabSize != 320 {
+		t.Fatalf("final/ holds a %v, want BiEncoderToken", m.Arch)
+	}
+	a, _ := os.ReadFile(filepath.Join(labels, "vocab.txt"))
+	b, err := os.ReadFile(filepath.Join(out, "final", models.LabelsTokenizerDir, "vocab.txt"))
+	if err != nil || !bytes.Equal(a, b) {
+		t.Fatalf("final/labels_tokenizer/vocab.txt is not the labels folder's (%v)", err)
+	}
+}
