@@ -24,12 +24,10 @@ func relationCount(res *infer.Result) string {
 	return fmt.Sprintf(", %d relations", n)
 }
 
-// writeRelationTable writes evaluate's relation scores after the entity
-// table (nothing for models without relations).
-func writeRelationTable(w io.Writer, rm *decode.RelationMetrics, pf predictFlags, exs []data.Example) error {
-	if rm == nil {
-		return nil
-	}
+// evaluatedRelations are the relation types evaluate scores (--relations,
+// else the data's) and the relation threshold it applies
+// (--relation-threshold, else --threshold).
+func evaluatedRelations(pf predictFlags, exs []data.Example) ([]string, float64) {
 	rels := pf.relations
 	if len(rels) == 0 {
 		rels = infer.DataRelationLabels(exs)
@@ -38,6 +36,16 @@ func writeRelationTable(w io.Writer, rm *decode.RelationMetrics, pf predictFlags
 	if thr == 0 {
 		thr = pf.threshold
 	}
+	return rels, thr
+}
+
+// writeRelationTable writes evaluate's relation scores after the entity
+// table (nothing for models without relations).
+func writeRelationTable(w io.Writer, rm *decode.RelationMetrics, pf predictFlags, exs []data.Example) error {
+	if rm == nil {
+		return nil
+	}
+	rels, thr := evaluatedRelations(pf, exs)
 	if _, err := fmt.Fprintf(w, "\nrelations (strict: both entity spans and the type), types %s, relation threshold %v\n",
 		strings.Join(rels, ","), thr); err != nil {
 		return err
@@ -90,14 +98,7 @@ func writeEvaluationJSON(w io.Writer, dataPath string, labels []string, m *decod
 	ev := jsonEvaluation{Data: dataPath, Documents: m.Docs(), Labels: labels, Threshold: pf.threshold, FlatNER: pf.flatNER,
 		Micro: toJSONScores([]decode.Score{m.Micro()})[0], PerLabel: toJSONScores(m.PerLabel())}
 	if rm != nil {
-		rels := pf.relations
-		if len(rels) == 0 {
-			rels = infer.DataRelationLabels(exs)
-		}
-		thr := pf.relThreshold
-		if thr == 0 {
-			thr = pf.threshold
-		}
+		rels, thr := evaluatedRelations(pf, exs)
 		ev.Relations = &jsonRelationEv{Types: rels, Threshold: thr, Micro: toJSONScores([]decode.Score{rm.Micro()})[0], PerType: toJSONScores(rm.PerLabel())}
 	}
 	b, err := json.Marshal(ev)
