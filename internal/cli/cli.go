@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -154,4 +155,18 @@ func (f runFolder) cleanup(startFiles ...string) {
 		_ = os.Remove(filepath.Join(f.dir, e.Name()))
 	}
 	_ = os.Remove(f.dir)
+}
+
+// closeComm ends a command's communicator; defer it with the command's
+// named error. Under mpirun an error on one rank is printed with the rank's
+// label and aborts the whole job (MPI_Abort), so the other ranks do not
+// wait for it; otherwise a failure to close becomes the command's error.
+func closeComm(comm dist.Comm, prog string, stderr io.Writer, err *error) {
+	if *err != nil && comm.Size() > 1 {
+		fmt.Fprintf(stderr, "%s: %s%v\n", prog, dist.Label(comm), *err)
+		comm.Abort(1)
+	}
+	if cerr := comm.Close(); *err == nil {
+		*err = cerr
+	}
 }

@@ -59,15 +59,7 @@ writes output_dir and prints; see the README's data-parallel section.`,
 			if err != nil {
 				return err
 			}
-			defer func() {
-				if err != nil && comm.Size() > 1 {
-					fmt.Fprintf(stderr, "selftrain: %s%v\n", dist.Label(comm), err)
-					comm.Abort(1)
-				}
-				if cerr := comm.Close(); err == nil {
-					err = cerr
-				}
-			}()
+			defer closeComm(comm, "selftrain", stderr, &err)
 			r, err := selftrain.LoadRecipe(recipe, sets)
 			if err != nil {
 				return err

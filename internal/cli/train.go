@@ -63,15 +63,7 @@ data-parallel section.`,
 			if err != nil {
 				return err
 			}
-			defer func() {
-				if err != nil && comm.Size() > 1 {
-					fmt.Fprintf(stderr, "train: %s%v\n", dist.Label(comm), err)
-					comm.Abort(1)
-				}
-				if cerr := comm.Close(); err == nil {
-					err = cerr
-				}
-			}()
+			defer closeComm(comm, "train", stderr, &err)
 			r, err := finetune.LoadRecipe(recipe, sets)
 			if err != nil {
 				return err
