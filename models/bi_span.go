@@ -16,14 +16,8 @@ type biSpanHead struct {
 }
 
 func newBiSpan(m *Model) (archHead, error) {
-	if err := m.addTextEncoder(); err != nil {
-		return nil, err
-	}
-	lp, err := m.newLabelsPart()
+	lp, err := m.newBiEncoderParts()
 	if err != nil {
-		return nil, err
-	}
-	if err := m.addRNN(); err != nil {
 		return nil, err
 	}
 	sp, err := m.newSpanParts()

@@ -12,14 +12,8 @@ type biTokenHead struct {
 }
 
 func newBiToken(m *Model) (archHead, error) {
-	if err := m.addTextEncoder(); err != nil {
-		return nil, err
-	}
-	lp, err := m.newLabelsPart()
+	lp, err := m.newBiEncoderParts()
 	if err != nil {
-		return nil, err
-	}
-	if err := m.addRNN(); err != nil {
 		return nil, err
 	}
 	sc, err := m.newScorerPart()

@@ -272,6 +272,21 @@ func (m *Model) newLabelsPart() (labelsPart, error) {
 	return labelsPart{labels: le}, err
 }
 
+// newBiEncoderParts registers what both bi-encoders share, in the
+// reference's parameter order: the text encoder, the labels encoder and
+// the BiLSTM (registered, not applied; gliner/modeling/base.py
+// BiEncoderSpanModel and BiEncoderTokenModel).
+func (m *Model) newBiEncoderParts() (labelsPart, error) {
+	if err := m.addTextEncoder(); err != nil {
+		return labelsPart{}, err
+	}
+	lp, err := m.newLabelsPart()
+	if err != nil {
+		return labelsPart{}, err
+	}
+	return lp, m.addRNN()
+}
+
 // addRNN registers the BiLSTM when num_rnn_layers > 0
 // (gliner/modeling/layers.py LstmSeq2SeqEncoder).
 func (m *Model) addRNN() error {
