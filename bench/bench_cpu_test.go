@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gliner-go/gliner/autograd"
-	"github.com/gliner-go/gliner/models/encoder"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -100,26 +99,7 @@ func cpuSeconds() float64 {
 func BenchmarkCPUEncoderFwdBwd(b *testing.B) {
 	z, T, warmup, steps := cpuBenchSize(b)
 	B := z.Batch
-	cfg, err := encoder.ParseConfig([]byte(z.encoderConfig(z.Vocab)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := autograd.NewStore()
-	enc, err := encoder.New(s, "enc", cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s.Initialize(1)
-	g := autograd.NewGraph(s, true)
-	out := enc.Forward(g, g.IntInput("ids", B, T), g.IntInput("mask", B, T))
-	w := make([]float32, B*T*z.Hidden)
-	for i := range w {
-		w[i] = float32(i%7) * 0.01
-	}
-	mach, err := autograd.Compile(g, autograd.DotConst(out, w))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, mach := encoderLossMachine(b, z.encoderConfig(z.Vocab), B, T)
 	ids, mask := make([]int64, B*T), make([]int64, B*T)
 	for i := range ids {
 		ids[i] = int64(i*31) % int64(z.Vocab)

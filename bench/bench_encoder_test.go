@@ -15,7 +15,28 @@ import (
 func BenchmarkUniEncoderSpanEncoderPart(b *testing.B) {
 	batch, m := benchBatchAndModel(b)
 	B, T := batch.InputIDs.Shape[0], batch.InputIDs.Shape[1]
-	cfg, err := encoder.ParseConfig([]byte(smallBench.encoderConfig(m.EncCfg.VocabSize)))
+	_, mach := encoderLossMachine(b, smallBench.encoderConfig(m.EncCfg.VocabSize), B, T)
+	if err := mach.SetInts("ids", batch.InputIDs.Data, B, T); err != nil {
+		b.Fatal(err)
+	}
+	if err := mach.SetInts("mask", batch.AttentionMask.Data, B, T); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := mach.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// encoderLossMachine compiles forward and backward (training mode) of the
+// DeBERTa-v2 encoder of config JSON cfgJSON on sum(out·w), w a fixed ramp,
+// for the int inputs "ids" and "mask" of shape (B, T); it returns the
+// parameter store with the machine.
+func encoderLossMachine(b *testing.B, cfgJSON string, B, T int) (*autograd.Store, *autograd.Machine) {
+	cfg, err := encoder.ParseConfig([]byte(cfgJSON))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,17 +56,5 @@ func BenchmarkUniEncoderSpanEncoderPart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := mach.SetInts("ids", batch.InputIDs.Data, B, T); err != nil {
-		b.Fatal(err)
-	}
-	if err := mach.SetInts("mask", batch.AttentionMask.Data, B, T); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := mach.Run(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return s, mach
 }
