@@ -36,7 +36,7 @@ VOCAB=$(find "$MODEL" -name vocab.txt | head -1)
 [[ -f $VOCAB ]] || die "no vocab.txt under $MODEL"
 echo "== gliner-go: evaluate" >&2
 /usr/bin/time -v -o "$W/go_eval.time" "$W/bin/gliner" evaluate --model "$MODEL" --data "$W/dev.jsonl" \
-	--batch-size 8 >"$W/go_eval.log" 2>&1 || die "gliner evaluate failed: $(tail -5 "$W/go_eval.log")"
+	--batch-size 8 --buckets=true >"$W/go_eval.log" 2>&1 || die "gliner evaluate failed: $(tail -5 "$W/go_eval.log")"
 /usr/bin/time -v -o "$W/go_eval_exact.time" "$W/bin/gliner" evaluate --model "$MODEL" --data "$W/dev.jsonl" \
 	--batch-size 8 --buckets=false >"$W/go_eval_exact.log" 2>&1 || die "gliner evaluate --buckets=false failed"
 echo "== reference: train" >&2

@@ -85,15 +85,20 @@ type predictFlags struct {
 	seed                  uint64
 }
 
-func (p *predictFlags) add(cmd *cobra.Command, flatDefault bool) {
+// add registers the decoding flags. evaluating gives evaluate's default of
+// exact batch shapes (--buckets=false): training's dev evaluation
+// (finetune.Evaluate) batches exact shapes, and a padded batch rounds its
+// logits differently (~1e-6), enough to move a score across the threshold
+// on some BLAS kernels, so evaluate scores bit for bit the F1 a run printed.
+func (p *predictFlags) add(cmd *cobra.Command, evaluating bool) {
 	f := cmd.Flags()
 	f.Float64Var(&p.threshold, "threshold", 0.5, "a span's probability must be strictly greater")
-	f.BoolVar(&p.flatNER, "flat-ner", flatDefault, "forbid overlapping entities (false: allow nested ones)")
+	f.BoolVar(&p.flatNER, "flat-ner", true, "forbid overlapping entities (false: allow nested ones)")
 	f.BoolVar(&p.multiLabel, "multi-label", false, "let one span carry several labels")
 	f.IntVar(&p.batch, "batch-size", 8, "windows per forward pass")
 	f.IntVar(&p.window, "window", 0, "most words per window (default: the model's max_len)")
 	f.IntVar(&p.stride, "stride", 0, "words between window starts for long texts (default: half a window)")
-	f.BoolVar(&p.buckets, "buckets", true, "pad batches to shape buckets so compiled graphs are reused (logits agree to ~1e-6)")
+	f.BoolVar(&p.buckets, "buckets", !evaluating, "pad batches to shape buckets so compiled graphs are reused (logits agree to ~1e-6)")
 	f.StringSliceVar(&p.labels, "labels", nil, "entity labels, comma-separated (order = class ids)")
 	f.StringSliceVar(&p.relations, "relations", nil, "relation-extraction models: relation types, comma-separated (order = relation class ids)")
 	f.Float64Var(&p.relThreshold, "relation-threshold", 0, "relation-extraction models: a relation's probability must be strictly greater (default: --threshold)")
@@ -344,7 +349,7 @@ written directly; a directory is refused. No output may be the input.`,
 	}
 	mf.add(cmd)
 	mf.addDevice(cmd)
-	pf.add(cmd, true)
+	pf.add(cmd, false)
 	f := cmd.Flags()
 	f.StringVar(&input, "input", "", "input file: .txt (one document per line) or a dataset (required)")
 	f.StringVar(&from, "from", "", "input format (default: from the extension)")
@@ -454,7 +459,8 @@ func newEvaluateCmd() *cobra.Command {
 entities are (label, start word, end word, document) sets; micro and
 per-label P/R/F1 at threshold 0.5. Decoding is flat (--flat-ner=true), as
 in training's dev evaluation (cmd/train, finetune.Evaluate), so a model
-scores here the F1 its training run printed; --flat-ner=false decodes
+scores here the F1 its training run printed (batches keep their exact
+shapes, as there: --buckets=false is evaluate's default); --flat-ner=false decodes
 nested entities, the default of the reference's model.evaluate. Labels
 default to every label in the data, sorted. --json prints the scores as
 one JSON object instead of tables.
