@@ -131,7 +131,7 @@ func (a *stepModel) Step(_ context.Context, b *data.Batch, env train.StepEnv) (t
 			clear(p.Grad)
 		}
 	}
-	out, err := a.m.Step(b)
+	loss, err := a.m.StepLoss(b)
 	if err != nil {
 		return train.StepOutput{}, err
 	}
@@ -145,7 +145,7 @@ func (a *stepModel) Step(_ context.Context, b *data.Batch, env train.StepEnv) (t
 	if params == nil {
 		params = a.m.TrainedParams(b)
 	}
-	return train.StepOutput{Loss: out.Loss, Grads: params}, nil
+	return train.StepOutput{Loss: loss, Grads: params}, nil
 }
 
 // collatorConfig is the model's collator (models.Model.CollatorConfig)

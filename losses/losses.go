@@ -49,6 +49,11 @@ type CEOptions = kern.CEOptions
 // Result is a computed loss and what its backward needs (kern.LossResult).
 type Result = kern.LossResult
 
+// Scratch holds the span, token, adjacency and relation losses' buffers
+// between calls (kern.LossScratch): its methods of those names allocate
+// nothing once sized, and their Result is valid until its next call.
+type Scratch = kern.LossScratch
+
 // DefaultOptions are the reference trainer's defaults: plain BCE (α −1,
 // γ 0), no margin or smoothing, sum, no negative masking.
 func DefaultOptions() Options { return kern.DefaultLossOptions() }

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -160,5 +161,59 @@ func TestArenaIsReusedAcrossShapes(t *testing.T) {
 	}
 	if m.ArenaBytes() != bytes {
 		t.Fatalf("inference batches grew the arena from %d to %d bytes", bytes, m.ArenaBytes())
+	}
+}
+
+// StepLoss is Step without the copied outputs: the same loss and
+// gradients for the same random stream, and a steady-state call that
+// allocates far less than the outputs Step copies.
+func TestStepLossMatchesStep(t *testing.T) {
+	m, dir, _ := loadFixtureModel(t, "uni_span_bert")
+	b := fixtureBatch(t, dir, true, m.Cfg.MaxWidth)
+	grads := func() [][]float32 {
+		var out [][]float32
+		for _, p := range m.Store.Params() {
+			out = append(out, slices.Clone(p.Grad))
+		}
+		return out
+	}
+	m.SeedRNG(7)
+	m.Store.ZeroGrad()
+	out, err := m.Step(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := grads()
+	m.SeedRNG(7)
+	m.Store.ZeroGrad()
+	loss, err := m.StepLoss(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loss != out.Loss || !(loss > 0) {
+		t.Fatalf("StepLoss %v, Step loss %v", loss, out.Loss)
+	}
+	for i, g := range grads() {
+		if !slices.Equal(g, want[i]) {
+			t.Fatalf("parameter %s: StepLoss gradients differ from Step's", m.Store.Params()[i].Name)
+		}
+	}
+	outBytes := 4 * len(out.Logits.F)
+	for _, v := range out.Intermediates {
+		outBytes += 4 * len(v.F)
+	}
+	allocated := func(f func() error) uint64 {
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&ms1)
+		return ms1.TotalAlloc - ms0.TotalAlloc
+	}
+	stepBytes := allocated(func() error { _, err := m.Step(b); return err })
+	lossBytes := allocated(func() error { _, err := m.StepLoss(b); return err })
+	if lossBytes+uint64(outBytes) > stepBytes {
+		t.Errorf("steady-state StepLoss allocated %d bytes, Step %d: want at least the %d bytes of copied outputs less", lossBytes, stepBytes, outBytes)
 	}
 }

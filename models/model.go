@@ -516,6 +516,21 @@ func (m *Model) Step(b *data.Batch) (*Output, error) {
 	return m.output(c)
 }
 
+// StepLoss is Step returning only the loss: it copies no logits or
+// intermediates out of the arena, so a steady-state training step (same
+// batch shape as an earlier one) allocates next to nothing. Trainers use
+// it; Step is for callers that read the outputs.
+func (m *Model) StepLoss(b *data.Batch) (float32, error) {
+	c, err := m.run(b, true, nil)
+	if err != nil {
+		return 0, err
+	}
+	if c.loss == nil {
+		return 0, fmt.Errorf("%v training graph has no loss", m.Arch)
+	}
+	return c.m.Cost(), nil
+}
+
 // TrainedParams lists the parameters that received gradients in the last
 // training step's graph (the others, like torch's p.grad None, must be
 // skipped by the optimizer).

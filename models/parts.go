@@ -132,7 +132,7 @@ func (k *spanLossK) Forward(in []Value, out Value) error {
 	if k.dyn != nil {
 		opts = k.dyn()
 	}
-	res, err := losses.SpanLoss(in[0].F, in[1].F, l[0], l[1]*l[2], l[3], in[2].F, in[3].F, opts, k.rng)
+	res, err := k.sc.SpanLoss(in[0].F, in[1].F, l[0], l[1]*l[2], l[3], in[2].F, in[3].F, opts, k.rng)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (k *tokenLossK) Forward(in []Value, out Value) error {
 	if k.dyn != nil {
 		opts = k.dyn()
 	}
-	res, err := losses.TokenLoss(in[0].F, in[1].F, l[0], l[1], l[2], l[3], in[2].F, in[3].F, opts, k.rng)
+	res, err := k.sc.TokenLoss(in[0].F, in[1].F, l[0], l[1], l[2], l[3], in[2].F, in[3].F, opts, k.rng)
 	if err != nil {
 		return err
 	}
@@ -207,6 +207,8 @@ func TokenLoss(logits, labels, wordMask, promptsMask *autograd.Node, opts losses
 type scalarLoss struct {
 	res *losses.Result
 	one [1]float32
+	// sc holds the loss buffers between steps (the result is sc's).
+	sc losses.Scratch
 }
 
 func (l *scalarLoss) set(res *losses.Result, out Value) {
@@ -220,10 +222,5 @@ func (l *scalarLoss) Backward(_ []Value, _ Value, dout Value, grads []Value) err
 		return nil
 	}
 	l.one[0] = dout.F[0]
-	g, err := l.res.Backward(l.one[:])
-	if err != nil {
-		return err
-	}
-	copy(grads[0].F, g)
-	return nil
+	return l.res.BackwardInto(grads[0].F, l.one[:])
 }

@@ -98,7 +98,7 @@ func (k *adjLossK) NonDifferentiable(i int) bool { return i > 0 }
 func (k *adjLossK) Attrs() kern.Attrs            { return kern.AdjacencyLossAttrs{Options: k.dyn()} }
 func (k *adjLossK) Forward(in []Value, out Value) error {
 	s := in[0].Shape
-	res, err := losses.AdjacencyLoss(in[0].F, in[1].F, s[0], s[1], in[2].F, k.dyn(), k.rng)
+	res, err := k.sc.AdjacencyLoss(in[0].F, in[1].F, s[0], s[1], in[2].F, k.dyn(), k.rng)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (k *relLossK) NonDifferentiable(i int) bool { return i > 0 }
 func (k *relLossK) Attrs() kern.Attrs            { return kern.RelationLossAttrs{Options: k.dyn()} }
 func (k *relLossK) Forward(in []Value, out Value) error {
 	s := in[0].Shape
-	res, err := losses.RelationLoss(in[0].F, in[1].F, s[0], s[1], s[2], in[2].F, in[3].F, k.dyn(), k.rng)
+	res, err := k.sc.RelationLoss(in[0].F, in[1].F, s[0], s[1], s[2], in[2].F, in[3].F, k.dyn(), k.rng)
 	if err != nil {
 		return err
 	}

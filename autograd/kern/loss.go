@@ -15,7 +15,8 @@ func lossCheckLen(what string, got, want int) error {
 func lossCheckDims(fn string, dims ...int) error {
 	for _, d := range dims {
 		if d < 0 {
-			return fmt.Errorf("%s: negative dimension in %v", fn, dims)
+			// A copy, so that dims does not escape (an allocation per call).
+			return fmt.Errorf("%s: negative dimension in %v", fn, append([]int(nil), dims...))
 		}
 	}
 	return nil
@@ -38,6 +39,10 @@ func lossCheckDims(fn string, dims ...int) error {
 // negatives >= 1, is a no-op: it returns nil and draws nothing. rng must be
 // non-nil otherwise.
 func NegativeMask(labels []float32, b, s, c, ch int, m Masking, negatives float32, rng *rand.Rand) ([]float32, error) {
+	return new(LossScratch).negativeMask(labels, b, s, c, ch, m, negatives, rng)
+}
+
+func (sc *LossScratch) negativeMask(labels []float32, b, s, c, ch int, m Masking, negatives float32, rng *rand.Rand) ([]float32, error) {
 	if err := lossCheckDims("negative mask", b, s, c, ch); err != nil {
 		return nil, err
 	}
@@ -54,7 +59,7 @@ func NegativeMask(labels []float32, b, s, c, ch int, m Masking, negatives float3
 		return nil, fmt.Errorf("negative mask: masking %q with negatives %v needs a random source, got nil", m, negatives)
 	}
 	n := len(labels)
-	proposal := make([]bool, n)
+	proposal := growClear(&sc.proposal, n)
 	idx := func(bi, si, ci, hi int) int { return ((bi*s+si)*c+ci)*ch + hi }
 	switch m {
 	case MaskingGlobal:
@@ -94,7 +99,7 @@ func NegativeMask(labels []float32, b, s, c, ch int, m Masking, negatives float3
 			}
 		}
 	}
-	mask := make([]float32, n)
+	mask := growClear(&sc.neg, n)
 	for i := range mask {
 		keep := rng.Float32() < negatives
 		if !proposal[i] || keep {
@@ -106,12 +111,12 @@ func NegativeMask(labels []float32, b, s, c, ch int, m Masking, negatives float3
 
 // weightedLoss runs the element loss with per-element weights (nil = 1) in
 // float32-faithful or float64 arithmetic.
-func weightedLoss(logits, labels []float64, weight []float64, denom float64, o LossOptions, normalize, round32 bool) (float64, []float64, []float64) {
-	return reduceElements(logits, labels, weight, denom, newElemParams(o, normalize, round32), o.Reduction)
+func (sc *LossScratch) weightedLoss(logits, labels []float64, weight []float64, denom float64, o LossOptions, normalize, round32 bool) (float64, []float64, []float64) {
+	return sc.reduceElements(logits, labels, weight, denom, newElemParams(o, normalize, round32), o.Reduction)
 }
 
 // spanWeights builds the span-loss weights and denominator.
-func spanWeights(labels []float32, b, s, c int, spanMask, promptsMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
+func (sc *LossScratch) spanWeights(labels []float32, b, s, c int, spanMask, promptsMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
 	if err := lossCheckDims("span loss", b, s, c); err != nil {
 		return nil, 0, err
 	}
@@ -125,11 +130,11 @@ func spanWeights(labels []float32, b, s, c int, spanMask, promptsMask []float32,
 	if err := lossCheckLen("span loss: prompts_mask (B,C)", len(promptsMask), b*c); err != nil {
 		return nil, 0, err
 	}
-	neg, err := NegativeMask(labels, b, s, c, 1, o.Masking, o.Negatives, rng)
+	neg, err := sc.negativeMask(labels, b, s, c, 1, o.Masking, o.Negatives, rng)
 	if err != nil {
 		return nil, 0, fmt.Errorf("span loss: %w", err)
 	}
-	w := make([]float64, n)
+	w := grow(&sc.w, n)
 	denom := 0.0
 	for bi := 0; bi < b; bi++ {
 		for si := 0; si < s; si++ {
@@ -162,22 +167,28 @@ func spanWeights(labels []float32, b, s, c int, spanMask, promptsMask []float32,
 // For BiEncoderSpan and the span decoder the reference passes smoothing as
 // the margin: call with o.SmoothingAsMargin() to reproduce it.
 func SpanLoss(logits, labels []float32, b, s, c int, spanMask, promptsMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
+	return new(LossScratch).SpanLoss(logits, labels, b, s, c, spanMask, promptsMask, o, rng)
+}
+
+// SpanLoss is the package-level SpanLoss with the scratch's buffers: the
+// result is sc's own, valid until sc's next call.
+func (sc *LossScratch) SpanLoss(logits, labels []float32, b, s, c int, spanMask, promptsMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("span loss: %w", err)
 	}
 	if err := lossCheckLen("span loss: logits (B,S,C)", len(logits), b*s*c); err != nil {
 		return nil, err
 	}
-	w, denom, err := spanWeights(labels, b, s, c, spanMask, promptsMask, o, rng)
+	w, denom, err := sc.spanWeights(labels, b, s, c, spanMask, promptsMask, o, rng)
 	if err != nil {
 		return nil, err
 	}
-	loss, per, local := weightedLoss(to64(logits), to64(labels), w, denom, o, true, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	loss, per, local := sc.weightedLoss(sc.to64(&sc.x, logits), sc.to64(&sc.y, labels), w, denom, o, true, true)
+	return sc.toResult(loss, per, local, o.Reduction, 1), nil
 }
 
 // tokenWeights builds the token-loss weights and denominator.
-func tokenWeights(labels []float32, b, w, c, ch int, wordMask, promptsMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
+func (sc *LossScratch) tokenWeights(labels []float32, b, w, c, ch int, wordMask, promptsMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
 	if err := lossCheckDims("token loss", b, w, c, ch); err != nil {
 		return nil, 0, err
 	}
@@ -194,12 +205,12 @@ func tokenWeights(labels []float32, b, w, c, ch int, wordMask, promptsMask []flo
 	var neg []float32
 	if !o.ReferenceCompat {
 		var err error
-		neg, err = NegativeMask(labels, b, w, c, ch, o.Masking, o.Negatives, rng)
+		neg, err = sc.negativeMask(labels, b, w, c, ch, o.Masking, o.Negatives, rng)
 		if err != nil {
 			return nil, 0, fmt.Errorf("token loss: %w", err)
 		}
 	}
-	wt := make([]float64, n)
+	wt := grow(&sc.w, n)
 	denom := 0.0
 	for bi := 0; bi < b; bi++ {
 		for wi := 0; wi < w; wi++ {
@@ -233,22 +244,28 @@ func tokenWeights(labels []float32, b, w, c, ch int, wordMask, promptsMask []flo
 // columns run over W, "span" rows over C), and o.ReferenceCompat ignores it
 // as the reference does.
 func TokenLoss(logits, labels []float32, b, w, c, ch int, wordMask, promptsMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
+	return new(LossScratch).TokenLoss(logits, labels, b, w, c, ch, wordMask, promptsMask, o, rng)
+}
+
+// TokenLoss is the package-level TokenLoss with the scratch's buffers: the
+// result is sc's own, valid until sc's next call.
+func (sc *LossScratch) TokenLoss(logits, labels []float32, b, w, c, ch int, wordMask, promptsMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("token loss: %w", err)
 	}
 	if err := lossCheckLen("token loss: logits (B,W,C,Ch)", len(logits), b*w*c*ch); err != nil {
 		return nil, err
 	}
-	wt, denom, err := tokenWeights(labels, b, w, c, ch, wordMask, promptsMask, o, rng)
+	wt, denom, err := sc.tokenWeights(labels, b, w, c, ch, wordMask, promptsMask, o, rng)
 	if err != nil {
 		return nil, err
 	}
-	loss, per, local := weightedLoss(to64(logits), to64(labels), wt, denom, o, true, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	loss, per, local := sc.weightedLoss(sc.to64(&sc.x, logits), sc.to64(&sc.y, labels), wt, denom, o, true, true)
+	return sc.toResult(loss, per, local, o.Reduction, 1), nil
 }
 
 // adjWeights builds the adjacency-loss weights and denominator.
-func adjWeights(labels []float32, b, e int, entMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
+func (sc *LossScratch) adjWeights(labels []float32, b, e int, entMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
 	if err := lossCheckDims("adjacency loss", b, e); err != nil {
 		return nil, 0, err
 	}
@@ -259,11 +276,11 @@ func adjWeights(labels []float32, b, e int, entMask []float32, o LossOptions, rn
 	if err := lossCheckLen("adjacency loss: entity mask (B,E)", len(entMask), b*e); err != nil {
 		return nil, 0, err
 	}
-	neg, err := NegativeMask(labels, b, e*e, 1, 1, o.Masking, o.Negatives, rng)
+	neg, err := sc.negativeMask(labels, b, e*e, 1, 1, o.Masking, o.Negatives, rng)
 	if err != nil {
 		return nil, 0, fmt.Errorf("adjacency loss: %w", err)
 	}
-	w := make([]float64, n)
+	w := grow(&sc.w, n)
 	denom := 0.0
 	for bi := 0; bi < b; bi++ {
 		for i := 0; i < e; i++ {
@@ -289,22 +306,28 @@ func adjWeights(labels []float32, b, e int, entMask []float32, o LossOptions, rn
 // (the reference's default for relex is MaskingSpan, which there amounts to
 // per-element masking of zero labels). ReductionMean divides by the mask sum.
 func AdjacencyLoss(adj, labels []float32, b, e int, entMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
+	return new(LossScratch).AdjacencyLoss(adj, labels, b, e, entMask, o, rng)
+}
+
+// AdjacencyLoss is the package-level AdjacencyLoss with the scratch's buffers: the
+// result is sc's own, valid until sc's next call.
+func (sc *LossScratch) AdjacencyLoss(adj, labels []float32, b, e int, entMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("adjacency loss: %w", err)
 	}
 	if err := lossCheckLen("adjacency loss: adjacency (B,E,E)", len(adj), b*e*e); err != nil {
 		return nil, err
 	}
-	w, denom, err := adjWeights(labels, b, e, entMask, o, rng)
+	w, denom, err := sc.adjWeights(labels, b, e, entMask, o, rng)
 	if err != nil {
 		return nil, err
 	}
-	loss, per, local := weightedLoss(to64(adj), to64(labels), w, denom, o, false, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	loss, per, local := sc.weightedLoss(sc.to64(&sc.x, adj), sc.to64(&sc.y, labels), w, denom, o, false, true)
+	return sc.toResult(loss, per, local, o.Reduction, 1), nil
 }
 
 // relWeights builds the relation-loss weights and denominator.
-func relWeights(labels []float32, b, n, r int, pairMask, classMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
+func (sc *LossScratch) relWeights(labels []float32, b, n, r int, pairMask, classMask []float32, o LossOptions, rng *rand.Rand) ([]float64, float64, error) {
 	if err := lossCheckDims("relation loss", b, n, r); err != nil {
 		return nil, 0, err
 	}
@@ -317,11 +340,11 @@ func relWeights(labels []float32, b, n, r int, pairMask, classMask []float32, o 
 	if err := lossCheckLen("relation loss: relation prompts mask (B,R)", len(classMask), b*r); err != nil {
 		return nil, 0, err
 	}
-	neg, err := NegativeMask(labels, b, n, r, 1, o.Masking, o.Negatives, rng)
+	neg, err := sc.negativeMask(labels, b, n, r, 1, o.Masking, o.Negatives, rng)
 	if err != nil {
 		return nil, 0, fmt.Errorf("relation loss: %w", err)
 	}
-	w := make([]float64, b*n*r)
+	w := grow(&sc.w, b*n*r)
 	denom := 0.0
 	for bi := 0; bi < b; bi++ {
 		for ni := 0; ni < n; ni++ {
@@ -346,16 +369,22 @@ func relWeights(labels []float32, b, n, r int, pairMask, classMask []float32, o 
 // rel_gamma (falling back to alpha, gamma) and masking "span" by default: the
 // caller sets those in o.
 func RelationLoss(logits, labels []float32, b, n, r int, pairMask, classMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
+	return new(LossScratch).RelationLoss(logits, labels, b, n, r, pairMask, classMask, o, rng)
+}
+
+// RelationLoss is the package-level RelationLoss with the scratch's buffers: the
+// result is sc's own, valid until sc's next call.
+func (sc *LossScratch) RelationLoss(logits, labels []float32, b, n, r int, pairMask, classMask []float32, o LossOptions, rng *rand.Rand) (*LossResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("relation loss: %w", err)
 	}
 	if err := lossCheckLen("relation loss: logits (B,N,R)", len(logits), b*n*r); err != nil {
 		return nil, err
 	}
-	w, denom, err := relWeights(labels, b, n, r, pairMask, classMask, o, rng)
+	w, denom, err := sc.relWeights(labels, b, n, r, pairMask, classMask, o, rng)
 	if err != nil {
 		return nil, err
 	}
-	loss, per, local := weightedLoss(to64(logits), to64(labels), w, denom, o, true, true)
-	return toResult(loss, per, local, o.Reduction, 1), nil
+	loss, per, local := sc.weightedLoss(sc.to64(&sc.x, logits), sc.to64(&sc.y, labels), w, denom, o, true, true)
+	return sc.toResult(loss, per, local, o.Reduction, 1), nil
 }

@@ -28,11 +28,12 @@ type CEOptions struct {
 // 0. A target outside [0, vocab) that is not ignored is an error naming its
 // row. ReductionMean divides by the number of counted targets (0 when none).
 func DecoderCrossEntropy(logits []float32, targets []int64, rows, vocab int, o CEOptions) (*LossResult, error) {
-	loss, per, local, err := crossEntropy(to64(logits), targets, rows, vocab, o, true)
+	sc := new(LossScratch)
+	loss, per, local, err := crossEntropy(sc.to64(&sc.x, logits), targets, rows, vocab, o, true)
 	if err != nil {
 		return nil, err
 	}
-	return toResult(loss, per, local, o.Reduction, vocab), nil
+	return sc.toResult(loss, per, local, o.Reduction, vocab), nil
 }
 
 func crossEntropy(logits []float64, targets []int64, rows, vocab int, o CEOptions, round32 bool) (loss float64, per, local []float64, err error) {

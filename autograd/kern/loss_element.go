@@ -150,20 +150,32 @@ func (r *LossResult) NumOutputs() int {
 // loss output: one value for sum and mean, one per output element for
 // ReductionNone.
 func (r *LossResult) Backward(dOut []float32) ([]float32, error) {
-	if len(dOut) != r.NumOutputs() {
-		return nil, fmt.Errorf("loss backward: upstream gradient has %d values, the %s loss output has %d", len(dOut), r.Reduction, r.NumOutputs())
-	}
 	g := make([]float32, len(r.local))
+	if err := r.BackwardInto(g, dOut); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// BackwardInto is Backward writing d(loss)/d(logits) into g (the length of
+// the logits) instead of a new slice.
+func (r *LossResult) BackwardInto(g, dOut []float32) error {
+	if len(dOut) != r.NumOutputs() {
+		return fmt.Errorf("loss backward: upstream gradient has %d values, the %s loss output has %d", len(dOut), r.Reduction, r.NumOutputs())
+	}
+	if len(g) != len(r.local) {
+		return fmt.Errorf("loss backward: gradient buffer has %d values, the logits %d", len(g), len(r.local))
+	}
 	if r.Reduction != ReductionNone {
 		for i, v := range r.local {
 			g[i] = dOut[0] * v
 		}
-		return g, nil
+		return nil
 	}
 	for i, v := range r.local {
 		g[i] = dOut[i/r.group] * v
 	}
-	return g, nil
+	return nil
 }
 
 // Grad is Backward with an upstream gradient of 1 (sum and mean only; with
@@ -178,10 +190,10 @@ func (r *LossResult) Grad() []float32 {
 // weight (masks; nil = all 1), and reduces them: the mean divides by denom
 // (0 when denom is 0, as the reference). It returns the loss, the per-element
 // losses (ReductionNone) and the local derivatives, all in float64.
-func reduceElements(x, y, weight []float64, denom float64, ep elemParams, red Reduction) (loss float64, per, local []float64) {
-	local = make([]float64, len(x))
+func (sc *LossScratch) reduceElements(x, y, weight []float64, denom float64, ep elemParams, red Reduction) (loss float64, per, local []float64) {
+	local = growClear(&sc.local, len(x))
 	if red == ReductionNone {
-		per = make([]float64, len(x))
+		per = growClear(&sc.per, len(x))
 	}
 	sum := 0.0
 	for i := range x {
@@ -225,13 +237,15 @@ func reduceElements(x, y, weight []float64, denom float64, ep elemParams, red Re
 }
 
 // toResult converts a float64 computation to a LossResult.
-func toResult(loss float64, per, local []float64, red Reduction, group int) *LossResult {
-	r := &LossResult{Loss: float32(loss), Reduction: red, local: make([]float32, len(local)), group: group}
+// into sc's result, whose buffers it reuses.
+func (sc *LossScratch) toResult(loss float64, per, local []float64, red Reduction, group int) *LossResult {
+	r := &sc.res
+	*r = LossResult{Loss: float32(loss), Reduction: red, local: grow(&sc.local32, len(local)), group: group}
 	for i, v := range local {
 		r.local[i] = float32(v)
 	}
 	if per != nil {
-		r.PerElement = make([]float32, len(per))
+		r.PerElement = grow(&sc.per32, len(per))
 		for i, v := range per {
 			r.PerElement[i] = float32(v)
 		}
@@ -239,10 +253,42 @@ func toResult(loss float64, per, local []float64, red Reduction, group int) *Los
 	return r
 }
 
-func to64(a []float32) []float64 {
-	out := make([]float64, len(a))
+// to64 widens a into the buffer *buf (grown as needed).
+func (sc *LossScratch) to64(buf *[]float64, a []float32) []float64 {
+	out := grow(buf, len(a))
 	for i, v := range a {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// LossScratch holds the buffers of the element losses (SpanLoss,
+// TokenLoss, AdjacencyLoss, RelationLoss) so that repeated calls of the
+// same sizes allocate nothing: a graph kernel keeps one per node. The zero
+// value is ready to use. The *LossResult its methods return, and its
+// PerElement, are the scratch's own and valid until its next call; the
+// package-level functions use a fresh scratch per call.
+type LossScratch struct {
+	x, y, w, local, per []float64
+	proposal            []bool
+	neg                 []float32
+	local32, per32      []float32
+	res                 LossResult
+}
+
+// grow returns (*buf)[:n], reallocating *buf when it is too short; the
+// contents are unspecified.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// growClear is grow with the n elements zeroed.
+func growClear[T any](buf *[]T, n int) []T {
+	s := grow(buf, n)
+	clear(s)
+	return s
 }

@@ -159,12 +159,13 @@ func TestSpanLossGradFD(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(k), 11))
 		x, x32, y := randomCase(rng, b*s*c, false)
 		sm, pm := randomMask(rng, b*s), randomMask(rng, b*c)
-		w, denom, err := spanWeights(y, b, s, c, sm, pm, o, rand.New(rand.NewPCG(5, uint64(k))))
+		w, denom, err := new(LossScratch).spanWeights(y, b, s, c, sm, pm, o, rand.New(rand.NewPCG(5, uint64(k))))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := func(x []float64) (float64, []float64, []float64) {
-			return weightedLoss(x, to64(y), w, denom, o, true, false)
+			sc := new(LossScratch)
+			return sc.weightedLoss(x, sc.to64(&sc.y, y), w, denom, o, true, false)
 		}
 		checkFD(t, "span "+optName(o), x, o.Reduction, 1, f)
 		// The public float32 path with the same rng draws gives the same
@@ -225,12 +226,13 @@ func TestTokenLossGradFD(t *testing.T) {
 				rng := rand.New(rand.NewPCG(uint64(k), 13))
 				x, x32, y := randomCase(rng, b*w*c*ch, false)
 				wm, pm := randomMask(rng, b*w), randomMask(rng, b*c)
-				wt, denom, err := tokenWeights(y, b, w, c, ch, wm, pm, o, rand.New(rand.NewPCG(9, uint64(k))))
+				wt, denom, err := new(LossScratch).tokenWeights(y, b, w, c, ch, wm, pm, o, rand.New(rand.NewPCG(9, uint64(k))))
 				if err != nil {
 					t.Fatal(err)
 				}
 				f := func(x []float64) (float64, []float64, []float64) {
-					return weightedLoss(x, to64(y), wt, denom, o, true, false)
+					sc := new(LossScratch)
+					return sc.weightedLoss(x, sc.to64(&sc.y, y), wt, denom, o, true, false)
 				}
 				name := fmt.Sprintf("token ch%d %s", ch, optName(o))
 				checkFD(t, name, x, o.Reduction, 1, f)
@@ -250,12 +252,13 @@ func TestAdjacencyLossGradFD(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(k), 17))
 		x, x32, y := randomCase(rng, b*e*e, true)
 		em := randomMask(rng, b*e)
-		w, denom, err := adjWeights(y, b, e, em, o, rand.New(rand.NewPCG(2, uint64(k))))
+		w, denom, err := new(LossScratch).adjWeights(y, b, e, em, o, rand.New(rand.NewPCG(2, uint64(k))))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := func(x []float64) (float64, []float64, []float64) {
-			return weightedLoss(x, to64(y), w, denom, o, false, false)
+			sc := new(LossScratch)
+			return sc.weightedLoss(x, sc.to64(&sc.y, y), w, denom, o, false, false)
 		}
 		checkFD(t, "adjacency "+optName(o), x, o.Reduction, 1, f)
 		res, err := AdjacencyLoss(x32, y, b, e, em, o, rand.New(rand.NewPCG(2, uint64(k))))
@@ -272,12 +275,13 @@ func TestRelationLossGradFD(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(k), 19))
 		x, x32, y := randomCase(rng, b*n*r, false)
 		pmk, cm := randomMask(rng, b*n), randomMask(rng, b*r)
-		w, denom, err := relWeights(y, b, n, r, pmk, cm, o, rand.New(rand.NewPCG(4, uint64(k))))
+		w, denom, err := new(LossScratch).relWeights(y, b, n, r, pmk, cm, o, rand.New(rand.NewPCG(4, uint64(k))))
 		if err != nil {
 			t.Fatal(err)
 		}
 		f := func(x []float64) (float64, []float64, []float64) {
-			return weightedLoss(x, to64(y), w, denom, o, true, false)
+			sc := new(LossScratch)
+			return sc.weightedLoss(x, sc.to64(&sc.y, y), w, denom, o, true, false)
 		}
 		checkFD(t, "relation "+optName(o), x, o.Reduction, 1, f)
 		res, err := RelationLoss(x32, y, b, n, r, pmk, cm, o, rand.New(rand.NewPCG(4, uint64(k))))
