@@ -1,7 +1,8 @@
 // Package onnx exports GLiNER models to ONNX with the inputs, outputs,
 // dtypes and dynamic axes of the reference's export_to_onnx (urchade/GLiNER
 // c2bb58d, gliner/model.py, each class's _get_onnx_input_spec), so that
-// onnxruntime, GLiNER.js and gline-rs load the file unchanged.
+// onnxruntime and GLiNER.js load the file unchanged, and gline-rs the
+// UniEncoderSpan export and, with PositionFirst, the UniEncoderToken one.
 //
 // The graph is not written by hand: the exporter builds the model's own
 // inference graph (models.Model.BuildInferenceGraph), traces its kernels
@@ -48,8 +49,13 @@ type Options struct {
 	EncoderOnly bool
 	// PositionFirst writes a token model's logits as (3, batch, words,
 	// classes), start/end/inside first: the layout gline-rs's token mode
-	// reads (its src/model/output/decoded/token.rs checks that shape). The
-	// reference's export and the default write (batch, words, classes, 3).
+	// reads (fbilhaut/gline-rs, src/model/output/decoded/token.rs,
+	// TensorsToDecoded::check_shape). The reference's export and the
+	// default write (batch, words, classes, 3). The logits of a text's
+	// padding words (w ≥ text_lengths) are PadWordLogit: gline-rs decodes
+	// every word position of the batch (generate_spans) and fails on a span
+	// over padding (an index error in create_span), which the model scores
+	// like any other word.
 	PositionFirst bool
 	// Quantize "int8" quantises the weights of every linear layer to int8
 	// with dynamic uint8 activations (DynamicQuantizeLinear and
@@ -144,7 +150,7 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		}
 		logits := outs[0]
 		if o.PositionFirst {
-			logits = x.b.transpose(logits, 3, 0, 1, 2)
+			logits = x.b.transpose(x.padWordsOff(logits), 3, 0, 1, 2)
 		}
 		x.logitsOutput(logits, span, false)
 	}
@@ -156,6 +162,19 @@ func Build(m *models.Model, o Options) (*pb.ModelProto, error) {
 		OpsetImport:     []*pb.OperatorSetIdProto{{Domain: "", Version: Opset}},
 		Graph:           x.b.g,
 	}, nil
+}
+
+// PadWordLogit is the logit PositionFirst gives a text's padding words
+// (σ = 0 in float32).
+const PadWordLogit = -1e4
+
+// padWordsOff sets the token logits (B, W, C, 3) of every word w ≥
+// text_lengths[b] to PadWordLogit.
+func (x *exporter) padWordsOff(logits string) string {
+	b := x.b
+	w := b.op("Range", []string{b.i64s(0), b.op("Squeeze", []string{x.symVal[symW], b.i64(0)}), b.i64s(1)})
+	valid := b.op("Less", []string{b.unsqueeze(w, 0), b.op("Reshape", []string{"text_lengths", b.i64(-1, 1)})}) // (B, W)
+	return b.op("Where", []string{b.unsqueeze(valid, 2, 3), logits, b.f32(PadWordLogit)})
 }
 
 // logitsOutput declares the logits output with the reference's axis names

@@ -1,12 +1,13 @@
 package onnx
 
 import (
-	"bufio"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,35 +16,82 @@ import (
 	"github.com/gliner-go/gliner/infer"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/models/encoder"
 )
 
-// clsFirstFixture is uni_span_deberta with the vocabulary ids of [UNK] (1)
-// and [CLS] (2) swapped, in the tokenizer files and in the word embedding
-// rows: the same model, but with [CLS] at id 1. GLiNER.js 0.0.19 starts
-// every sequence with id 1 (the [CLS] of DeBERTa-v3, the encoder of the
-// released GLiNER models) whatever the tokenizer says
-// (Processor.encodeInputs: `let inputIds = [1]`), so only such a model can
-// give GLiNER.js and gliner-go the same input ids.
-func clsFirstFixture(t *testing.T) (*models.Model, tokenizer.Tokenizer) {
+// permutedFixture loads fixture with the tokens first moved to vocabulary
+// ids 1, 2, ... in that order, in the tokenizer files and in the word
+// embedding rows: the same model under other ids. The tokens they displace
+// (among ids 1 up to the largest old id of first) follow them in their old
+// order. Clients that hard-code special token ids need this: GLiNER.js
+// 0.0.19 starts every sequence with id 1 (Processor.encodeInputs: `let
+// inputIds = [1]`) and gline-rs with 1 and ends it with 2
+// (src/model/input/encoded.rs, EncodedInput::from), the [CLS] and [SEP] of
+// DeBERTa-v3, the encoder of the released GLiNER models, whatever the
+// tokenizer says; the fixtures' vocabulary has [UNK] 1, [CLS] 2, [SEP] 3.
+//
+// maxTokens > 0 lifts a DeBERTa fixture's 64-token limit to maxTokens
+// (model_max_length and max_position_embeddings, which gliner predict caps
+// sequences at) without changing the model: it has no absolute position
+// table (position_biased_input false) and keeps its relative-position
+// span (max_relative_positions set to the old max_position_embeddings).
+func permutedFixture(t *testing.T, fixture string, maxTokens int, first ...string) (*models.Model, tokenizer.Tokenizer) {
 	t.Helper()
-	dir := testutil.Fixture(t, "uni_span_deberta")
+	dir := testutil.Fixture(t, fixture)
 	m, err := models.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c := m.EncCfg; maxTokens > 0 {
+		if c.Type() != encoder.DeBERTaV2 || c.PositionBiasedInput {
+			t.Fatalf("%s: only a DeBERTa encoder without absolute positions runs past max_position_embeddings", fixture)
+		}
+		if c.MaxRelativePositions < 1 {
+			c.MaxRelativePositions = c.MaxPositionEmbeddings
+		}
+		c.MaxPositionEmbeddings = maxTokens
+	}
+	src := filepath.Join(dir, "tokenizer")
+	b, err := os.ReadFile(filepath.Join(src, "vocab.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab := strings.Split(string(b), "\n")
+	hi := 0
+	isFirst := map[string]bool{}
+	for _, tok := range first {
+		i := slices.Index(vocab, tok)
+		if i < 1 {
+			t.Fatalf("%s: token %q is not in vocab.txt after id 0", fixture, tok)
+		}
+		hi = max(hi, i)
+		isFirst[tok] = true
+	}
+	// oldID[n] is the old id of the token that gets id n.
+	oldID := make([]int, 0, hi)
+	for _, tok := range first {
+		oldID = append(oldID, slices.Index(vocab, tok))
+	}
+	for i := 1; i <= hi; i++ {
+		if !isFirst[vocab[i]] {
+			oldID = append(oldID, i)
+		}
+	}
+	newVocab := slices.Clone(vocab)
 	p, ok := m.Store.Get(models.TextEncoderPrefix + ".embeddings.word_embeddings.weight")
 	if !ok {
 		t.Fatal("no word embeddings")
 	}
 	D := p.Shape[1]
-	for j := 0; j < D; j++ {
-		p.Data[D+j], p.Data[2*D+j] = p.Data[2*D+j], p.Data[D+j]
+	rows := slices.Clone(p.Data[:(hi+1)*D])
+	for n, o := range oldID {
+		newVocab[n+1] = vocab[o]
+		copy(p.Data[(n+1)*D:(n+2)*D], rows[o*D:(o+1)*D])
 	}
 	tokDir := filepath.Join(t.TempDir(), "tokenizer")
 	if err := os.Mkdir(tokDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join(dir, "tokenizer")
 	ents, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -53,19 +101,30 @@ func clsFirstFixture(t *testing.T) (*models.Model, tokenizer.Tokenizer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := string(b)
 		switch e.Name() {
 		case "vocab.txt":
-			lines := strings.Split(s, "\n")
-			if lines[1] != "[UNK]" || lines[2] != "[CLS]" {
-				t.Fatalf("vocab.txt starts %q", lines[:3])
-			}
-			lines[1], lines[2] = lines[2], lines[1]
-			s = strings.Join(lines, "\n")
+			b = []byte(strings.Join(newVocab, "\n"))
 		case "tokenizer_config.json":
-			s = strings.NewReplacer(`"content": "[UNK]"`, `"content": "[CLS]"`, `"content": "[CLS]"`, `"content": "[UNK]"`).Replace(s)
+			var cfg map[string]any
+			if err := json.Unmarshal(b, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			dec, _ := cfg["added_tokens_decoder"].(map[string]any)
+			for i := 1; i <= hi; i++ {
+				entry, ok := dec[strconv.Itoa(i)].(map[string]any)
+				if !ok || entry["content"] != vocab[i] {
+					t.Fatalf("%s: tokenizer_config.json has no added token %d %q", fixture, i, vocab[i])
+				}
+				entry["content"] = newVocab[i]
+			}
+			if maxTokens > 0 {
+				cfg["model_max_length"] = maxTokens
+			}
+			if b, err = json.MarshalIndent(cfg, "", "  "); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := os.WriteFile(filepath.Join(tokDir, e.Name()), []byte(s), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tokDir, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,10 +132,56 @@ func clsFirstFixture(t *testing.T) (*models.Model, tokenizer.Tokenizer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, _ := tok.TokenToID("[CLS]"); id != 1 {
-		t.Fatalf("[CLS] has id %d after the swap", id)
+	for i, want := range first {
+		if id, _ := tok.TokenToID(want); id != i+1 {
+			t.Fatalf("%s: %s has id %d after the permutation, want %d", fixture, want, id, i+1)
+		}
 	}
 	return m, tok
+}
+
+// corpusLines are the non-empty lines of testdata/sample/corpus.txt.
+func corpusLines(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "testdata", "sample", "corpus.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(line) != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// oneWindow keeps the texts that gliner predict runs in one window with
+// labels: it cuts a text into windows when prompt and text exceed the
+// fixture encoder's 64 positions, which GLiNER.js and gline-rs never do.
+func oneWindow(t *testing.T, p *infer.Pipeline, m *models.Model, tok tokenizer.Tokenizer, texts, labels []string) []string {
+	t.Helper()
+	cc := data.DefaultCollatorConfig(m.Arch)
+	cc.MaxWidth, cc.MaxTypes, cc.MaxLen = m.Cfg.MaxWidth, m.Cfg.MaxTypes, m.Cfg.MaxLen
+	col, err := data.NewCollator(cc, tok, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fit []string
+	for _, text := range texts {
+		var words []string
+		for _, w := range data.SplitWords(text) {
+			words = append(words, w.Text)
+		}
+		b, err := col.Inference([]data.Example{{Words: words}}, labels, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.InputIDs.Shape[1] <= p.MaxTokens() {
+			fit = append(fit, text)
+		}
+	}
+	return fit
 }
 
 type jsEntity struct {
@@ -102,25 +207,18 @@ type jsEntity struct {
 // windows (see below).
 func TestGLiNERJS(t *testing.T) {
 	js := jsDir(t)
-	m, tok := clsFirstFixture(t)
+	m, tok := permutedFixture(t, "uni_span_deberta", 0, "[CLS]")
 	out := filepath.Join(t.TempDir(), "model")
 	if err := Export(m, tok, nil, out, Options{}, false); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(testutil.RepoRoot(t), "testdata", "sample", "corpus.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var texts []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range corpusLines(t) {
 		ascii := true
 		for _, r := range line {
 			ascii = ascii && r < 128
 		}
-		if strings.TrimSpace(line) != "" && ascii {
+		if ascii {
 			texts = append(texts, line)
 		}
 	}
@@ -129,30 +227,7 @@ func TestGLiNERJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// gliner predict cuts a text into windows when prompt and text exceed
-	// the fixture encoder's 64 positions; GLiNER.js never does. Keep the
-	// lines that fit in one window.
-	cc := data.DefaultCollatorConfig(data.UniEncoderSpan)
-	cc.MaxWidth, cc.MaxTypes, cc.MaxLen = m.Cfg.MaxWidth, m.Cfg.MaxTypes, m.Cfg.MaxLen
-	col, err := data.NewCollator(cc, tok, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fit := texts[:0]
-	for _, text := range texts {
-		var words []string
-		for _, w := range data.SplitWords(text) {
-			words = append(words, w.Text)
-		}
-		b, err := col.Inference([]data.Example{{Words: words}}, labels, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.InputIDs.Shape[1] <= p.MaxTokens() {
-			fit = append(fit, text)
-		}
-	}
-	texts = fit
+	texts = oneWindow(t, p, m, tok, texts, labels)
 	want, err := p.Predict(texts, labels, infer.Options{Threshold: 0.5, FlatNER: true})
 	if err != nil {
 		t.Fatal(err)

@@ -328,7 +328,8 @@ func TestORTTokenDecoderEncoderOnly(t *testing.T) {
 }
 
 // PositionFirst: the token logits come as (3, B, W, C), gliner-go's
-// (B, W, C, 3) transposed, on the fixture's batch and another.
+// (B, W, C, 3) transposed, PadWordLogit on each text's padding words, on
+// the fixture's batch and another.
 func TestORTTokenPositionFirst(t *testing.T) {
 	for _, fixture := range []string{"uni_token_bert", "bi_token_deberta"} {
 		dir := testutil.Fixture(t, fixture)
@@ -348,14 +349,23 @@ func TestORTTokenPositionFirst(t *testing.T) {
 			s := out.Logits.Shape
 			B, W, C := s[0], s[1], s[2]
 			want := make([]float32, len(out.Logits.F))
+			pad := 0
 			for bi := range B {
 				for w := range W {
 					for c := range C {
 						for p := range 3 {
-							want[((p*B+bi)*W+w)*C+c] = out.Logits.F[((bi*W+w)*C+c)*3+p]
+							v := out.Logits.F[((bi*W+w)*C+c)*3+p]
+							if int64(w) >= b.TextLengths.Data[bi] {
+								v = PadWordLogit
+								pad++
+							}
+							want[((p*B+bi)*W+w)*C+c] = v
 						}
 					}
 				}
+			}
+			if pad == 0 {
+				t.Fatalf("%s: the batch (B=%d, W=%d) has no padding word", fixture, B, W)
 			}
 			got := ortRun(t, model, feedsOf(m, b, nil))["logits"]
 			d := maxDiff(t, fixture, got, []int{3, B, W, C}, want)

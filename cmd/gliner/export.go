@@ -49,8 +49,10 @@ export too). With --encoder-only the file holds the encoder and the span
 output: the entity scores over the given labels, without generated labels.
 
 --position-first writes a token model's logits as (3, batch, words, classes)
-(start, end, inside first), the layout gline-rs's token mode reads, instead
-of the reference's (batch, words, classes, 3).
+(start, end, inside first), the layout gline-rs's token mode (and its
+relation extraction) reads, instead of the reference's (batch, words,
+classes, 3), with logit -1e4 on each text's padding words: gline-rs decodes
+every word position of a batch and fails on a span over padding.
 
 --quantize int8 stores every linear layer's weight as int8 (one symmetric
 scale per output column) and quantises its input per call to uint8
@@ -99,7 +101,7 @@ quantisation does; embeddings and the other weights stay float32.`,
 	cmd.Flags().StringVar(&format, "format", "safetensors", "model file format: safetensors or onnx")
 	cmd.Flags().BoolVar(&labelEmb, "label-embeddings", false, "ONNX bi-encoders: take pre-computed label embeddings (input labels_embeddings)")
 	cmd.Flags().StringVar(&quantize, "quantize", "", "ONNX: int8 quantises the linear layers' weights (dynamic int8, DynamicQuantizeLinear + MatMulInteger)")
-	cmd.Flags().BoolVar(&positionFirst, "position-first", false, "ONNX token models: logits (3, batch, words, classes), the layout gline-rs's token mode reads")
+	cmd.Flags().BoolVar(&positionFirst, "position-first", false, "ONNX token models: logits (3, batch, words, classes), padding words -1e4, the layout gline-rs's token mode reads")
 	cmd.Flags().BoolVar(&encoderOnly, "encoder-only", false, "ONNX decoder architectures: export the encoder and span/token scorer without the labels decoder")
 	return cmd
 }
