@@ -50,6 +50,8 @@ type Backend interface {
 	// CopyToHost reads len(dst.F) or len(dst.I) elements of b at off into
 	// host memory.
 	CopyToHost(dst Value, b Buffer, off int) error
+	// Zero sets elements [off, off+n) of b to zero without host traffic.
+	Zero(b Buffer, off, n int) error
 	// Forward runs kernel k's forward pass on this backend.
 	Forward(k Kernel, in []Value, out Value) error
 	// Backward runs kernel k's backward pass on this backend.
@@ -192,6 +194,19 @@ func (cpuBackend) CopyToHost(dst Value, b Buffer, off int) error {
 	return nil
 }
 
+func (cpuBackend) Zero(b Buffer, off, n int) error {
+	cb, err := cpuSlice(b, off, n)
+	if err != nil {
+		return err
+	}
+	if cb.i != nil {
+		clear(cb.i[off : off+n])
+	} else {
+		clear(cb.f[off : off+n])
+	}
+	return nil
+}
+
 func (cpuBackend) Forward(k Kernel, in []Value, out Value) error { return k.Forward(in, out) }
 
 func (cpuBackend) Backward(k Kernel, in []Value, out, dout Value, grads []Value) error {
@@ -199,3 +214,23 @@ func (cpuBackend) Backward(k Kernel, in []Value, out, dout Value, grads []Value)
 }
 
 func (cpuBackend) Synchronize() error { return nil }
+
+// KernelChecker is implemented by backends that run only some kernels
+// (a device backend with device versions of some of them). CompileIn asks
+// it about every kernel of a plan, forward and backward, so a plan that
+// needs a kernel the backend lacks fails when it is compiled, with an
+// error naming the kernel, never by falling back to the host at run time.
+type KernelChecker interface {
+	// CheckKernel returns nil when the backend runs k's forward (and,
+	// with backward, its backward) pass, else an error naming k.
+	CheckKernel(k Kernel, backward bool) error
+}
+
+// HostKernelRunner is implemented by a non-host backend that runs the
+// kernels' Go bodies on its own memory (the simulated device of package
+// autograd/backendtest): plans then give Buffered kernels buffers of their
+// own, which a real device backend (keeping kernel state in device memory)
+// does not need.
+type HostKernelRunner interface {
+	RunsHostKernels() bool
+}

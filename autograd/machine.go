@@ -38,6 +38,17 @@ type Machine struct {
 	grads     []paramGrad
 	cost      *Node
 	outputs   []*Node
+	// host is true on the CPU backend, where values are host slices; on a
+	// device backend values carry device addresses (Value.Dev), inputs are
+	// uploaded and outputs downloaded through the backend.
+	host bool
+	// inputSt are the inputs' arena regions (device uploads).
+	inputSt map[string]*storage
+	// consts holds the graph's constants on a device backend (uploaded
+	// once, at compile time); constVals are their values.
+	consts    Buffer
+	constVals []*Value
+	constData []float32
 }
 
 // view ties a value to its storage.
@@ -62,6 +73,9 @@ type stepBuf struct {
 type paramGrad struct {
 	p    *Param
 	grad *Value
+	// acc is the parameter's gradient in the store's backend (device
+	// backends; on the CPU Run adds into p.Grad directly).
+	acc Value
 }
 
 // bwdPlan is the one backward step of a forward kernel: it computes every
@@ -104,7 +118,11 @@ func CompileIn(arena *Arena, g *Graph, cost *Node, outputs ...*Node) (*Machine, 
 		}
 	}
 	m := &Machine{g: g, arena: arena, be: arena.be, vals: map[*G.Node]*Value{}, inputs: map[string]*Value{},
-		kept: map[*G.Node]bool{}, cost: cost, outputs: outputs}
+		kept: map[*G.Node]bool{}, cost: cost, outputs: outputs, host: IsHost(arena.be), inputSt: map[string]*storage{}}
+	if g.store != nil && g.store.Backend() != arena.be {
+		return nil, fmt.Errorf("autograd: compile: the parameters are on the %s backend and the arena on %s (Store.Place the store on the arena's backend)",
+			g.store.Backend().Name(), arena.be.Name())
+	}
 
 	var gradNodes []*G.Node
 	var gradParams []*Param
@@ -202,9 +220,69 @@ func CompileIn(arena *Arena, g *Graph, cost *Node, outputs ...*Node) (*Machine, 
 		}
 	}
 	for i, gn := range gradNodes {
-		m.grads = append(m.grads, paramGrad{p: gradParams[i], grad: m.vals[gn]})
+		pg := paramGrad{p: gradParams[i], grad: m.vals[gn]}
+		if !m.host {
+			if pg.acc, err = g.store.GradValue(pg.p); err != nil {
+				return nil, fmt.Errorf("autograd: gradient of %q: %w", pg.p.Name, err)
+			}
+		}
+		m.grads = append(m.grads, pg)
+	}
+	if err := m.placeConstants(); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// placeConstants uploads the graph's constants to a device backend, once.
+func (m *Machine) placeConstants() error {
+	if m.host || len(m.constVals) == 0 {
+		return nil
+	}
+	b, err := m.be.Alloc(Float32, len(m.constData))
+	if err != nil {
+		return fmt.Errorf("autograd: constants: %w", err)
+	}
+	if err := m.be.CopyFromHost(b, 0, Value{Shape: []int{len(m.constData)}, F: m.constData}); err != nil {
+		return fmt.Errorf("autograd: constants: %w", err)
+	}
+	m.consts = b
+	for i, v := range m.constVals {
+		dv, err := m.be.View(b, i, []int{})
+		if err != nil {
+			return fmt.Errorf("autograd: constants: %w", err)
+		}
+		v.F, v.Dev = nil, dv.Dev
+	}
+	return nil
+}
+
+// Release frees the machine's own device memory (its constants; the
+// arena and the store are shared and freed by their owners). On the CPU
+// it does nothing.
+func (m *Machine) Release() error {
+	if m.consts == nil {
+		return nil
+	}
+	b := m.consts
+	m.consts = nil
+	return m.be.Free(b)
+}
+
+// check asks a backend that runs only some kernels whether it runs k.
+func (m *Machine) check(k Kernel, backward bool) error {
+	kc, ok := m.be.(KernelChecker)
+	if !ok {
+		return nil
+	}
+	if err := kc.CheckKernel(k, backward); err != nil {
+		phase := "forward"
+		if backward {
+			phase = "backward"
+		}
+		return fmt.Errorf("autograd: compile for the %s backend: %s %s: %w", m.be.Name(), k.Name(), phase, err)
+	}
+	return nil
 }
 
 func children(eg *G.ExprGraph, n *G.Node) []*G.Node {
@@ -270,7 +348,7 @@ func (p *planner) newValue(shape []int, isInt bool) *Value {
 
 // alias adds a value sharing src's storage.
 func (p *planner) alias(src *Value, shape []int) *Value {
-	v := &Value{Shape: cloneShape(shape), F: src.F, I: src.I}
+	v := &Value{Shape: cloneShape(shape), F: src.F, I: src.I, Dev: src.Dev}
 	if st := p.stOf[src]; st != nil {
 		p.stOf[v] = st
 		p.m.views = append(p.m.views, view{v: v, st: st})
@@ -331,13 +409,22 @@ func (p *planner) plan(n *G.Node) error {
 	switch op := n.Op().(type) {
 	case nil:
 		if prm, ok := p.params[n]; ok {
-			m.vals[n] = &Value{Shape: cloneShape(prm.Shape), F: prm.Data}
+			if m.host {
+				m.vals[n] = &Value{Shape: cloneShape(prm.Shape), F: prm.Data}
+				return nil
+			}
+			v, err := m.g.store.DataValue(prm)
+			if err != nil {
+				return fmt.Errorf("autograd: parameter %q: %w", prm.Name, err)
+			}
+			m.vals[n] = &v
 			return nil
 		}
 		if name, ok := p.inputs[n]; ok {
 			v := p.newValue(nodeShape(n), n.Dtype() != dtypeOf(false))
 			m.vals[n] = v
 			m.inputs[name] = v
+			m.inputSt[name] = p.stOf[v]
 			m.kept[n] = true
 			return nil
 		}
@@ -346,6 +433,9 @@ func (p *planner) plan(n *G.Node) error {
 		if a, ok := op.k.(Aliaser); ok && a.Alias() {
 			m.vals[n] = p.alias(kidVals[0], op.outShape)
 			return nil
+		}
+		if err := m.check(op.k, false); err != nil {
+			return err
 		}
 		p.use(kidVals...)
 		out := p.newValue(op.outShape, op.outInt)
@@ -377,6 +467,9 @@ func (p *planner) plan(n *G.Node) error {
 			m.vals[n] = &bp.grads[op.which]
 			p.stOf[&bp.grads[op.which]] = bp.gst[op.which]
 			return nil
+		}
+		if err := m.check(k, true); err != nil {
+			return err
 		}
 		// Lifetimes: the forward values Backward reads, and dout.
 		if br, ok := k.(BackwardReads); ok {
@@ -437,7 +530,12 @@ func (p *planner) plan(n *G.Node) error {
 			if !ok {
 				return fmt.Errorf("autograd: constant node %v: unsupported value %T", n, v.Data())
 			}
-			m.vals[n] = &Value{Shape: []int{}, F: []float32{f}}
+			cv := &Value{Shape: []int{}, F: []float32{f}}
+			m.vals[n] = cv
+			if !m.host {
+				m.constVals = append(m.constVals, cv)
+				m.constData = append(m.constData, f)
+			}
 			return nil
 		}
 		if strings.HasPrefix(strings.TrimSpace(op.String()), "+ ") && len(kids) == 2 && slices.Equal(kidVals[0].Shape, kidVals[1].Shape) {
@@ -445,6 +543,21 @@ func (p *planner) plan(n *G.Node) error {
 			out := p.newValue(kidVals[0].Shape, false)
 			m.vals[n] = out
 			a, b := kidVals[0], kidVals[1]
+			if !m.host {
+				if err := m.check(addK{}, false); err != nil {
+					return err
+				}
+				be := m.be
+				in := make([]Value, 2)
+				m.steps = append(m.steps, step{run: func() error {
+					in[0], in[1] = *a, *b
+					if err := be.Forward(addK{}, in, *out); err != nil {
+						return fmt.Errorf("gradient sum: %w", err)
+					}
+					return nil
+				}})
+				return nil
+			}
 			m.steps = append(m.steps, step{run: func() error {
 				addInto(out.F, a.F, b.F)
 				return nil
@@ -470,12 +583,25 @@ func (m *Machine) bind() error {
 		if err != nil {
 			return fmt.Errorf("autograd: binding a %v value: %w", vw.v.Shape, err)
 		}
-		if v.Dev != 0 {
-			// Parameters, inputs, constants, gradient sums and
-			// accumulation are host slices in this machine.
-			return fmt.Errorf("autograd: the %s backend keeps values in device memory; Machine binds parameters, inputs and gradients as host memory and cannot run a plan on it yet (run its kernels through Backend.Forward/Backward)", m.be.Name())
+		vw.v.F, vw.v.I, vw.v.Dev = v.F, v.I, v.Dev
+	}
+	if !m.host {
+		// Kernel buffers are host slices; a device backend keeps a
+		// kernel's saved state itself, except one that runs the kernels'
+		// Go bodies on its memory (HostKernelRunner), whose kernels get
+		// buffers of their own here, outside the arena.
+		if hk, ok := m.be.(HostKernelRunner); ok && hk.RunsHostKernels() {
+			for i := range m.steps {
+				for j := range m.steps[i].bufs {
+					sb := &m.steps[i].bufs[j]
+					if len(sb.v) < sb.st.n {
+						sb.v = make([]float32, sb.st.n)
+					}
+				}
+			}
 		}
-		vw.v.F, vw.v.I = v.F, v.I
+		m.gen, m.bound, m.poisoned = a.gen, true, false
+		return nil
 	}
 	for i := range m.steps {
 		for j := range m.steps[i].bufs {
@@ -526,6 +652,20 @@ func (m *Machine) Set(name string, v Value) error {
 	if err := m.bind(); err != nil {
 		return fmt.Errorf("autograd: input %q: %w", name, err)
 	}
+	if !m.host {
+		st := m.inputSt[name]
+		n := len(v.F)
+		if st.dt == Int64 {
+			n = len(v.I)
+		}
+		if n != st.n {
+			return fmt.Errorf("autograd: input %q wants %v data of length %d", name, st.dt, st.n)
+		}
+		if err := m.be.CopyFromHost(m.arena.buffer(st.dt), st.off, v); err != nil {
+			return fmt.Errorf("autograd: input %q: %w", name, err)
+		}
+		return nil
+	}
 	switch {
 	case dst.I != nil:
 		if len(v.I) != len(dst.I) {
@@ -562,7 +702,9 @@ func (m *Machine) Run() error {
 	for i := range m.steps {
 		st := &m.steps[i]
 		for _, b := range st.bufs {
-			*b.dst = b.v
+			if b.v != nil {
+				*b.dst = b.v
+			}
 		}
 		if err := st.run(); err != nil {
 			return err
@@ -570,6 +712,21 @@ func (m *Machine) Run() error {
 		if m.poisoned {
 			m.poison(i)
 		}
+	}
+	if !m.host {
+		// Gradients accumulate where they live, with the kernel the
+		// CPU's addInto computes (acc = acc + grad, element-wise).
+		in := make([]Value, 2)
+		for _, pg := range m.grads {
+			in[0], in[1] = pg.acc, *pg.grad
+			if err := m.be.Forward(addK{}, in, pg.acc); err != nil {
+				return fmt.Errorf("autograd: accumulating the gradient of %q: %w", pg.p.Name, err)
+			}
+		}
+		if err := m.be.Synchronize(); err != nil {
+			return fmt.Errorf("autograd: %s backend: %w", m.be.Name(), err)
+		}
+		return nil
 	}
 	if err := m.be.Synchronize(); err != nil {
 		return fmt.Errorf("autograd: %s backend: %w", m.be.Name(), err)
@@ -608,15 +765,83 @@ func (m *Machine) Value(n *Node) (Value, error) {
 	if !m.kept[n.n] {
 		return Value{}, fmt.Errorf("autograd: node %v is not an output of the compiled machine (its storage is reused)", n.n.Name())
 	}
+	if !m.host {
+		return m.download(*v)
+	}
 	return *v, nil
 }
 
-// Cost returns the scalar cost of the last Run.
-func (m *Machine) Cost() float32 {
-	if m.cost == nil {
-		return 0
+// download copies a device value into new host memory.
+func (m *Machine) download(v Value) (Value, error) {
+	st, ok := m.storageOf(v)
+	if !ok {
+		return Value{}, fmt.Errorf("autograd: value %v has no arena storage on the %s backend", v.Shape, m.be.Name())
 	}
-	return m.vals[m.cost.n].F[0]
+	out := Value{Shape: cloneShape(v.Shape)}
+	if st.dt == Int64 {
+		out.I = make([]int64, v.Size())
+	} else {
+		out.F = make([]float32, v.Size())
+	}
+	if err := m.be.CopyToHost(out, m.arena.buffer(st.dt), st.off); err != nil {
+		return Value{}, fmt.Errorf("autograd: downloading a %v value: %w", v.Shape, err)
+	}
+	if err := m.be.Synchronize(); err != nil {
+		return Value{}, fmt.Errorf("autograd: %s backend: %w", m.be.Name(), err)
+	}
+	return out, nil
+}
+
+// storageOf finds the arena region of a bound device value.
+func (m *Machine) storageOf(v Value) (*storage, bool) {
+	for _, vw := range m.views {
+		if vw.v.Dev == v.Dev && vw.v.Dev != 0 && vw.st.n >= v.Size() {
+			return vw.st, true
+		}
+	}
+	return nil, false
+}
+
+// Cost returns the scalar cost of the last Run (NaN when a device backend
+// fails to return it; ReadCost reports the error).
+func (m *Machine) Cost() float32 {
+	c, err := m.ReadCost()
+	if err != nil {
+		return float32(math.NaN())
+	}
+	return c
+}
+
+// ReadCost returns the scalar cost of the last Run: on a device backend
+// it downloads those 4 bytes, the step's one read of its results.
+func (m *Machine) ReadCost() (float32, error) {
+	if m.cost == nil {
+		return 0, nil
+	}
+	v := m.vals[m.cost.n]
+	if m.host {
+		return v.F[0], nil
+	}
+	out, err := m.download(*v)
+	if err != nil {
+		return 0, err
+	}
+	return out.F[0], nil
+}
+
+// InputBytes is the bytes one upload of every input of the compiled plan
+// moves (what a device backend copies in per Run).
+func (m *Machine) InputBytes() int64 {
+	var n int64
+	for name := range m.inputs {
+		st := m.inputSt[name]
+		if st.dt == Int64 {
+			n += int64(st.n) * 8
+		} else {
+			n += int64(st.n) * 4
+		}
+	}
+	return n
 }
 
 // TrainedParams lists the parameters whose gradients each Run produces.

@@ -22,7 +22,14 @@ type Param struct {
 	Frozen bool
 	// Init draws the parameter's initial values (see Store.Initialize).
 	Init Init
+	// dev holds the value and gradient in the store's backend when that
+	// is not the CPU (Store.Place); nil on the CPU, where Data and Grad
+	// are the backend's memory.
+	dev *paramBufs
 }
+
+// paramBufs are a parameter's value and gradient in a device backend.
+type paramBufs struct{ data, grad Buffer }
 
 // Numel is the parameter's element count.
 func (p *Param) Numel() int { return len(p.Data) }
@@ -31,6 +38,8 @@ func (p *Param) Numel() int { return len(p.Data) }
 type Store struct {
 	params []*Param
 	byName map[string]*Param
+	// be is the backend holding the values and gradients (nil: CPU).
+	be Backend
 }
 
 // NewStore returns an empty store.
@@ -52,6 +61,9 @@ func (s *Store) Add(name string, shape []int, init Init) (*Param, error) {
 	}
 	n := Numel(shape)
 	p := &Param{Name: name, Shape: cloneShape(shape), Data: make([]float32, n), Grad: make([]float32, n), Init: init}
+	if err := s.placeParam(p); err != nil {
+		return nil, fmt.Errorf("store: parameter %q: %w", name, err)
+	}
 	s.params = append(s.params, p)
 	s.byName[name] = p
 	return p, nil
@@ -111,7 +123,9 @@ func (s *Store) SetFrozen(prefix string, frozen bool) (int, error) {
 	return n, nil
 }
 
-// ZeroGrad zeroes every gradient.
+// ZeroGrad zeroes every gradient on the CPU. A store placed on a device
+// backend zeroes its device gradients with ZeroDeviceGrad instead; there
+// ZeroGrad clears only the host copies.
 func (s *Store) ZeroGrad() {
 	for _, p := range s.params {
 		clear(p.Grad)

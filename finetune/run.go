@@ -113,6 +113,9 @@ func (a *stepModel) Step(_ context.Context, b *data.Batch, env train.StepEnv) (t
 	}
 	params := a.m.TrainedParams(b)
 	scale := env.GradScale != 1
+	if scale && !autograd.IsHost(a.m.Store.Backend()) {
+		return train.StepOutput{}, fmt.Errorf("gradient accumulation (%g per micro-batch) on the %s backend is not supported yet: it scales host gradients", env.GradScale, a.m.Store.Backend().Name())
+	}
 	if scale {
 		if a.saved == nil {
 			a.saved = map[*autograd.Param][]float32{}

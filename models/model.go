@@ -505,6 +505,34 @@ func (m *Model) output(c *compiled) (*Output, error) {
 	return o, nil
 }
 
+// Place moves the model's parameters and gradients (autograd.Store.Place)
+// and its activation arena to backend be, dropping the compiled plans
+// (they bind the old memory). Training steps then run on be with the
+// batch as their only upload (StepLoss).
+func (m *Model) Place(be autograd.Backend) error {
+	if err := m.Store.Place(be); err != nil {
+		return err
+	}
+	for _, c := range m.plans.graphs {
+		if err := c.m.Release(); err != nil {
+			return err
+		}
+	}
+	m.plans.graphs, m.plans.lru = map[shapeKey]*compiled{}, nil
+	m.plans.arena = autograd.NewArena(be)
+	return nil
+}
+
+// PlanInputBytes is what one training step on b uploads: the bytes of the
+// inputs its compiled plan reads (compiling the plan if needed).
+func (m *Model) PlanInputBytes(b *data.Batch) (int64, error) {
+	c, _, _, err := m.graphFor(b, true, nil)
+	if err != nil {
+		return 0, err
+	}
+	return c.m.InputBytes(), nil
+}
+
 // Step runs a training forward and backward pass on a batch, adding the
 // parameter gradients into the store (Param.Grad), and returns the loss
 // and the outputs.
@@ -519,7 +547,8 @@ func (m *Model) Step(b *data.Batch) (*Output, error) {
 // StepLoss is Step returning only the loss: it copies no logits or
 // intermediates out of the arena, so a steady-state training step (same
 // batch shape as an earlier one) allocates next to nothing. Trainers use
-// it; Step is for callers that read the outputs.
+// it; Step is for callers that read the outputs. On a device backend
+// (Place) the loss is the step's one download, 4 bytes.
 func (m *Model) StepLoss(b *data.Batch) (float32, error) {
 	c, err := m.run(b, true, nil)
 	if err != nil {
@@ -528,7 +557,7 @@ func (m *Model) StepLoss(b *data.Batch) (float32, error) {
 	if c.loss == nil {
 		return 0, fmt.Errorf("%v training graph has no loss", m.Arch)
 	}
-	return c.m.Cost(), nil
+	return c.m.ReadCost()
 }
 
 // TrainedParams lists the parameters that received gradients in the last

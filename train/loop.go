@@ -227,11 +227,28 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 	rng := rand.New(pcg)
 	states := componentStates(cfg, model, train)
 
+	device := !autograd.IsHost(store.Backend())
+	if err := opt.PlaceOn(store); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if device && cfg.Reducer != nil {
+		return nil, fmt.Errorf("train: data-parallel reduction (Reducer) of gradients on the %s backend is not supported yet: it sums host gradients", store.Backend().Name())
+	}
+
 	var st state
 	resumed := false
 	if cfg.ResumeFrom != "" {
 		if st, err = loadCheckpoint(cfg.ResumeFrom, store, opt, pcg, states); err != nil {
 			return nil, fmt.Errorf("train: resume: %w", err)
+		}
+		// The checkpoint was read into the host copies: upload them.
+		if err := store.SyncFromHost(); err != nil {
+			return nil, fmt.Errorf("train: resume: %w", err)
+		}
+		if opt.dev != nil {
+			if err := opt.dev.reset(); err != nil {
+				return nil, fmt.Errorf("train: resume: %w", err)
+			}
 		}
 		resumed = true
 	}
@@ -244,7 +261,9 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		return nil, fmt.Errorf("train: seek sampler to %+v: %w", st.Sampler, err)
 	}
 	setLR(opt, sched, st.Step)
-	store.ZeroGrad()
+	if err := store.ZeroGrads(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 
 	start := time.Now()
 	trainable := trainableParams(store)
@@ -276,7 +295,7 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 			// of the end of step st.Step, so a checkpoint saved now resumes
 			// bit for bit.
 			if cfg.OutputDir != "" && st.Step > 0 && savedStep != st.Step {
-				dir, serr := saveCheckpoint(cfg, &st, store, opt, pcg, states)
+				dir, serr := syncAndSave(cfg, &st, store, opt, pcg, states)
 				if serr != nil {
 					return res, fmt.Errorf("train: %w after step %d (%w); saving a checkpoint failed: %w", ErrInterrupted, st.Step, err, serr)
 				}
@@ -338,12 +357,23 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		}
 		// NaN/Inf guard, clipping, optimizer and schedule.
 		var norm float32
-		if cfg.MaxGradNorm > 0 {
+		switch {
+		case device && cfg.MaxGradNorm > 0:
+			norm, err = opt.dev.clipGradNorm(withGrad, cfg.MaxGradNorm)
+		case device:
+			norm, err = opt.dev.gradNorm(withGrad)
+		case cfg.MaxGradNorm > 0:
 			norm = ClipGradNorm(withGrad, cfg.MaxGradNorm)
-		} else {
+		default:
 			norm = GradNorm(withGrad)
 		}
+		if err != nil {
+			return res, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+		}
 		if !isFinite(float64(norm)) {
+			if err := store.SyncGradsToHost(); err != nil {
+				return res, fmt.Errorf("train: step %d: non-finite gradient norm; reading the gradients: %w", st.Step+1, err)
+			}
 			name, v := firstNonFinite(withGrad)
 			return res, &NonFiniteError{Step: st.Step + 1, What: "gradient", Param: name, Value: v}
 		}
@@ -358,10 +388,14 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 		} else if norm != 0 {
 			zeroSince = 0
 		}
-		opt.Step(hasGrad)
+		if err := opt.StepErr(hasGrad); err != nil {
+			return res, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+		}
 		st.Step++
 		setLR(opt, sched, st.Step)
-		store.ZeroGrad()
+		if err := store.ZeroGrads(); err != nil {
+			return res, fmt.Errorf("train: step %d: %w", st.Step, err)
+		}
 		res.Steps, res.Loss = st.Step, lossSum/float64(accum)
 
 		info := &StepInfo{Step: st.Step, MaxSteps: cfg.MaxSteps, Epoch: st.Epoch, Loss: res.Loss,
@@ -386,7 +420,7 @@ func Run[B any](ctx context.Context, cfg Config, model Model[B], train Sampler[B
 			}
 		}
 		if cfg.OutputDir != "" && ((cfg.SaveEvery > 0 && st.Step%cfg.SaveEvery == 0) || stop || st.Step == cfg.MaxSteps) {
-			dir, err := saveCheckpoint(cfg, &st, store, opt, pcg, states)
+			dir, err := syncAndSave(cfg, &st, store, opt, pcg, states)
 			if err != nil {
 				return res, fmt.Errorf("train: step %d: %w", st.Step, err)
 			}
@@ -425,6 +459,9 @@ func evaluate(ctx context.Context, cfg Config, st *state, store *autograd.Store,
 	if improved {
 		st.HasBest, st.BestF1, st.BestStep, st.EvalsSinceBest = true, micro.F1, st.Step, 0
 		if cfg.KeepBest && cfg.OutputDir != "" {
+			if err := store.SyncToHost(); err != nil {
+				return false, fmt.Errorf("train: step %d: best weights: %w", st.Step, err)
+			}
 			if err := saveBest(cfg, store, st, micro); err != nil {
 				return false, fmt.Errorf("train: step %d: %w", st.Step, err)
 			}
@@ -437,6 +474,18 @@ func evaluate(ctx context.Context, cfg Config, st *state, store *autograd.Store,
 		IsBest: improved, BestF1: st.BestF1, BestStep: st.BestStep, EvalsSinceBest: st.EvalsSinceBest,
 		Elapsed: time.Since(start)}
 	return early, callHooks(hooks, func(h Hook) error { return h.OnEval(ctx, ei) })
+}
+
+// syncAndSave copies device-resident weights and moments to the host
+// (explicitly; nothing on the CPU) and writes a checkpoint.
+func syncAndSave(cfg Config, st *state, store *autograd.Store, opt *AdamW, pcg *rand.PCG, states map[string]Stateful) (string, error) {
+	if err := store.SyncToHost(); err != nil {
+		return "", err
+	}
+	if err := opt.SyncToHost(); err != nil {
+		return "", err
+	}
+	return saveCheckpoint(cfg, st, store, opt, pcg, states)
 }
 
 func (cfg *Config) validate(haveEval bool) error {

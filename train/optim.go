@@ -58,6 +58,35 @@ type AdamW struct {
 	Groups            []*Group
 	beta1, beta2, eps float64
 	state             map[*autograd.Param]*ParamState
+	// dev runs the updates on a device-resident store (PlaceOn); nil on
+	// the CPU.
+	dev *deviceOptim
+}
+
+// PlaceOn makes Step update the parameters where store keeps them: on a
+// device backend (autograd.Store.Place) the moments are device buffers and
+// each update a kernel of that backend (ParamState.ExpAvg and ExpAvgSq are
+// then filled only by SyncToHost). On the CPU it does nothing.
+func (o *AdamW) PlaceOn(store *autograd.Store) error {
+	if autograd.IsHost(store.Backend()) {
+		o.dev = nil
+		return nil
+	}
+	d, err := newDeviceOptim(store)
+	if err != nil {
+		return fmt.Errorf("adamw: %w", err)
+	}
+	o.dev = d
+	return nil
+}
+
+// SyncToHost downloads device moments into ParamState.ExpAvg and ExpAvgSq
+// (before a checkpoint is written); on the CPU it does nothing.
+func (o *AdamW) SyncToHost() error {
+	if o.dev == nil {
+		return nil
+	}
+	return o.dev.syncToHost(o)
 }
 
 // NewAdamW returns AdamW over groups. A parameter in two groups, or a
@@ -92,8 +121,50 @@ func NewAdamW(groups []*Group, opts AdamWOptions) (*AdamW, error) {
 func (o *AdamW) State(p *autograd.Param) *ParamState { return o.state[p] }
 
 // Step updates every parameter of every group for which hasGrad reports a
-// gradient this step (nil: all of them), reading Param.Grad.
+// gradient this step (nil: all of them), reading Param.Grad. On a device
+// store (PlaceOn) use StepErr, which reports the device's errors.
 func (o *AdamW) Step(hasGrad func(*autograd.Param) bool) {
+	if o.dev != nil {
+		_ = o.StepErr(hasGrad)
+		return
+	}
+	o.step(hasGrad)
+}
+
+// StepErr is Step where the parameters live (see PlaceOn).
+func (o *AdamW) StepErr(hasGrad func(*autograd.Param) bool) error {
+	if o.dev == nil {
+		o.step(hasGrad)
+		return nil
+	}
+	b1, b2 := float32(o.beta1), float32(o.beta2)
+	omb1, omb2 := float32(1-o.beta1), float32(1-o.beta2)
+	eps := float32(o.eps)
+	for _, g := range o.Groups {
+		decay := float32(1 - g.LR*g.WeightDecay)
+		for _, p := range g.Params {
+			if hasGrad != nil && !hasGrad(p) {
+				continue
+			}
+			st := o.state[p]
+			if st == nil {
+				st = &ParamState{}
+				o.state[p] = st
+			}
+			st.Step++
+			bc1 := 1 - math.Pow(o.beta1, float64(st.Step))
+			bc2 := 1 - math.Pow(o.beta2, float64(st.Step))
+			u := adamWUpdate{decay: decay, b1: b1, omb1: omb1, b2: b2, omb2: omb2, eps: eps,
+				negStep: float32(-(g.LR / bc1)), bc2Sqrt: float32(math.Sqrt(bc2))}
+			if err := o.dev.step(p, st, u); err != nil {
+				return fmt.Errorf("adamw: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (o *AdamW) step(hasGrad func(*autograd.Param) bool) {
 	b1, b2 := float32(o.beta1), float32(o.beta2)
 	omb1, omb2 := float32(1-o.beta1), float32(1-o.beta2)
 	eps := float32(o.eps)

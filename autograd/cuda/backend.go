@@ -255,3 +255,19 @@ func unsupported(a kern.Attrs, k autograd.Kernel) error {
 	}
 	return fmt.Errorf("kernel %q (%T) has no CUDA implementation yet", a.Kernel(), a)
 }
+
+// Zero clears elements [off, off+n) of b on the device.
+func (be *Backend) Zero(b autograd.Buffer, off, n int) error {
+	db, err := devBuf(b)
+	if err != nil {
+		return err
+	}
+	if err := span(db, off, n); err != nil {
+		return err
+	}
+	es := elemSize(db.dt)
+	if err := be.d.Zero(db.ptr+DevicePtr(off*es), n*es); err != nil {
+		return fmt.Errorf("cuda backend: %w", err)
+	}
+	return nil
+}

@@ -234,3 +234,26 @@ func (TokenLossAttrs) Kernel() string           { return "token_loss" }
 func (AdjacencyLossAttrs) Kernel() string       { return "adjacency_loss" }
 func (RelationLossAttrs) Kernel() string        { return "relation_loss" }
 func (DecoderCrossEntropyAttrs) Kernel() string { return "decoder_cross_entropy" }
+
+// ---- optimizer --------------------------------------------------------------
+// These act on parameters, gradients and optimizer state in place, outside
+// any graph (package train runs them on the store's backend).
+
+// AdamWAttrs is one parameter's torch.optim.AdamW update with the step's
+// float32 constants (train.AdamW.Step): inputs weight, gradient, first and
+// second moment, all updated in place.
+type AdamWAttrs struct {
+	Decay, Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, Eps, NegStep, BiasCorr2Sqrt float32
+}
+
+// GradNormAttrs is torch.nn.utils.clip_grad_norm_'s global L2 norm of the
+// input tensors (each tensor's norm rounded to float32, accumulated in
+// float64), a scalar output.
+type GradNormAttrs struct{}
+
+// ScaleAttrs multiplies a tensor in place by C (gradient clipping).
+type ScaleAttrs struct{ C float32 }
+
+func (AdamWAttrs) Kernel() string    { return "adamw" }
+func (GradNormAttrs) Kernel() string { return "grad_norm" }
+func (ScaleAttrs) Kernel() string    { return "scale" }
