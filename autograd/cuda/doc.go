@@ -36,25 +36,41 @@
 //     cuBLAS (sgemm, strided-batched sgemm, math mode), NVRTC (compile,
 //     log, supported architectures).
 //   - Backend: device buffers and views (autograd.Value.Dev), host copies,
-//     Forward/Backward for the kernels whose attributes are add, relu,
-//     activation (gelu, gelu_new, tanh, sigmoid), dropout (Philox4x32-10
-//     counter-based RNG, no mask stored), layernorm, linear, bmm_nt,
-//     gather_rows, embedding, attention (BERT, causal, and DeBERTa's
-//     disentangled c2p/p2c; attention dropout refused) and the layout
-//     kernels concat_last, columns, add_leading_rows, mask_rows,
-//     broadcast_rows and masked_mean, sigmoid_pair_mask, scaled_sum and
-//     dot_const; AdamW, grad-norm
-//     and clipping on device tensors. Any other kernel is an error naming
-//     it.
+//     Zero, and Forward/Backward for the kernels listed in DeviceKernels
+//     (check.go), by their kern.Attrs name: add, relu, activation (gelu,
+//     gelu_new, tanh, sigmoid), dropout (Philox4x32-10 counter-based RNG,
+//     no mask stored), layernorm, linear, bmm_nt, gather_rows, embedding,
+//     attention (BERT, causal, and DeBERTa's disentangled c2p/p2c;
+//     attention dropout refused), the layout kernels concat_last, columns,
+//     add_leading_rows, mask_rows, broadcast_rows and masked_mean,
+//     sigmoid_pair_mask, scaled_sum and dot_const, and the optimizer
+//     kernels adamw, grad_norm and scale (forward only) that package train
+//     runs on a device-resident store.
+//   - Plan-time refusal: Backend implements autograd.KernelChecker, so
+//     compiling a plan that needs any other kernel (forward or backward)
+//     fails at CompileIn with an error naming the kernel and the cuda
+//     backend; nothing falls back to the host at run time.
 //   - Kernel sources also for masked softmax/log-softmax (tested directly).
+//
+// # Device residency
+//
+// autograd.Store.Place, models.Model.Place and train.Run keep parameters,
+// gradients, AdamW moments and activations in backend buffers: a training
+// step uploads its batch tensors and downloads its loss and gradient norm;
+// checkpoint save and load copy weights and moments explicitly. This is
+// proven without a GPU by the simulated device of autograd/backendtest
+// (finetune's TestSimulatedDeviceTrainsLikeCPU: bit-identical losses and
+// weights, exact per-step byte counts). On this backend grad_norm also
+// reads back each gradient tensor's sum of squares (8 bytes per tensor).
 //
 // # What does not exist yet
 //
-// autograd.Machine binds parameters, inputs and gradients as host slices,
-// so no model runs on this backend: Select reports ErrNotWired for a usable
-// device. Attention dropout, the BiLSTM, conv1d (GPT-2), the scorer,
-// span-first-layer and decoder-inputs kernels, the losses and bf16/fp16
-// have no device implementation.
+// The BiLSTM, conv1d (GPT-2), the scorer, span-first-layer and
+// decoder-inputs kernels, every loss, attention dropout and bf16/fp16
+// have no device implementation, so no GLiNER architecture's plan
+// compiles on this backend yet (CheckKernel names the first missing
+// kernel), and Select reports ErrNotWired for a usable device: recipes'
+// training.device is not wired to models.Model.Place.
 //
 // # Tests
 //

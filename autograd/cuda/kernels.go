@@ -108,6 +108,9 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 		if ok, err := be.miscForward(k, a, in, out); ok {
 			return err
 		}
+		if ok, err := be.optimForward(a, in, out); ok {
+			return err
+		}
 		return unsupported(a, k)
 	}
 }

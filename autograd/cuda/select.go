@@ -94,10 +94,11 @@ func CheckSettings(deviceKey, device, precisionKey, precision string) (Placement
 }
 
 // ErrNotWired is returned (wrapped) by Select for a usable CUDA device:
-// the backend and its kernels exist and are tested per kernel, but
-// autograd.Machine still binds parameters, inputs and gradients as host
-// memory, so no model runs on the device yet.
-var ErrNotWired = fmt.Errorf("running models on a CUDA device is not supported yet: the CUDA backend's kernels exist (autograd/cuda, tested per kernel against the CPU), but the engine's Machine still keeps parameters, inputs and gradients in host memory")
+// the engine keeps a model's parameters, gradients and optimizer state on
+// a device backend (models.Model.Place), but this backend lacks device
+// kernels that every architecture needs (DeviceKernels lists those it
+// has), so no model's plan compiles on it yet.
+var ErrNotWired = fmt.Errorf("running models on a CUDA device is not supported yet: the CUDA backend lacks device kernels every GLiNER architecture needs (the BiLSTM, span and scorer kernels, the losses; autograd/cuda DeviceKernels lists those it has), so their plans are refused at compile time")
 
 // Select returns the backend for a device setting, key naming the setting
 // in errors ("training.device", "--device"). "cpu" is autograd.CPU. For
