@@ -43,6 +43,15 @@
 //   - Backend: the seam between plans and the hardware. Arena buffers are
 //     allocated and freed, inputs copied in and kernels run through one
 //     Backend interface (allocate, free, view, copy to and from the host,
-//     forward, backward, synchronise). CPU, the only backend today, keeps
-//     buffers in host memory and runs the kernels' Go bodies.
+//     forward, backward, synchronise, zero). CPU keeps buffers in host
+//     memory and runs the kernels' Go bodies; package autograd/cuda is a
+//     device backend, package autograd/backendtest a simulated one.
+//   - Residency (resident.go): Store.Place puts every parameter's value and
+//     gradient in the backend's buffers (on the CPU Param.Data and
+//     Param.Grad are those buffers, zero-copy). A Machine over a placed
+//     store binds them, uploads only its inputs (Set), accumulates
+//     gradients on the backend and downloads only what is read (ReadCost,
+//     Value); SyncToHost and SyncFromHost are the explicit copies for
+//     checkpoints. A backend that implements KernelChecker refuses, at
+//     CompileIn, a plan needing a kernel it lacks.
 package autograd
