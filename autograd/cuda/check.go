@@ -15,7 +15,7 @@ import (
 // backward). CheckKernel refuses every other kernel when a plan is
 // compiled (autograd.KernelChecker), so no plan falls back to the host.
 var DeviceKernels = []string{
-	"add", "relu", "activation", "dropout", "layernorm", "linear", "bmm_nt", "gather_rows", "embedding",
+	"add", "relu", "activation", "dropout", "layernorm", "linear", "conv1d", "bmm_nt", "gather_rows", "embedding",
 	"attention", "concat_last", "columns", "add_leading_rows", "mask_rows", "broadcast_rows", "masked_mean",
 	"sigmoid_pair_mask", "scaled_sum", "dot_const", "adamw", "grad_norm", "scale",
 }
@@ -26,7 +26,7 @@ var DeviceKernels = []string{
 func (be *Backend) CheckKernel(k autograd.Kernel, backward bool) error {
 	a := autograd.AttrsOf(k)
 	switch a := a.(type) {
-	case kern.AddAttrs, kern.ReLUAttrs, kern.DropoutAttrs, kern.LayerNormAttrs, kern.LinearAttrs,
+	case kern.AddAttrs, kern.ReLUAttrs, kern.DropoutAttrs, kern.LayerNormAttrs, kern.LinearAttrs, kern.Conv1DAttrs,
 		kern.BatchMatMulNTAttrs, kern.GatherRowsAttrs, kern.EmbeddingAttrs,
 		kern.ConcatLastAttrs, kern.ColumnsAttrs, kern.AddLeadingRowsAttrs, kern.MaskRowsAttrs,
 		kern.BroadcastRowsAttrs, kern.MaskedMeanAttrs, kern.SigmoidPairMaskAttrs, kern.ScaledSumAttrs,

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -58,4 +59,35 @@ func TestCompileRefusesKernelsWithoutDeviceVersion(t *testing.T) {
 			t.Fatal("empty kernel name in DeviceKernels")
 		}
 	}
+}
+
+// conv1dK is GPT-2's Conv1D over kern's CPU bodies (the models' kernel
+// lives in models/encoder), for the CPU-vs-CUDA comparison.
+type conv1dK struct{}
+
+func (conv1dK) Name() string      { return "conv1d" }
+func (conv1dK) Attrs() kern.Attrs { return kern.Conv1DAttrs{} }
+func (conv1dK) OutShape(in [][]int) ([]int, error) {
+	out := append([]int(nil), in[0]...)
+	out[len(out)-1] = in[1][1]
+	return out, nil
+}
+func (conv1dK) Forward(in []autograd.Value, out autograd.Value) error {
+	rows, inW := rowsCols(in[0].Shape)
+	kern.Conv1DForward(out.F, in[0].F, in[1].F, in[2].F, rows, inW, in[1].Shape[1])
+	return nil
+}
+func (conv1dK) Backward(in []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
+	rows, inW := rowsCols(in[0].Shape)
+	kern.Conv1DBackward(grads[0].F, grads[1].F, grads[2].F, dout.F, in[0].F, in[1].F, rows, inW, in[1].Shape[1])
+	return nil
+}
+
+func TestCUDAConv1D(t *testing.T) {
+	be := gpu(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	k := oneKernel(t, func(g *autograd.Graph) {
+		g.Apply(conv1dK{}, g.Input("x", 3, 17, 48), g.Input("w", 48, 40), g.Input("b", 40))
+	})
+	compare(t, be, k, []autograd.Value{fl(r, 3, 17, 48), fl(r, 48, 40), fl(r, 40)}, []bool{true, true, true}, 13)
 }

@@ -39,7 +39,7 @@
 //     Zero, and Forward/Backward for the kernels listed in DeviceKernels
 //     (check.go), by their kern.Attrs name: add, relu, activation (gelu,
 //     gelu_new, tanh, sigmoid), dropout (Philox4x32-10 counter-based RNG,
-//     no mask stored), layernorm, linear, bmm_nt, gather_rows, embedding,
+//     no mask stored), layernorm, linear, conv1d (GPT-2), bmm_nt, gather_rows, embedding,
 //     attention (BERT, causal, and DeBERTa's disentangled c2p/p2c;
 //     attention dropout refused), the layout kernels concat_last, columns,
 //     add_leading_rows, mask_rows, broadcast_rows and masked_mean,
@@ -65,7 +65,7 @@
 //
 // # What does not exist yet
 //
-// The BiLSTM, conv1d (GPT-2), the scorer, span-first-layer and
+// The BiLSTM, the scorer, span-first-layer and
 // decoder-inputs kernels, every loss, attention dropout and bf16/fp16
 // have no device implementation, so no GLiNER architecture's plan
 // compiles on this backend yet (CheckKernel names the first missing

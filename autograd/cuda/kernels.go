@@ -70,6 +70,14 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 			return be.d.Launch("gl_add_bias_rows", grid(rows*outW), threads, out.Dev, in[2].Dev, rows, outW)
 		}
 		return nil
+	case kern.Conv1DAttrs:
+		// GPT-2's Conv1D (kern.Conv1DForward): y = x·W + b, W (in, out).
+		rows, inW := rowsCols(in[0].Shape)
+		outW := in[1].Shape[1]
+		if err := be.d.Sgemm(false, false, rows, outW, inW, 1, in[0].Dev, inW, in[1].Dev, outW, 0, out.Dev, outW); err != nil {
+			return err
+		}
+		return be.d.Launch("gl_add_bias_rows", grid(rows*outW), threads, out.Dev, in[2].Dev, rows, outW)
 	case kern.BatchMatMulNTAttrs:
 		B, M, K, N := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2], in[1].Shape[1]
 		return be.d.SgemmStridedBatched(false, true, M, N, K, 1, in[0].Dev, K, M*K, in[1].Dev, K, N*K, 0, out.Dev, N, M*N, B)
@@ -177,6 +185,24 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 			}
 		}
 		if a.Bias && len(grads) > 2 && grads[2].Dev != 0 {
+			return be.d.Launch("gl_col_sum", grid(outW), threads, grads[2].Dev, dout.Dev, rows, outW)
+		}
+		return nil
+	case kern.Conv1DAttrs:
+		// kern.Conv1DBackward: dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ_rows dy.
+		rows, inW := rowsCols(in[0].Shape)
+		outW := in[1].Shape[1]
+		if grads[0].Dev != 0 {
+			if err := be.d.Sgemm(false, true, rows, inW, outW, 1, dout.Dev, outW, in[1].Dev, outW, 0, grads[0].Dev, inW); err != nil {
+				return err
+			}
+		}
+		if grads[1].Dev != 0 {
+			if err := be.d.Sgemm(true, false, inW, outW, rows, 1, in[0].Dev, inW, dout.Dev, outW, 0, grads[1].Dev, outW); err != nil {
+				return err
+			}
+		}
+		if len(grads) > 2 && grads[2].Dev != 0 {
 			return be.d.Launch("gl_col_sum", grid(outW), threads, grads[2].Dev, dout.Dev, rows, outW)
 		}
 		return nil
