@@ -85,8 +85,8 @@ cat <<'MSG'
 == NOT RUN (not implemented yet; see autograd/cuda/doc.go):
    the whole-model DeBERTa-v3-base step benchmark on CUDA and the CUDA runs
    of groups 2-3 beyond compile time: no GLiNER architecture's plan compiles
-   on the CUDA backend yet, because the BiLSTM, span-first-layer, scorer
-   and decoder-input kernels, the losses and attention dropout have
+   on the CUDA backend yet, because the BiLSTM, scorer and decoder-input
+   kernels, the losses and attention dropout have
    no device version (the tests fail naming the first missing kernel);
    bf16/fp16 do not exist.
 MSG

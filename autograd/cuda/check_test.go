@@ -34,7 +34,7 @@ func TestCompileRefusesKernelsWithoutDeviceVersion(t *testing.T) {
 	}{
 		{kern.BiLSTMAttrs{}, `"bilstm"`},
 		{kern.SpanLossAttrs{}, `"span_loss"`},
-		{kern.SpanFirstLayerAttrs{}, `"span_first_layer"`},
+		{kern.ScorerHiddenAttrs{}, `"scorer_hidden"`},
 		{kern.AttentionAttrs{Dropout: 0.1}, "attention dropout"},
 		{kern.ReLUAttrs{}, ""},
 		{kern.LayerNormAttrs{Eps: 1e-5}, ""},
@@ -90,4 +90,52 @@ func TestCUDAConv1D(t *testing.T) {
 		g.Apply(conv1dK{}, g.Input("x", 3, 17, 48), g.Input("w", 48, 40), g.Input("b", 40))
 	})
 	compare(t, be, k, []autograd.Value{fl(r, 3, 17, 48), fl(r, 48, 40), fl(r, 40)}, []bool{true, true, true}, 13)
+}
+
+// spanFirstK is models' span_first_layer over kern's CPU bodies (the
+// models' kernel is unexported there), for the CPU-vs-CUDA comparison.
+type spanFirstK struct{ si, ei []int32 }
+
+func (*spanFirstK) Name() string      { return "span_first_layer" }
+func (*spanFirstK) Attrs() kern.Attrs { return kern.SpanFirstLayerAttrs{} }
+func (*spanFirstK) OutShape(in [][]int) ([]int, error) {
+	return []int{in[0][0], in[4][1], in[2][0]}, nil
+}
+func (*spanFirstK) NonDifferentiable(i int) bool { return i >= 4 }
+func (k *spanFirstK) Forward(in []autograd.Value, out autograd.Value) error {
+	B, W, H, O, S := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2], in[2].Shape[0], in[4].Shape[1]
+	var si, ei []int32
+	k.si, k.ei = autograd.Int32s(&si, in[4].I), autograd.Int32s(&ei, in[5].I)
+	ps, pe := make([]float32, B*W*H), make([]float32, B*W*H)
+	a, b := make([]float32, B*W*O), make([]float32, B*W*O)
+	return kern.SpanFirstLayerForward(out.F, ps, pe, a, b, in[0].F, in[1].F, in[2].F, in[3].F, k.si, k.ei, B, W, H, O, S)
+}
+func (k *spanFirstK) Backward(in []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
+	B, W, H, O, S := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2], in[2].Shape[0], in[4].Shape[1]
+	ps, pe := make([]float32, B*W*H), make([]float32, B*W*H)
+	for i, v := range in[0].F {
+		ps[i] = max(v, 0)
+	}
+	for i, v := range in[1].F {
+		pe[i] = max(v, 0)
+	}
+	da, db := make([]float32, B*W*O), make([]float32, B*W*O)
+	return kern.SpanFirstLayerBackward(grads[0].F, grads[1].F, grads[2].F, grads[3].F, dout.F, in[0].F, in[1].F, in[2].F, ps, pe, da, db, k.si, k.ei, B, W, H, O, S)
+}
+
+func TestCUDASpanFirstLayer(t *testing.T) {
+	be := gpu(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	const B, W, H, O, S = 2, 7, 24, 40, 12
+	si, ei := autograd.Value{Shape: []int{B, S}, I: make([]int64, B*S)}, autograd.Value{Shape: []int{B, S}, I: make([]int64, B*S)}
+	for i := range si.I {
+		si.I[i] = int64(i % W)
+		ei.I[i] = min(si.I[i]+int64(i%3), W-1)
+	}
+	k := oneKernel(t, func(g *autograd.Graph) {
+		g.Apply(&spanFirstK{}, g.Input("start", B, W, H), g.Input("end", B, W, H), g.Input("w", O, 2*H), g.Input("b", O),
+			g.IntInput("si", B, S), g.IntInput("ei", B, S))
+	})
+	compare(t, be, k, []autograd.Value{fl(r, B, W, H), fl(r, B, W, H), fl(r, O, 2*H), fl(r, O), si, ei},
+		[]bool{true, true, true, true, false, false}, 23)
 }

@@ -41,7 +41,8 @@
 //     gelu_new, tanh, sigmoid), dropout (Philox4x32-10 counter-based RNG,
 //     no mask stored), layernorm, linear, conv1d (GPT-2), bmm_nt, gather_rows, embedding,
 //     attention (BERT, causal, and DeBERTa's disentangled c2p/p2c;
-//     attention dropout refused), the layout kernels concat_last, columns,
+//     attention dropout refused), span_first_layer (markerV0's fused
+//     first out_project layer: cuBLAS products and kernels/span.cu), the layout kernels concat_last, columns,
 //     add_leading_rows, mask_rows, broadcast_rows and masked_mean,
 //     sigmoid_pair_mask, scaled_sum and dot_const, and the optimizer
 //     kernels adamw, grad_norm and scale (forward only) that package train
@@ -65,7 +66,7 @@
 //
 // # What does not exist yet
 //
-// The BiLSTM, the scorer, span-first-layer and
+// The BiLSTM, the scorer and
 // decoder-inputs kernels, every loss, attention dropout and bf16/fp16
 // have no device implementation, so no GLiNER architecture's plan
 // compiles on this backend yet (CheckKernel names the first missing

@@ -109,6 +109,8 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 		})
 	case kern.AttentionAttrs:
 		return be.attentionForward(k, a, in, out)
+	case kern.SpanFirstLayerAttrs:
+		return be.spanFirstForward(k, in, out)
 	default:
 		if ok, err := be.layoutForward(a, in, out); ok {
 			return err
@@ -243,6 +245,8 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 		return be.d.Launch("gl_embedding_bwd", grid(D), threads, grads[0].Dev, dout.Dev, s.bufs[0], in[1].Size(), V, D)
 	case kern.AttentionAttrs:
 		return be.attentionBackward(k, a, in, dout, grads)
+	case kern.SpanFirstLayerAttrs:
+		return be.spanFirstBackward(k, in, dout, grads)
 	default:
 		if ok, err := be.layoutBackward(a, in, dout, grads); ok {
 			return err
