@@ -82,6 +82,13 @@ student:
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	// While it runs, a second run on its output_dir is refused, naming the
+	// folder and the running process.
+	want := fmt.Sprintf("output_dir %s is in use by another run (pid %d on ", out, cmd.Process.Pid)
+	if code, text := runCLI(t, "--recipe", recipe, "--quiet"); code != 1 || !strings.Contains(text, want) {
+		_ = cmd.Process.Kill()
+		t.Fatalf("a second run on a folder in use: exit %d, %q; want %q", code, text, want)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gliner-go/gliner/internal/dirlock"
 	"github.com/gliner-go/gliner/internal/testutil"
 	"github.com/gliner-go/gliner/train"
 )
@@ -105,6 +106,16 @@ func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 
 	rk := writeRecipe(t, killed)
 	cmd, se := startUntilCheckpoint(t, rk, killed, 20)
+	// While it runs, a second run on its output_dir is refused, naming the
+	// folder and the running process, --resume or not.
+	for _, extra := range [][]string{nil, {"--resume"}} {
+		rc, _, errs := runCmd(t, append([]string{"--recipe", rk, "--quiet"}, extra...)...)
+		want := fmt.Sprintf("output_dir %s is in use by another run (pid %d on ", killed, cmd.Process.Pid)
+		if rc != 1 || !strings.Contains(errs, want) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("a second run %v on a folder in use: rc %d, stderr %q; want %q", extra, rc, errs, want)
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +134,21 @@ func TestResumeAfterSIGKILLIsBitExact(t *testing.T) {
 		t.Fatalf("killed run has a final folder (%v)", err)
 	}
 
-	// Without --resume the output folder is refused.
+	// The killed process left its lock file, which blocks nothing: without
+	// --resume the folder is refused for its checkpoints, with --resume it
+	// is taken.
+	if b, err := os.ReadFile(filepath.Join(killed, dirlock.File)); err != nil || !strings.HasPrefix(string(b), fmt.Sprint(cmd.Process.Pid, " ")) {
+		t.Fatalf("the killed run's lock file: %q, %v", b, err)
+	}
 	if rc, _, errs := runCmd(t, "--recipe", rk, "--quiet"); rc != 1 || !strings.Contains(errs, "--resume") {
 		t.Fatalf("rerun without --resume: rc %d, %s", rc, errs)
 	}
 	rc, outResumed, errs := runCmd(t, "--recipe", rk, "--quiet", "--resume")
 	if rc != 0 {
 		t.Fatalf("resumed run: rc %d: %s", rc, errs)
+	}
+	if _, err := os.Stat(filepath.Join(killed, dirlock.File)); !os.IsNotExist(err) {
+		t.Fatalf("the resumed run left its lock file (%v)", err)
 	}
 	for _, f := range []string{"final/model.safetensors", "checkpoint-60/model.safetensors", "checkpoint-60/optimizer.safetensors", "best/model.safetensors"} {
 		a, err1 := os.ReadFile(filepath.Join(full, f))

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gliner-go/gliner/dist"
+	"github.com/gliner-go/gliner/internal/dirlock"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -131,8 +132,9 @@ func newRunFolder(dir string) runFolder {
 
 // cleanup removes the folder when this command created it and it holds
 // nothing but the files written before training starts (the log, the
-// resolved recipe).
-func (f runFolder) cleanup(startFiles ...string) {
+// resolved recipe) and the folder's lock, which it releases (lock may be
+// nil: not taken).
+func (f runFolder) cleanup(lock *dirlock.Lock, startFiles ...string) {
 	if f.existed || f.dir == "" {
 		return
 	}
@@ -140,6 +142,7 @@ func (f runFolder) cleanup(startFiles ...string) {
 	if err != nil {
 		return
 	}
+	startFiles = append(startFiles, dirlock.File)
 	for _, e := range ents {
 		ok := false
 		for _, s := range startFiles {
@@ -152,8 +155,13 @@ func (f runFolder) cleanup(startFiles ...string) {
 		}
 	}
 	for _, e := range ents {
-		_ = os.Remove(filepath.Join(f.dir, e.Name()))
+		if e.Name() != dirlock.File {
+			_ = os.Remove(filepath.Join(f.dir, e.Name()))
+		}
 	}
+	// Release removes the lock file while it still holds the lock, so no
+	// other run can take a lock on the file removed here.
+	_ = lock.Release()
 	_ = os.Remove(f.dir)
 }
 

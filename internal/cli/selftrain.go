@@ -13,6 +13,7 @@ import (
 	"github.com/gliner-go/gliner/autograd/cuda"
 	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
+	"github.com/gliner-go/gliner/internal/dirlock"
 	"github.com/gliner-go/gliner/selftrain"
 	"github.com/gliner-go/gliner/train"
 )
@@ -30,7 +31,10 @@ func NewSelftrainCmd(stdout, stderr io.Writer) *cobra.Command {
 student is fine-tuned on the weak labels, and becomes the next round's
 teacher (recipes/selftrain.yaml documents every field). A run stopped by
 Ctrl-C, SIGTERM or a crash and restarted with the same recipe continues from
-its last finished step: a student saves a checkpoint before it exits.
+its last finished step: a student saves a checkpoint before it exits. A
+second run on an output_dir in use by another (its lock file .gliner.lock
+is held) is refused, naming the holder's pid; a lock left by a killed run
+does not block.
 
 Progress goes to standard error (the first teacher's and each student's
 steps, the documents the teacher has labelled); each round's dev F1 and a
@@ -66,7 +70,21 @@ writes output_dir and prints; see the README's data-parallel section.`,
 			}
 			folder := newRunFolder(r.OutputDir)
 			lg, closeLog := zap.NewNop(), func() error { return nil }
+			var lock *dirlock.Lock
+			defer func() {
+				closeLog()
+				if err != nil && comm.Rank() == 0 {
+					folder.cleanup(lock, finetune.LogFile)
+				}
+				// A lock file left behind blocks no later run.
+				_ = lock.Release()
+			}()
 			if comm.Rank() == 0 {
+				// Rank 0 alone holds output_dir's lock (a second run on it
+				// is refused) and writes the log.
+				if lock, err = dirlock.Acquire(r.OutputDir); err != nil {
+					return err
+				}
 				if lg, closeLog, err = finetune.NewLogger(r.OutputDir, nil); err != nil {
 					return err
 				}
@@ -74,12 +92,6 @@ writes output_dir and prints; see the README's data-parallel section.`,
 				// The other ranks print nothing and show no progress.
 				stdout, quiet = io.Discard, true
 			}
-			defer func() {
-				closeLog()
-				if err != nil && comm.Rank() == 0 {
-					folder.cleanup(finetune.LogFile)
-				}
-			}()
 			ctx, stop := SignalContext(context.Background(), stderr, "the student saves a checkpoint of its last finished step")
 			defer stop()
 			opts := selftrain.RunOptions{Logger: lg, Out: stdout, Comm: comm}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gliner-go/gliner/dist"
 	"github.com/gliner-go/gliner/finetune"
+	"github.com/gliner-go/gliner/internal/dirlock"
 	"github.com/gliner-go/gliner/train"
 )
 
@@ -40,7 +41,9 @@ folder), and prints the final dev F1.
 
 An output_dir that already holds checkpoints is refused unless --resume is
 given; --resume continues from its latest checkpoint (or starts afresh if
-there is none), bit for bit. Ctrl-C or SIGTERM saves a checkpoint of the
+there is none), bit for bit. A second run on an output_dir in use by another
+(its lock file .gliner.lock is held) is refused, naming the holder's pid;
+a lock left by a killed run does not block. Ctrl-C or SIGTERM saves a checkpoint of the
 last finished step before the command exits (status 130). A run whose
 gradient norm stays exactly 0 (a dead model, typically from a learning
 rate too large) stops with an error instead of exporting it.
@@ -86,21 +89,28 @@ data-parallel section.`,
 			}
 			folder := newRunFolder(r.Training.OutputDir)
 			lg, closeLog := zap.NewNop(), func() error { return nil }
+			var lock *dirlock.Lock
+			defer func() {
+				closeLog()
+				if err != nil && comm.Rank() == 0 {
+					folder.cleanup(lock, finetune.LogFile, finetune.RecipeFile)
+				}
+				// A lock file left behind blocks no later run.
+				_ = lock.Release()
+			}()
 			if comm.Rank() == 0 {
-				// Rank 0 alone writes the log (and prints); the other ranks
-				// report only their errors.
+				// Rank 0 alone holds output_dir's lock (a second run on
+				// it is refused, --resume included), writes the log and
+				// prints; the other ranks report only their errors.
+				if lock, err = dirlock.Acquire(r.Training.OutputDir); err != nil {
+					return err
+				}
 				if lg, closeLog, err = finetune.NewLogger(r.Training.OutputDir, console); err != nil {
 					return err
 				}
 			} else {
 				stdout, quiet = io.Discard, true
 			}
-			defer func() {
-				closeLog()
-				if err != nil && comm.Rank() == 0 {
-					folder.cleanup(finetune.LogFile, finetune.RecipeFile)
-				}
-			}()
 			ctx, stop := SignalContext(context.Background(), stderr, "saving a checkpoint of the last finished step")
 			defer stop()
 			opts := finetune.Options{Resume: resume, Logger: lg, Comm: comm}
