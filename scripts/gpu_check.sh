@@ -86,7 +86,7 @@ cat <<'MSG'
    the whole-model DeBERTa-v3-base step benchmark on CUDA and the CUDA runs
    of groups 2-3 beyond compile time: no GLiNER architecture's plan compiles
    on the CUDA backend yet, because the BiLSTM, scorer and decoder-input
-   kernels, the losses and attention dropout have
+   kernels, the losses but the span loss and attention dropout have
    no device version (the tests fail naming the first missing kernel);
    bf16/fp16 do not exist.
 MSG

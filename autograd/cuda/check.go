@@ -16,7 +16,7 @@ import (
 // compiled (autograd.KernelChecker), so no plan falls back to the host.
 var DeviceKernels = []string{
 	"add", "relu", "activation", "dropout", "layernorm", "linear", "conv1d", "bmm_nt", "gather_rows", "embedding",
-	"attention", "span_first_layer", "concat_last", "columns", "add_leading_rows", "mask_rows", "broadcast_rows", "masked_mean",
+	"attention", "span_first_layer", "span_loss", "concat_last", "columns", "add_leading_rows", "mask_rows", "broadcast_rows", "masked_mean",
 	"sigmoid_pair_mask", "scaled_sum", "dot_const", "adamw", "grad_norm", "scale",
 }
 
@@ -40,6 +40,8 @@ func (be *Backend) CheckKernel(k autograd.Kernel, backward bool) error {
 			return fmt.Errorf("kernel %q with dropout %g has no CUDA implementation yet (attention dropout on the device)", a.Kernel(), a.Dropout)
 		}
 		return nil
+	case kern.SpanLossAttrs:
+		return spanLossSupported(a.Options)
 	case kern.AdamWAttrs, kern.GradNormAttrs, kern.ScaleAttrs:
 		if backward {
 			return fmt.Errorf("kernel %q has no backward", a.Kernel())

@@ -33,7 +33,10 @@ func TestCompileRefusesKernelsWithoutDeviceVersion(t *testing.T) {
 		want string // "" compiles
 	}{
 		{kern.BiLSTMAttrs{}, `"bilstm"`},
-		{kern.SpanLossAttrs{}, `"span_loss"`},
+		{kern.TokenLossAttrs{}, `"token_loss"`},
+		{kern.SpanLossAttrs{Options: kern.LossOptions{Alpha: -1, Negatives: 0.5, Masking: kern.MaskingGlobal}}, "negative masking"},
+		{kern.SpanLossAttrs{Options: kern.LossOptions{Alpha: -1, Reduction: kern.ReductionNone, Negatives: 1}}, "reduction"},
+		{kern.SpanLossAttrs{Options: kern.DefaultLossOptions()}, ""},
 		{kern.ScorerHiddenAttrs{}, `"scorer_hidden"`},
 		{kern.AttentionAttrs{Dropout: 0.1}, "attention dropout"},
 		{kern.ReLUAttrs{}, ""},
@@ -138,4 +141,62 @@ func TestCUDASpanFirstLayer(t *testing.T) {
 	})
 	compare(t, be, k, []autograd.Value{fl(r, B, W, H), fl(r, B, W, H), fl(r, O, 2*H), fl(r, O), si, ei},
 		[]bool{true, true, true, true, false, false}, 23)
+}
+
+// spanLossK is models' span_loss over kern.SpanLoss (the models' kernel is
+// unexported there), for the CPU-vs-CUDA comparison.
+type spanLossK struct {
+	o   kern.LossOptions
+	res *kern.LossResult
+}
+
+func (*spanLossK) Name() string                    { return "span_loss" }
+func (k *spanLossK) Attrs() kern.Attrs             { return kern.SpanLossAttrs{Options: k.o} }
+func (*spanLossK) OutShape([][]int) ([]int, error) { return []int{}, nil }
+func (*spanLossK) NonDifferentiable(i int) bool    { return i > 0 }
+func (k *spanLossK) Forward(in []autograd.Value, out autograd.Value) error {
+	l := in[0].Shape
+	res, err := kern.SpanLoss(in[0].F, in[1].F, l[0], l[1]*l[2], l[3], in[2].F, in[3].F, k.o, nil)
+	if err != nil {
+		return err
+	}
+	k.res, out.F[0] = res, res.Loss
+	return nil
+}
+func (k *spanLossK) Backward(_ []autograd.Value, _ autograd.Value, dout autograd.Value, grads []autograd.Value) error {
+	return k.res.BackwardInto(grads[0].F, dout.F)
+}
+
+func TestCUDASpanLoss(t *testing.T) {
+	be := gpu(t)
+	r := rand.New(rand.NewPCG(31, 32))
+	const B, W, K, C = 2, 5, 3, 4
+	S := W * K
+	labels := autograd.Value{Shape: []int{B, S, C}, F: make([]float32, B*S*C)}
+	for i := range labels.F {
+		switch i % 11 {
+		case 0, 4:
+			labels.F[i] = 1
+		case 7:
+			labels.F[i] = -100
+		}
+	}
+	spanMask := autograd.Value{Shape: []int{B, S}, F: make([]float32, B*S)}
+	for i := range spanMask.F {
+		if i%S < S-4 {
+			spanMask.F[i] = 1
+		}
+	}
+	promptsMask := autograd.Value{Shape: []int{B, C}, F: []float32{1, 1, 1, 0, 1, 1, 0, 0}}
+	for _, o := range []kern.LossOptions{
+		kern.DefaultLossOptions(),
+		{Alpha: 0.75, Gamma: 2, LabelSmoothing: 0.1, Reduction: kern.ReductionMean, Negatives: 1},
+		{Alpha: -1, ProbMargin: 0.05, Reduction: kern.ReductionMean, Negatives: 1},
+	} {
+		k := oneKernel(t, func(g *autograd.Graph) {
+			g.Apply(&spanLossK{o: o}, g.Input("logits", B, W, K, C), g.Input("labels", B, S, C), g.Input("span_mask", B, S),
+				g.Input("prompts_mask", B, C))
+		})
+		compare(t, be, k, []autograd.Value{fl(r, B, W, K, C), labels, spanMask, promptsMask}, []bool{true, false, false, false}, 33)
+	}
 }

@@ -38,15 +38,17 @@
 //   - Backend: device buffers and views (autograd.Value.Dev), host copies,
 //     Zero, and Forward/Backward for the kernels listed in DeviceKernels
 //     (check.go), by their kern.Attrs name: add, relu, activation (gelu,
-//     gelu_new, tanh, sigmoid), dropout (Philox4x32-10 counter-based RNG,
-//     no mask stored), layernorm, linear, conv1d (GPT-2), bmm_nt, gather_rows, embedding,
-//     attention (BERT, causal, and DeBERTa's disentangled c2p/p2c;
-//     attention dropout refused), span_first_layer (markerV0's fused
-//     first out_project layer: cuBLAS products and kernels/span.cu), the layout kernels concat_last, columns,
-//     add_leading_rows, mask_rows, broadcast_rows and masked_mean,
-//     sigmoid_pair_mask, scaled_sum and dot_const, and the optimizer
-//     kernels adamw, grad_norm and scale (forward only) that package train
-//     runs on a device-resident store.
+//     gelu_new, tanh, sigmoid), dropout (Philox4x32-10 counter-based RNG, no
+//     mask stored), layernorm, linear, conv1d (GPT-2), bmm_nt, gather_rows,
+//     embedding, attention (BERT, causal, and DeBERTa's disentangled
+//     c2p/p2c; attention dropout refused), span_first_layer (markerV0's
+//     fused first out_project layer: cuBLAS products and kernels/span.cu),
+//     span_loss (BCE/focal with label smoothing and margin, masks, sum or
+//     mean; negative sampling and reduction none refused: kernels/loss.cu),
+//     the layout kernels concat_last, columns, add_leading_rows, mask_rows,
+//     broadcast_rows and masked_mean, sigmoid_pair_mask, scaled_sum and
+//     dot_const, and the optimizer kernels adamw, grad_norm and scale
+//     (forward only) that package train runs on a device-resident store.
 //   - Plan-time refusal: Backend implements autograd.KernelChecker, so
 //     compiling a plan that needs any other kernel (forward or backward)
 //     fails at CompileIn with an error naming the kernel and the cuda
@@ -67,7 +69,8 @@
 // # What does not exist yet
 //
 // The BiLSTM, the scorer and
-// decoder-inputs kernels, every loss, attention dropout and bf16/fp16
+// decoder-inputs kernels, the token, adjacency, relation and decoder
+// losses, attention dropout and bf16/fp16
 // have no device implementation, so no GLiNER architecture's plan
 // compiles on this backend yet (CheckKernel names the first missing
 // kernel), and Select reports ErrNotWired for a usable device: recipes'

@@ -111,6 +111,8 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 		return be.attentionForward(k, a, in, out)
 	case kern.SpanFirstLayerAttrs:
 		return be.spanFirstForward(k, in, out)
+	case kern.SpanLossAttrs:
+		return be.spanLossForward(k, a, in, out)
 	default:
 		if ok, err := be.layoutForward(a, in, out); ok {
 			return err
@@ -247,6 +249,8 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 		return be.attentionBackward(k, a, in, dout, grads)
 	case kern.SpanFirstLayerAttrs:
 		return be.spanFirstBackward(k, in, dout, grads)
+	case kern.SpanLossAttrs:
+		return be.spanLossBackward(k, in, dout, grads)
 	default:
 		if ok, err := be.layoutBackward(a, in, dout, grads); ok {
 			return err

@@ -98,7 +98,7 @@ func CheckSettings(deviceKey, device, precisionKey, precision string) (Placement
 // a device backend (models.Model.Place), but this backend lacks device
 // kernels that every architecture needs (DeviceKernels lists those it
 // has), so no model's plan compiles on it yet.
-var ErrNotWired = fmt.Errorf("running models on a CUDA device is not supported yet: the CUDA backend lacks device kernels every GLiNER architecture needs (the BiLSTM, the token scorer, the losses; autograd/cuda DeviceKernels lists those it has), so their plans are refused at compile time")
+var ErrNotWired = fmt.Errorf("running models on a CUDA device is not supported yet: the CUDA backend lacks device kernels every GLiNER architecture needs (the BiLSTM, the token scorer, the token and relation losses; autograd/cuda DeviceKernels lists those it has), so their plans are refused at compile time")
 
 // Select returns the backend for a device setting, key naming the setting
 // in errors ("training.device", "--device"). "cpu" is autograd.CPU. For
