@@ -28,7 +28,8 @@ import (
 // freed by a runtime cleanup; so a view read after its machine and arena
 // are unreachable may read zeros: keep the machine alive while reading
 // (as Machine.Value says). Rounding a mapping up to its size class costs address space
-// only: pages that no plan touches are never made resident.
+// only: pages that no plan touches are never made resident (counted in
+// 2 MiB huge pages where the kernel gives them, hostmem_linux.go).
 
 // hostMinBytes is the smallest buffer mapped from the OS (16 MiB: the
 // arenas of real batches); smaller ones are ordinary Go slices.
