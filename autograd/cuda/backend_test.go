@@ -451,10 +451,10 @@ func devBufOf(t *testing.T, be *Backend, v autograd.Value, n int) autograd.Buffe
 // A kernel without a CUDA implementation is an error naming it.
 func TestCUDAUnsupportedKernel(t *testing.T) {
 	be := gpu(t)
-	k := oneKernel(t, func(g *autograd.Graph) { g.Apply(attrsOnly{kern.BiLSTMAttrs{}}, g.Input("a", 2, 3)) })
+	k := oneKernel(t, func(g *autograd.Graph) { g.Apply(attrsOnly{kern.ScorerHiddenAttrs{}}, g.Input("a", 2, 3)) })
 	err := be.Forward(k, []autograd.Value{devZeros(t, be, []int{2, 3})}, devZeros(t, be, []int{2, 3}))
-	if err == nil || !strings.Contains(err.Error(), `kernel "bilstm"`) || !strings.Contains(err.Error(), "no CUDA implementation") {
-		t.Fatalf("bilstm on the device: %v", err)
+	if err == nil || !strings.Contains(err.Error(), `kernel "scorer_hidden"`) || !strings.Contains(err.Error(), "no CUDA implementation") {
+		t.Fatalf("scorer_hidden on the device: %v", err)
 	}
 	k = oneKernel(t, func(g *autograd.Graph) { g.Apply(attrsOnly{}, g.Input("a", 2, 3)) })
 	err = be.Forward(k, []autograd.Value{devZeros(t, be, []int{2, 3})}, devZeros(t, be, []int{2, 3}))

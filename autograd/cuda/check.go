@@ -16,7 +16,7 @@ import (
 // compiled (autograd.KernelChecker), so no plan falls back to the host.
 var DeviceKernels = []string{
 	"add", "relu", "activation", "dropout", "layernorm", "linear", "conv1d", "bmm_nt", "gather_rows", "embedding",
-	"attention", "span_first_layer", "span_loss", "concat_last", "columns", "add_leading_rows", "mask_rows", "broadcast_rows", "masked_mean",
+	"attention", "span_first_layer", "span_loss", "bilstm", "concat_last", "columns", "add_leading_rows", "mask_rows", "broadcast_rows", "masked_mean",
 	"sigmoid_pair_mask", "scaled_sum", "dot_const", "adamw", "grad_norm", "scale",
 }
 
@@ -27,7 +27,7 @@ func (be *Backend) CheckKernel(k autograd.Kernel, backward bool) error {
 	a := autograd.AttrsOf(k)
 	switch a := a.(type) {
 	case kern.AddAttrs, kern.ReLUAttrs, kern.DropoutAttrs, kern.LayerNormAttrs, kern.LinearAttrs, kern.Conv1DAttrs,
-		kern.BatchMatMulNTAttrs, kern.GatherRowsAttrs, kern.EmbeddingAttrs, kern.SpanFirstLayerAttrs,
+		kern.BatchMatMulNTAttrs, kern.GatherRowsAttrs, kern.EmbeddingAttrs, kern.SpanFirstLayerAttrs, kern.BiLSTMAttrs,
 		kern.ConcatLastAttrs, kern.ColumnsAttrs, kern.AddLeadingRowsAttrs, kern.MaskRowsAttrs,
 		kern.BroadcastRowsAttrs, kern.MaskedMeanAttrs, kern.SigmoidPairMaskAttrs, kern.ScaledSumAttrs,
 		kern.DotConstAttrs, kern.ReshapeAttrs:

@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -32,7 +33,8 @@ func TestCompileRefusesKernelsWithoutDeviceVersion(t *testing.T) {
 		a    kern.Attrs
 		want string // "" compiles
 	}{
-		{kern.BiLSTMAttrs{}, `"bilstm"`},
+		{kern.BiLSTMAttrs{}, ""},
+		{kern.DecoderInputsAttrs{}, `"decoder_inputs"`},
 		{kern.TokenLossAttrs{}, `"token_loss"`},
 		{kern.SpanLossAttrs{Options: kern.LossOptions{Alpha: -1, Negatives: 0.5, Masking: kern.MaskingGlobal}}, "negative masking"},
 		{kern.SpanLossAttrs{Options: kern.LossOptions{Alpha: -1, Reduction: kern.ReductionNone, Negatives: 1}}, "reduction"},
@@ -199,4 +201,29 @@ func TestCUDASpanLoss(t *testing.T) {
 		})
 		compare(t, be, k, []autograd.Value{fl(r, B, W, K, C), labels, spanMask, promptsMask}, []bool{true, false, false, false}, 33)
 	}
+}
+
+// The BiLSTM over a padded batch (one full row, one short, one empty) on
+// the device against the CPU's kern.BiLSTMForward / BiLSTMBackward.
+func TestCUDABiLSTM(t *testing.T) {
+	be := gpu(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	const B, W, In, H = 3, 6, 10, 8
+	k := oneKernel(t, func(g *autograd.Graph) {
+		var w [8]*autograd.Node
+		for d := 0; d < 2; d++ {
+			w[4*d] = g.Input(fmt.Sprintf("wih%d", d), 4*H, In)
+			w[4*d+1] = g.Input(fmt.Sprintf("whh%d", d), 4*H, H)
+			w[4*d+2] = g.Input(fmt.Sprintf("bih%d", d), 4*H)
+			w[4*d+3] = g.Input(fmt.Sprintf("bhh%d", d), 4*H)
+		}
+		autograd.BiLSTM(g.Input("x", B, W, In), g.IntInput("lengths", B), w)
+	})
+	in := []autograd.Value{fl(r, B, W, In), {Shape: []int{B}, I: []int64{6, 3, 0}}}
+	need := []bool{true, false}
+	for d := 0; d < 2; d++ {
+		in = append(in, fl(r, 4*H, In), fl(r, 4*H, H), fl(r, 4*H), fl(r, 4*H))
+		need = append(need, true, true, true, true)
+	}
+	compare(t, be, k, in, need, 43)
 }

@@ -41,7 +41,8 @@
 //     gelu_new, tanh, sigmoid), dropout (Philox4x32-10 counter-based RNG, no
 //     mask stored), layernorm, linear, conv1d (GPT-2), bmm_nt, gather_rows,
 //     embedding, attention (BERT, causal, and DeBERTa's disentangled
-//     c2p/p2c; attention dropout refused), span_first_layer (markerV0's
+//     c2p/p2c; attention dropout refused), bilstm (packed sequences:
+//     cuBLAS per step plus kernels/lstm.cu), span_first_layer (markerV0's
 //     fused first out_project layer: cuBLAS products and kernels/span.cu),
 //     span_loss (BCE/focal with label smoothing and margin, masks, sum or
 //     mean; negative sampling and reduction none refused: kernels/loss.cu),
@@ -68,13 +69,15 @@
 //
 // # What does not exist yet
 //
-// The BiLSTM, the scorer and
-// decoder-inputs kernels, the token, adjacency, relation and decoder
-// losses, attention dropout and bf16/fp16
-// have no device implementation, so no GLiNER architecture's plan
-// compiles on this backend yet (CheckKernel names the first missing
-// kernel), and Select reports ErrNotWired for a usable device: recipes'
-// training.device is not wired to models.Model.Place.
+// Every kernel of the span architectures' plans (UniEncoderSpan with BERT
+// or DeBERTa, BiEncoderSpan: forward and training step) has a device
+// version (models' TestCUDAKernelCoverage checks it without a GPU), but
+// none has run on a GPU yet. The token scorer (scorer_hidden), the token,
+// adjacency, relation and decoder losses, the decoder-inputs kernel,
+// attention dropout and bf16/fp16 have no device implementation: a plan
+// that needs one is refused at compile time naming it. Select reports
+// ErrNotWired for a usable device: recipes' training.device is not wired to
+// models.Model.Place.
 //
 // # Tests
 //

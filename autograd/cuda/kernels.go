@@ -113,6 +113,8 @@ func (be *Backend) forward(k autograd.Kernel, in []autograd.Value, out autograd.
 		return be.spanFirstForward(k, in, out)
 	case kern.SpanLossAttrs:
 		return be.spanLossForward(k, a, in, out)
+	case kern.BiLSTMAttrs:
+		return be.biLSTMForward(k, in, out)
 	default:
 		if ok, err := be.layoutForward(a, in, out); ok {
 			return err
@@ -251,6 +253,8 @@ func (be *Backend) backward(k autograd.Kernel, in []autograd.Value, out, dout au
 		return be.spanFirstBackward(k, in, dout, grads)
 	case kern.SpanLossAttrs:
 		return be.spanLossBackward(k, in, dout, grads)
+	case kern.BiLSTMAttrs:
+		return be.biLSTMBackward(k, in, dout, grads)
 	default:
 		if ok, err := be.layoutBackward(a, in, dout, grads); ok {
 			return err

@@ -95,10 +95,12 @@ func CheckSettings(deviceKey, device, precisionKey, precision string) (Placement
 
 // ErrNotWired is returned (wrapped) by Select for a usable CUDA device:
 // the engine keeps a model's parameters, gradients and optimizer state on
-// a device backend (models.Model.Place), but this backend lacks device
-// kernels that every architecture needs (DeviceKernels lists those it
-// has), so no model's plan compiles on it yet.
-var ErrNotWired = fmt.Errorf("running models on a CUDA device is not supported yet: the CUDA backend lacks device kernels every GLiNER architecture needs (the BiLSTM, the token scorer, the token and relation losses; autograd/cuda DeviceKernels lists those it has), so their plans are refused at compile time")
+// a device backend (models.Model.Place) and the span architectures' kernels
+// all have device versions, but they have never run on a GPU, the token
+// architectures lack the token scorer and loss (DeviceKernels lists the
+// kernels there are), and the recipes' and commands' device settings are
+// not wired to Model.Place yet.
+var ErrNotWired = fmt.Errorf("running models on a CUDA device is not supported yet: the engine keeps parameters on the device and the span architectures' kernels have CUDA versions, but they are untested on a GPU, the token architectures lack the token scorer and loss (autograd/cuda DeviceKernels lists the kernels there are), and this setting is not wired to the device yet")
 
 // Select returns the backend for a device setting, key naming the setting
 // in errors ("training.device", "--device"). "cpu" is autograd.CPU. For
