@@ -156,9 +156,11 @@ func runOK(t *testing.T, c *exec.Cmd) string {
 // how mpirun bound the ranks to cores (which changes how each rank splits
 // its GEMMs), with a few AdamW-amplified weights (rows whose gradient is at
 // rounding level, where m/sqrt(v) is O(1) whatever its sign) up to 6e-3
-// apart. So the exact comparison is made over the first 10 steps, before
+// apart. So the tight comparison is made over the first 10 steps, before
 // that growth (losses measured within 3e-7 relative, weights within
-// 1.1e-5), and the whole run is held to the same dev F1 within 0.02.
+// 1.1e-5); the 40 steps are held to 1e-4 relative in loss with mpirun's
+// default binding (measured 2e-5; --bind-to none measured 1.2e-4 at step
+// 20) and to the same dev F1 within 0.02.
 func TestDataParallelEqualsOneProcess(t *testing.T) {
 	bin := mpiTrain(t)
 	tmp := t.TempDir()
@@ -178,6 +180,9 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 		r := math.Abs(a-l2[s]) / math.Abs(a)
 		if s > 10 {
 			late = math.Max(late, r)
+			if r > 1e-4 {
+				t.Errorf("step %d: loss %v on two ranks, %v in one process (relative %.2g, the issue's bound 1e-4)", s, l2[s], a, r)
+			}
 			continue
 		}
 		early = math.Max(early, r)
