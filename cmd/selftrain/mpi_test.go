@@ -1,38 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/internal/testutil/cmdtest"
 )
 
 // The data-parallel test runs the selftrain command built with -tags mpi
-// under Open MPI's mpirun on loopback (--oversubscribe: two ranks on any
-// machine), as cmd/train's TestDataParallelEqualsOneProcess. Open MPI is a
+// under Open MPI's mpirun on loopback (cmdtest.MPIUnbound: --oversubscribe,
+// two ranks on any machine; --bind-to none), as cmd/train's TestDataParallelEqualsOneProcess. Open MPI is a
 // prerequisite of the test suite (scripts/setup.sh installs it): without
 // mpirun it fails.
-
-// mpiSelftrain builds the mpi variant of this command into dir.
-func mpiSelftrain(t *testing.T, dir string) string {
-	t.Helper()
-	if _, err := exec.LookPath("mpirun"); err != nil {
-		t.Fatalf("mpirun not found (%v): install Open MPI with scripts/setup.sh (libopenmpi-dev, openmpi-bin)", err)
-	}
-	bin := filepath.Join(dir, "selftrain")
-	if out, err := exec.Command("go", "build", "-tags", "mpi", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags mpi: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // selftrainRecipe writes a one-round self-training recipe over the sample
 // data (paths relative to the repository root): a teacher trained for 150
@@ -66,63 +50,6 @@ student:
 	}
 }
 
-func runIn(t *testing.T, c *exec.Cmd) string {
-	t.Helper()
-	c.Dir = "../.."
-	c.Env = append(os.Environ(), "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMPI_MCA_btl=self,tcp",
-		"OMPI_MCA_btl_tcp_if_include=lo", "OMPI_MCA_oob_tcp_if_include=lo")
-	out, err := c.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
-	}
-	return string(out)
-}
-
-// studentMetrics reads a student's metrics.jsonl: loss by step, dev F1 by
-// evaluated step.
-func studentMetrics(t *testing.T, path string) (steps, evals map[int]float64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	steps, evals = map[int]float64{}, map[int]float64{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r struct {
-			Type string  `json:"type"`
-			Step int     `json:"step"`
-			Loss float64 `json:"loss"`
-			F1   float64 `json:"f1"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		switch r.Type {
-		case "step":
-			steps[r.Step] = r.Loss
-		case "eval":
-			evals[r.Step] = r.F1
-		}
-	}
-	return steps, evals
-}
-
-func dirNames(t *testing.T, dir string) string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return strings.Join(names, " ")
-}
-
 func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.MkdirAll(to, 0o755); err != nil {
@@ -152,20 +79,20 @@ func copyDir(t *testing.T, from, to string) {
 // it, and rank 0 alone writes and prints.
 func TestDataParallelEqualsOneProcess(t *testing.T) {
 	tmp := t.TempDir()
-	bin := mpiSelftrain(t, tmp)
+	bin := cmdtest.BuildMPI(t, "selftrain")
 	one, two := filepath.Join(tmp, "one"), filepath.Join(tmp, "two")
 	r1, r2 := filepath.Join(tmp, "one.yaml"), filepath.Join(tmp, "two.yaml")
 	selftrainRecipe(t, r1, one)
 	selftrainRecipe(t, r2, two)
-	outOne := runIn(t, exec.Command(bin, "--recipe", r1))
+	outOne := cmdtest.RunOK(t, cmdtest.Command(t, bin, "--recipe", r1))
 	teacher := filepath.Join("round-000", "teacher", "final")
 	copyDir(t, filepath.Join(one, teacher), filepath.Join(two, teacher))
-	// --bind-to none: rank 0 labels with as many cores as the single
-	// process. Bound to one core, it splits the teacher's matrix products
-	// over fewer goroutines, and with some OpenBLAS kernels (Haswell's) a
-	// row's rounding depends on the split, enough to move a span across
-	// the threshold.
-	outTwo := runIn(t, exec.Command("mpirun", "--oversubscribe", "--bind-to", "none", "-np", "2", bin, "--recipe", r2))
+	// --bind-to none (cmdtest.MPIUnbound): rank 0 labels with as many
+	// cores as the single process. Bound to one core, it splits the
+	// teacher's matrix products over fewer goroutines, and with some
+	// OpenBLAS kernels (Haswell's) a row's rounding depends on the split,
+	// enough to move a span across the threshold.
+	outTwo := cmdtest.RunOK(t, cmdtest.MPIUnbound(t, 2, bin, "--recipe", r2))
 
 	w1, err := os.ReadFile(filepath.Join(one, "round-001", "weak.parquet"))
 	if err != nil {
@@ -178,24 +105,12 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	if !bytes.Equal(w1, w2) {
 		t.Fatal("the two-rank run's weak labels differ from the single-process run's")
 	}
-	l1, f1 := studentMetrics(t, filepath.Join(one, "round-001", "train", "metrics.jsonl"))
-	l2, f2 := studentMetrics(t, filepath.Join(two, "round-001", "train", "metrics.jsonl"))
+	l1, f1 := cmdtest.Metrics(t, filepath.Join(one, "round-001", "train", "metrics.jsonl"))
+	l2, f2 := cmdtest.Metrics(t, filepath.Join(two, "round-001", "train", "metrics.jsonl"))
 	if len(l1) != 20 || len(l2) != 20 || len(f1) != 2 || len(f2) != 2 {
 		t.Fatalf("student metrics: %d and %d steps, %d and %d evaluations; want 20 and 2", len(l1), len(l2), len(f1), len(f2))
 	}
-	worst := 0.0
-	for s, a := range l1 {
-		r := math.Abs(a-l2[s]) / math.Abs(a)
-		worst = math.Max(worst, r)
-		if r > 1e-4 {
-			t.Errorf("step %d: student loss %v on two ranks, %v in one process (relative %.2g)", s, l2[s], a, r)
-		}
-	}
-	for s, a := range f1 {
-		if math.Abs(a-f2[s]) > 1e-9 {
-			t.Errorf("step %d: student dev F1 %v on two ranks, %v in one process", s, f2[s], a)
-		}
-	}
+	worst := cmdtest.CompareRuns(t, "student ", 1e-4, l1, f1, l2, f2)
 	if f1[20] < 0.05 {
 		t.Fatalf("student dev F1 %v at step 20: the comparison needs a model that predicts", f1[20])
 	}
@@ -218,25 +133,7 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 		t.Errorf("round 1 dev F1: %v in one process, %v on two ranks", rep1.DevF1, rep2.DevF1)
 	}
 
-	d, m := 0.0, 0.0
-	ma, err := models.Load(filepath.Join(one, "round-001", "train", "final"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := models.Load(filepath.Join(two, "round-001", "train", "final"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb := mb.Store.Params()
-	for i, p := range ma.Store.Params() {
-		if pb[i].Name != p.Name || len(pb[i].Data) != len(p.Data) {
-			t.Fatalf("parameter %d: %s vs %s", i, p.Name, pb[i].Name)
-		}
-		for j, v := range p.Data {
-			d = math.Max(d, math.Abs(float64(v-pb[i].Data[j])))
-			m = math.Max(m, math.Abs(float64(v)))
-		}
-	}
+	d, m, _ := cmdtest.WeightDiff(t, filepath.Join(one, "round-001", "train", "final"), filepath.Join(two, "round-001", "train", "final"))
 	t.Logf("student on two ranks vs one process: loss relative difference ≤ %.3g; final weights |Δ| ≤ %.3g (largest |w| %.3g); student dev F1 %.4f",
 		worst, d, m, f1[20])
 	if d > 5e-5*m {
@@ -247,11 +144,12 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 		t.Errorf("the two-rank run printed round 1 %d times:\n%s", n, outTwo)
 	}
 	for _, sub := range []string{".", "round-001", filepath.Join("round-001", "train")} {
-		if a, b := dirNames(t, filepath.Join(one, sub)), dirNames(t, filepath.Join(two, sub)); a != b {
+		if a, b := cmdtest.DirNames(t, filepath.Join(one, sub)), cmdtest.DirNames(t, filepath.Join(two, sub)); a != b {
 			t.Errorf("%s: one process %s, two ranks %s", sub, a, b)
 		}
 	}
 	if strings.Contains(outTwo, "training the teacher") {
 		t.Errorf("the two-rank run retrained the teacher it was given:\n%s", outTwo)
 	}
+
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -13,23 +10,14 @@ import (
 	"time"
 
 	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/internal/testutil/cmdtest"
 	"github.com/gliner-go/gliner/train"
 )
 
 // TestMain lets the test binary act as the selftrain command: with
 // GLINER_SELFTRAIN_ARGS set (a JSON list) it runs the command and exits,
 // so a test can signal a real self-training process.
-func TestMain(m *testing.M) {
-	if a := os.Getenv("GLINER_SELFTRAIN_ARGS"); a != "" {
-		var args []string
-		if err := json.Unmarshal([]byte(a), &args); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		os.Exit(run(args, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { cmdtest.Main(m, "GLINER_SELFTRAIN_ARGS", run) }
 
 // SIGTERM during a student's training makes selftrain save the student's
 // checkpoint and exit 130; the same command again resumes that student
@@ -62,26 +50,9 @@ student:
 	if err := os.WriteFile(recipe, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args, _ := json.Marshal([]string{"--recipe", recipe, "--quiet"})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GLINER_SELFTRAIN_ARGS="+string(args))
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, se := cmdtest.Start(t, "GLINER_SELFTRAIN_ARGS", "--recipe", recipe, "--quiet")
 	studentDir := filepath.Join(out, "round-001", "train")
-	deadline := time.Now().Add(120 * time.Second)
-	for {
-		if _, err := os.Stat(train.CheckpointDir(studentDir, 10)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no student checkpoint-10 after 120 s: %s", se.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	cmdtest.WaitForFile(t, cmd, se, train.CheckpointDir(studentDir, 10), 120*time.Second)
 	// While it runs, a second run on its output_dir is refused, naming the
 	// folder and the running process.
 	want := fmt.Sprintf("output_dir %s is in use by another run (pid %d on ", out, cmd.Process.Pid)

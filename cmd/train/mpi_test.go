@@ -1,66 +1,20 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gliner-go/gliner/models"
+	"github.com/gliner-go/gliner/internal/testutil/cmdtest"
 )
 
-// The data-parallel tests run the train command built with -tags mpi under
-// Open MPI's mpirun on loopback (--oversubscribe: two ranks on any
-// machine). Open MPI is a prerequisite of the test suite (scripts/setup.sh
-// installs it): without mpirun they fail.
-
-var (
-	mpiOnce sync.Once
-	mpiBin  string
-	mpiErr  error
-)
-
-// mpiTrain builds the mpi variant of this command once per test run.
-func mpiTrain(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("mpirun"); err != nil {
-		t.Fatalf("mpirun not found (%v): install Open MPI with scripts/setup.sh (libopenmpi-dev, openmpi-bin)", err)
-	}
-	mpiOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gliner-mpi-")
-		if err != nil {
-			mpiErr = err
-			return
-		}
-		mpiBin = filepath.Join(dir, "train")
-		out, err := exec.Command("go", "build", "-tags", "mpi", "-o", mpiBin, ".").CombinedOutput()
-		if err != nil {
-			mpiErr = fmt.Errorf("go build -tags mpi: %v\n%s", err, out)
-		}
-	})
-	if mpiErr != nil {
-		t.Fatal(mpiErr)
-	}
-	return mpiBin
-}
-
-// mpiCmd is mpirun -np n bin args, run from the repository root.
-func mpiCmd(n int, bin string, args ...string) *exec.Cmd {
-	c := exec.Command("mpirun", append([]string{"--oversubscribe", "-np", strconv.Itoa(n), bin}, args...)...)
-	c.Dir = "../.."
-	c.Env = append(os.Environ(), "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMPI_MCA_btl=self,tcp",
-		"OMPI_MCA_btl_tcp_if_include=lo", "OMPI_MCA_oob_tcp_if_include=lo")
-	return c
-}
+// The data-parallel tests run the train command built with -tags mpi
+// under Open MPI's mpirun on loopback (cmdtest.MPI: --oversubscribe, two
+// ranks on any machine). Open MPI is a prerequisite of the test suite
+// (scripts/setup.sh installs it): without mpirun they fail.
 
 // sampleArgs are 40 steps of the sample recipe, evaluated at 20 and 40
 // (threshold 0.2, so that the young model predicts entities), checkpoints
@@ -70,77 +24,6 @@ func sampleArgs(out string) []string {
 		"--set", "training.num_steps=40", "--set", "training.eval_every=20", "--set", "training.save_every=10",
 		"--set", "training.eval_threshold=0.2", "--set", "training.log_every=1", "--set", "training.save_total_limit=0",
 		"--set", "training.output_dir=" + out}
-}
-
-type record struct {
-	Type string  `json:"type"`
-	Step int     `json:"step"`
-	Loss float64 `json:"loss"`
-	F1   float64 `json:"f1"`
-}
-
-func readMetrics(t *testing.T, path string) (steps map[int]float64, evals map[int]float64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	steps, evals = map[int]float64{}, map[int]float64{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		switch r.Type {
-		case "step":
-			steps[r.Step] = r.Loss
-		case "eval":
-			evals[r.Step] = r.F1
-		}
-	}
-	return steps, evals
-}
-
-// weightDiff is the largest |a-b| over the two exported models' weights,
-// and the largest |a|.
-func weightDiff(t *testing.T, a, b string) (maxDiff, maxAbs float64, bitEqual bool) {
-	t.Helper()
-	ma, err := models.Load(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := models.Load(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb := mb.Store.Params()
-	bitEqual = true
-	for i, p := range ma.Store.Params() {
-		if pb[i].Name != p.Name || len(pb[i].Data) != len(p.Data) {
-			t.Fatalf("parameter %d: %s vs %s", i, p.Name, pb[i].Name)
-		}
-		for j, v := range p.Data {
-			w := pb[i].Data[j]
-			if math.Float32bits(v) != math.Float32bits(w) {
-				bitEqual = false
-			}
-			maxDiff = math.Max(maxDiff, math.Abs(float64(v-w)))
-			maxAbs = math.Max(maxAbs, math.Abs(float64(v)))
-		}
-	}
-	return maxDiff, maxAbs, bitEqual
-}
-
-func runOK(t *testing.T, c *exec.Cmd) string {
-	t.Helper()
-	out, err := c.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
-	}
-	return string(out)
 }
 
 // TestDataParallelEqualsOneProcess: two ranks (the global batch of 8 split
@@ -162,16 +45,14 @@ func runOK(t *testing.T, c *exec.Cmd) string {
 // default binding (measured 2e-5; --bind-to none measured 1.2e-4 at step
 // 20) and to the same dev F1 within 0.02.
 func TestDataParallelEqualsOneProcess(t *testing.T) {
-	bin := mpiTrain(t)
+	bin := cmdtest.BuildMPI(t, "train")
 	tmp := t.TempDir()
 	one, two := filepath.Join(tmp, "one"), filepath.Join(tmp, "two")
-	single := exec.Command(bin, sampleArgs(one)...)
-	single.Dir = "../.."
-	outOne := runOK(t, single)
-	outTwo := runOK(t, mpiCmd(2, bin, sampleArgs(two)...))
+	outOne := cmdtest.RunOK(t, cmdtest.Command(t, bin, sampleArgs(one)...))
+	outTwo := cmdtest.RunOK(t, cmdtest.MPI(t, 2, bin, sampleArgs(two)...))
 
-	l1, f1 := readMetrics(t, filepath.Join(one, "metrics.jsonl"))
-	l2, f2 := readMetrics(t, filepath.Join(two, "metrics.jsonl"))
+	l1, f1 := cmdtest.Metrics(t, filepath.Join(one, "metrics.jsonl"))
+	l2, f2 := cmdtest.Metrics(t, filepath.Join(two, "metrics.jsonl"))
 	if len(l1) != 40 || len(l2) != 40 || len(f1) != 2 || len(f2) != 2 {
 		t.Fatalf("metrics: %d and %d steps, %d and %d evaluations; want 40 and 2", len(l1), len(l2), len(f1), len(f2))
 	}
@@ -198,8 +79,8 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	if f1[40] < 0.05 {
 		t.Fatalf("dev F1 %v at step 40: the comparison needs a model that predicts", f1[40])
 	}
-	d, m, _ := weightDiff(t, filepath.Join(one, "checkpoint-10"), filepath.Join(two, "checkpoint-10"))
-	dFinal, _, _ := weightDiff(t, filepath.Join(one, "final"), filepath.Join(two, "final"))
+	d, m, _ := cmdtest.WeightDiff(t, filepath.Join(one, "checkpoint-10"), filepath.Join(two, "checkpoint-10"))
+	dFinal, _, _ := cmdtest.WeightDiff(t, filepath.Join(one, "final"), filepath.Join(two, "final"))
 	t.Logf("two ranks vs one process: steps 1-10 loss relative difference ≤ %.3g, checkpoint-10 weights |Δ| ≤ %.3g (largest |w| %.3g); steps 11-40 loss ≤ %.3g, final weights |Δ| ≤ %.3g; dev F1 %.4f and %.4f",
 		early, d, m, late, dFinal, f1[40], f2[40])
 	if d > 1e-4*m {
@@ -209,53 +90,14 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	if n := strings.Count(outTwo, "dev F1 "); n != 1 || strings.Count(outOne, "dev F1 ") != 1 {
 		t.Errorf("the two-rank run printed the dev F1 %d times:\n%s", n, outTwo)
 	}
-	if a, b := listDir(t, one), listDir(t, two); a != b {
+	if a, b := cmdtest.DirNames(t, one), cmdtest.DirNames(t, two); a != b {
 		t.Errorf("output_dir files: one process %s, two ranks %s", a, b)
 	}
 
 	t.Run("kill and resume", func(t *testing.T) {
 		killed := filepath.Join(tmp, "killed")
-		c := mpiCmd(2, bin, sampleArgs(killed)...)
-		var log strings.Builder
-		c.Stdout, c.Stderr = &log, &log
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- c.Wait() }()
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if _, err := os.Stat(filepath.Join(killed, "checkpoint-10", "trainer_state.json")); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				_ = c.Process.Kill()
-				t.Fatalf("no checkpoint-10 after 2 minutes:\n%s", log.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		ranks := children(t, c.Process.Pid)
-		if len(ranks) != 2 {
-			_ = c.Process.Kill()
-			t.Fatalf("mpirun has children %v, want the 2 ranks", ranks)
-		}
-		killedAt := time.Now()
-		if err := syscall.Kill(ranks[1], syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatalf("mpirun succeeded although a rank was killed:\n%s", log.String())
-			}
-		case <-time.After(30 * time.Second):
-			_ = c.Process.Kill()
-			t.Fatalf("the job still runs 30 s after a rank was killed:\n%s", log.String())
-		}
-		stopped := time.Since(killedAt)
-		if !strings.Contains(log.String(), "exited on signal 9") {
-			t.Errorf("mpirun's message does not name the killed rank:\n%s", log.String())
-		}
+		_, stopped, _ := cmdtest.KillRank(t, cmdtest.MPI(t, 2, bin, sampleArgs(killed)...), 2, 1,
+			filepath.Join(killed, "checkpoint-10", "trainer_state.json"), 2*time.Minute)
 		if _, err := os.Stat(filepath.Join(killed, "final")); err == nil {
 			t.Fatal("the killed run exported a final model: it was not killed mid-run")
 		}
@@ -263,11 +105,11 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 		if stopped > 10*time.Second {
 			t.Errorf("the job took %v to stop after a rank was killed", stopped)
 		}
-		runOK(t, mpiCmd(2, bin, append(sampleArgs(killed), "--resume")...))
-		if _, _, eq := weightDiff(t, filepath.Join(two, "final"), filepath.Join(killed, "final")); !eq {
+		cmdtest.RunOK(t, cmdtest.MPI(t, 2, bin, append(sampleArgs(killed), "--resume")...))
+		if _, _, eq := cmdtest.WeightDiff(t, filepath.Join(two, "final"), filepath.Join(killed, "final")); !eq {
 			t.Error("the resumed two-rank run's final weights are not bit-identical to the uninterrupted two-rank run's")
 		}
-		lk, fk := readMetrics(t, filepath.Join(killed, "metrics.jsonl"))
+		lk, fk := cmdtest.Metrics(t, filepath.Join(killed, "metrics.jsonl"))
 		for s := 1; s <= 40; s++ {
 			if v, ok := lk[s]; !ok || v != l2[s] {
 				t.Errorf("step %d: resumed loss %v (recorded %v), uninterrupted %v", s, v, ok, l2[s])
@@ -279,51 +121,11 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 	})
 }
 
-func listDir(t *testing.T, dir string) string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return strings.Join(names, " ")
-}
-
-// children lists the processes whose parent is pid, in pid order.
-func children(t *testing.T, pid int) []int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // TestDataParallelRefusesDisagreement: ranks given different recipes, or
 // the same recipe over different data (same relative paths, different
 // working directories), refuse to start, naming what differs.
 func TestDataParallelRefusesDisagreement(t *testing.T) {
-	bin := mpiTrain(t)
+	bin := cmdtest.BuildMPI(t, "train")
 	tmp := t.TempDir()
 	args := func(extra ...string) []string {
 		return append([]string{bin, "--recipe", "recipe.yaml", "--quiet", "--set", "training.num_steps=2",
@@ -365,8 +167,7 @@ func TestDataParallelRefusesDisagreement(t *testing.T) {
 	} {
 		mpmd := append([]string{"--oversubscribe", "-np", "1", "-wdir", filepath.Join(tmp, "a")}, c.a...)
 		mpmd = append(append(mpmd, ":", "-np", "1", "-wdir", filepath.Join(tmp, c.dirB)), c.b...)
-		cmd := mpiCmd(1, "")
-		cmd.Args = append([]string{"mpirun"}, mpmd...)
+		cmd := cmdtest.Mpirun(t, mpmd...)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		if err == nil {

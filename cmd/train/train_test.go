@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,23 +14,14 @@ import (
 
 	"github.com/gliner-go/gliner/internal/dirlock"
 	"github.com/gliner-go/gliner/internal/testutil"
+	"github.com/gliner-go/gliner/internal/testutil/cmdtest"
 	"github.com/gliner-go/gliner/train"
 )
 
 // TestMain lets the test binary act as the train command: with
 // GLINER_TRAIN_ARGS set (a JSON list) it runs the command and exits, so a
 // test can start a real training process and kill it.
-func TestMain(m *testing.M) {
-	if a := os.Getenv("GLINER_TRAIN_ARGS"); a != "" {
-		var args []string
-		if err := json.Unmarshal([]byte(a), &args); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		os.Exit(run(args, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { cmdtest.Main(m, "GLINER_TRAIN_ARGS", run) }
 
 // A tiny model with dropout everywhere and negative sampling in the loss,
 // so that a bit-exact resume needs the model's random stream restored too.
@@ -281,25 +271,9 @@ func TestCommandErrors(t *testing.T) {
 // startUntilCheckpoint starts the train command on recipe in a child
 // process and returns once outDir holds checkpoint-step (at most 60 s),
 // with the child still running and its standard error collected in se.
-func startUntilCheckpoint(t *testing.T, recipe, outDir string, step int) (cmd *exec.Cmd, se *bytes.Buffer) {
+func startUntilCheckpoint(t *testing.T, recipe, outDir string, step int) (cmd *exec.Cmd, se *cmdtest.Buffer) {
 	t.Helper()
-	args, _ := json.Marshal([]string{"--recipe", recipe, "--quiet"})
-	cmd = exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GLINER_TRAIN_ARGS="+string(args))
-	se = &bytes.Buffer{}
-	cmd.Stderr = se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(train.CheckpointDir(outDir, step)); err == nil {
-			return cmd, se
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no checkpoint-%d after 60 s: %s", step, se.String())
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	cmd, se = cmdtest.Start(t, "GLINER_TRAIN_ARGS", "--recipe", recipe, "--quiet")
+	cmdtest.WaitForFile(t, cmd, se, train.CheckpointDir(outDir, step), 60*time.Second)
+	return cmd, se
 }
