@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gliner-go/gliner/internal/dirlock"
 	"github.com/gliner-go/gliner/internal/testutil/cmdtest"
+	"github.com/gliner-go/gliner/train"
 )
 
 // The data-parallel test runs the selftrain command built with -tags mpi
@@ -152,4 +155,84 @@ func TestDataParallelEqualsOneProcess(t *testing.T) {
 		t.Errorf("the two-rank run retrained the teacher it was given:\n%s", outTwo)
 	}
 
+	t.Run("kill and resume", func(t *testing.T) {
+		// The same two-rank run, from the same teacher; rank 0 (the writer,
+		// which holds output_dir's lock) is SIGKILLed once the student has
+		// saved checkpoint-10 of its 20 steps. The same command again on two
+		// ranks (selftrain resumes without a flag) reuses the weak labels,
+		// resumes the student and ends where the uninterrupted run ended,
+		// byte for byte.
+		killed, rk := filepath.Join(tmp, "killed"), filepath.Join(tmp, "killed.yaml")
+		selftrainRecipe(t, rk, killed)
+		copyDir(t, filepath.Join(one, teacher), filepath.Join(killed, teacher))
+		student := filepath.Join(killed, "round-001", "train")
+		pid, stopped, _ := cmdtest.KillRank(t, cmdtest.MPIUnbound(t, 2, bin, "--recipe", rk), 2, 0,
+			filepath.Join(train.CheckpointDir(student, 10), "trainer_state.json"), 5*time.Minute)
+		t.Logf("job stopped %v after rank 0 was killed", stopped.Round(time.Millisecond))
+		if stopped > 10*time.Second {
+			t.Errorf("the job took %v to stop after rank 0 was killed", stopped)
+		}
+		_, steps, err := train.Checkpoints(student)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := steps[len(steps)-1]; last >= 20 {
+			t.Fatalf("the student had saved checkpoint-%d of 20 when rank 0 was killed: not killed mid-run", last)
+		}
+		if _, err := os.Stat(filepath.Join(killed, "round-001", "round.json")); !os.IsNotExist(err) {
+			t.Fatalf("the killed run finished its round (%v)", err)
+		}
+		// The killed rank 0 left its lock file behind; it blocks nothing.
+		if b, err := os.ReadFile(filepath.Join(killed, dirlock.File)); err != nil || !strings.HasPrefix(string(b), fmt.Sprint(pid, " ")) {
+			t.Errorf("lock file after rank 0 (pid %d) was killed: %q, %v", pid, b, err)
+		}
+
+		outResumed := cmdtest.RunOK(t, cmdtest.MPIUnbound(t, 2, bin, "--recipe", rk))
+		if strings.Count(outResumed, "round 1: dev F1 ") != 1 {
+			t.Errorf("the resumed run printed:\n%s", outResumed)
+		}
+		log, err := os.ReadFile(filepath.Join(killed, "train.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(`"checkpoint":%q`, train.CheckpointDir(student, steps[len(steps)-1])); !strings.Contains(string(log), want) {
+			t.Errorf("train.log does not say the student resumed from %s", train.CheckpointDir(student, steps[len(steps)-1]))
+		}
+		for _, f := range []string{"round-001/weak.parquet", "round-001/train/final/model.safetensors",
+			"round-001/train/checkpoint-20/model.safetensors", "round-001/train/checkpoint-20/optimizer.safetensors"} {
+			a, err1 := os.ReadFile(filepath.Join(two, f))
+			b, err2 := os.ReadFile(filepath.Join(killed, f))
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%s: %v %v", f, err1, err2)
+			}
+			if !bytes.Equal(a, b) {
+				t.Errorf("%s differs between the uninterrupted and the resumed two-rank run", f)
+			}
+		}
+		lk, fk := cmdtest.Metrics(t, filepath.Join(student, "metrics.jsonl"))
+		for s := 1; s <= 20; s++ {
+			if v, ok := lk[s]; !ok || v != l2[s] {
+				t.Errorf("step %d: resumed student loss %v (recorded %v), uninterrupted %v", s, v, ok, l2[s])
+			}
+		}
+		if len(fk) != 2 || fk[10] != f2[10] || fk[20] != f2[20] {
+			t.Errorf("resumed student dev F1 %v, uninterrupted %v", fk, f2)
+		}
+		var rep struct {
+			DevF1 *float64 `json:"dev_f1"`
+		}
+		b, err := os.ReadFile(filepath.Join(killed, "round-001", "round.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.DevF1 == nil || *rep.DevF1 != *rep2.DevF1 {
+			t.Errorf("round 1 dev F1: %v resumed, %v uninterrupted", rep.DevF1, *rep2.DevF1)
+		}
+		if _, err := os.Stat(filepath.Join(killed, dirlock.File)); !os.IsNotExist(err) {
+			t.Errorf("the resumed run left its lock file (%v)", err)
+		}
+	})
 }
